@@ -1,0 +1,59 @@
+// Reading a bundle: config.json parsed, validated against the schema, and checked for what runt cannot do.
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../plan/types';
+import { checkConfig } from '../spec/validate';
+import type { Spec } from '../spec/types';
+
+/** Fields runt refuses rather than ignore, until it implements them. */
+const UNSUPPORTED: [string, (s: Spec) => unknown][] = [
+  ['linux.personality', (s) => s.linux?.personality],
+  ['linux.intelRdt', (s) => s.linux?.intelRdt],
+  ['linux.memoryPolicy', (s) => s.linux?.memoryPolicy],
+  ['linux.netDevices', (s) => s.linux?.netDevices],
+  ['process.scheduler', (s) => s.process?.scheduler],
+  ['process.ioPriority', (s) => s.process?.ioPriority],
+  ['process.execCPUAffinity', (s) => s.process?.execCPUAffinity],
+];
+
+export function readBundle(bundleFlag: string | undefined): { bundle: string; spec: Spec } {
+  const bundle = resolve(bundleFlag ?? '.');
+  let text: string;
+  try {
+    text = readFileSync(`${bundle}/config.json`, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      const why = statSafe(bundle) ? 'JSON specification file config.json not found' : `bundle ${bundle}: no such directory`;
+      throw new ConfigError(why);
+    }
+    throw new ConfigError(`${bundle}/config.json: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config.json: invalid JSON: ${(e as Error).message}`);
+  }
+  const checked = checkConfig(doc);
+  if (!checked.ok) {
+    const more = checked.errors.length > 1 ? ` (and ${checked.errors.length - 1} more: ${checked.errors.slice(1, 4).join('; ')})` : '';
+    throw new ConfigError(`config.json: ${checked.errors[0]}${more}`);
+  }
+  const spec = checked.spec;
+  for (const [field, get] of UNSUPPORTED) {
+    if (get(spec) !== undefined) throw new ConfigError(`config.json: ${field}: not supported by runt yet`);
+  }
+  for (const [i, m] of (spec.mounts ?? []).entries()) {
+    if (m.uidMappings || m.gidMappings) throw new ConfigError(`config.json: mounts[${i}]: id-mapped mounts are not supported by runt yet`);
+  }
+  return { bundle, spec };
+}
+
+function statSafe(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

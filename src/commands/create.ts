@@ -1,0 +1,183 @@
+// runtime.md "Create": the container's process exists, set up, blocked on the exec fifo before the user's
+// program runs; runt itself then exits and leaves the process to the caller.
+import { writeFileSync } from 'node:fs';
+import * as cgroups from '../cgroups';
+import { runHooks } from '../container/hooks';
+import {
+  fifoPath, lockContainer, makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic,
+  OCI_VERSION, type ContainerRecord,
+} from '../container/store';
+import { hookStateJson, procStat } from '../container/status';
+import { log } from '../cli/log';
+import { cgroupMountSteps } from '../plan/cgroup-mounts';
+import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '../plan';
+import { ConfigError } from '../plan/types';
+import { runShim, type ShimSession } from '../shim/driver';
+import type { LinuxIDMapping, Spec } from '../spec/types';
+import { readBundle } from './bundle';
+import { stringFlag, type Context } from './context';
+import { hostFacts } from './host';
+
+export interface CreateOptions {
+  bundle?: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot: boolean;
+  preserveFds: number;
+}
+
+export function createOptions(ctx: Context): CreateOptions {
+  return {
+    bundle: stringFlag(ctx.flags, 'bundle'),
+    pidFile: stringFlag(ctx.flags, 'pid-file'),
+    consoleSocket: stringFlag(ctx.flags, 'console-socket'),
+    noPivot: ctx.flags['no-pivot'] === true,
+    preserveFds: typeof ctx.flags['preserve-fds'] === 'number' ? ctx.flags['preserve-fds'] : 0,
+  };
+}
+
+export interface Created {
+  record: ContainerRecord;
+  dir: string;
+  session: ShimSession;
+}
+
+function idMap(mappings: LinuxIDMapping[] | undefined): string {
+  return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+/** What create made so far, undone in reverse when a later step fails: nothing is left behind. */
+class Undo {
+  private actions: (() => void)[] = [];
+
+  push(action: () => void): void {
+    this.actions.push(action);
+  }
+
+  run(): void {
+    for (const action of this.actions.reverse()) {
+      try {
+        action();
+      } catch (e) {
+        log.warn(`cleanup after a failed create: ${(e as Error).message}`);
+      }
+    }
+    this.actions = [];
+  }
+}
+
+export async function createContainer(ctx: Context, id: string, opts: CreateOptions, mode: 'detach' | 'wait'): Promise<Created> {
+  const { bundle, spec } = readBundle(opts.bundle);
+  const cgroupHost = cgroups.detectHost();
+  const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup);
+  const undo = new Undo();
+  try {
+    const dir = makeContainerDir(ctx.root, id);
+    undo.push(() => removeContainerDir(dir));
+    const lock = lockContainer(dir);
+    undo.push(() => unlockContainer(lock));
+    const record: ContainerRecord = {
+      ociVersion: OCI_VERSION,
+      id,
+      createdDone: false,
+      pid: 0,
+      startTime: '',
+      bundle,
+      rootfs: rootfsPath(spec, bundle),
+      created: new Date().toISOString(),
+      owner: '',
+      annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
+      config: spec,
+    };
+    saveRecord(dir, record);
+    const { mkfifo } = await import('../sys/native');
+    mkfifo(fifoPath(dir), 0o622);
+
+    const cgroup = cgroups.createCgroup(cgroupHost, cgroupPath);
+    undo.push(() => cgroups.removeCgroup(cgroup));
+    record.cgroup = cgroup;
+    saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
+    for (const warning of cgroups.applyResources(cgroupHost, cgroup, spec.linux?.resources)) log.warn(warning);
+
+    const host = hostFacts();
+    const planCtx: PlanContext = {
+      bundle,
+      mode,
+      execFifo: fifoPath(dir),
+      consoleSocket: opts.consoleSocket,
+      noPivot: opts.noPivot,
+      preserveFds: opts.preserveFds,
+      host,
+      cgroupMountSteps: (mount, field, cgroupns) =>
+        cgroupMountSteps(cgroups.cgroupMountPlan(cgroupHost, cgroup, cgroupns, mount.options), mount, field),
+      warn: (msg) => log.warn(msg),
+    };
+    const parent = buildParentPlan(spec, planCtx);
+    const session = await runShim(parent.steps, opts.preserveFds, {
+      onPid: (pid) => {
+        undo.push(() => killQuietly(pid));
+        record.pid = pid;
+        record.startTime = procStat(pid)?.startTime ?? '';
+        saveRecord(dir, record);
+        setUpFromOutside(spec, pid, cgroup);
+        return buildChildPlan(spec, parent.namespaces, planCtx, hookStateJson(record, 'creating'));
+      },
+      onHooks: async () => {
+        const state = hookStateJson(record, 'creating');
+        await runHooks(spec.hooks?.prestart, 'prestart', state);
+        await runHooks(spec.hooks?.createRuntime, 'createRuntime', state);
+      },
+    });
+    record.createdDone = true;
+    saveRecord(dir, record);
+    if (opts.pidFile) writeAtomic(opts.pidFile, String(session.pid));
+    unlockContainer(lock);
+    return { record, dir, session };
+  } catch (e) {
+    undo.run();
+    throw e;
+  }
+}
+
+/** Done by the runtime while the child waits: id maps, cgroup membership, OOM score. */
+function setUpFromOutside(spec: Spec, pid: number, cgroup: cgroups.CgroupSet): void {
+  const linux = spec.linux;
+  if (linux?.uidMappings?.length) writeProc(pid, 'uid_map', idMap(linux.uidMappings), 'linux.uidMappings');
+  if (linux?.gidMappings?.length) writeProc(pid, 'gid_map', idMap(linux.gidMappings), 'linux.gidMappings');
+  cgroups.addProcess(cgroup, pid);
+  if (spec.process?.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(spec.process.oomScoreAdj), 'process.oomScoreAdj');
+}
+
+function writeProc(pid: number, file: string, content: string, field: string): void {
+  try {
+    writeFileSync(`/proc/${pid}/${file}`, content);
+  } catch (e) {
+    throw new ConfigError(`${field}: writing /proc/${pid}/${file}: ${(e as Error).message}`);
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  waitGone(pid);
+}
+
+/** Waits (bounded) until pid is dead or a zombie, so its cgroup can be removed. */
+export function waitGone(pid: number, timeoutMs = 5000): boolean {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stat = procStat(pid);
+    if (!stat || stat.state === 'Z' || stat.state === 'X') return true;
+    if (Date.now() > deadline) return false;
+    Atomics.wait(sleeper, 0, 0, 2);
+  }
+}
+
+export async function create(ctx: Context): Promise<number> {
+  await createContainer(ctx, ctx.args[0]!, createOptions(ctx), 'detach');
+  return 0;
+}

@@ -1,0 +1,31 @@
+// features.md: what this runt supports, exactly; `runt features` prints it.
+import { writeSync } from 'node:fs';
+import { OCI_VERSION } from '../container/store';
+import { CAPABILITIES } from '../plan/linux';
+import { MOUNT_OPTIONS } from '../plan/mounts';
+import type { Features } from '../spec/types';
+
+export function features(): Features {
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: OCI_VERSION,
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
+    mountOptions: MOUNT_OPTIONS,
+    linux: {
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
+      capabilities: [...CAPABILITIES],
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      seccomp: { enabled: false },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+      netDevices: { enabled: false },
+    },
+  };
+}
+
+export function featuresCommand(): number {
+  writeSync(1, `${JSON.stringify(features(), null, 2)}\n`);
+  return 0;
+}

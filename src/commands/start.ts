@@ -1,0 +1,91 @@
+// runtime.md "Start": release the process blocked on the exec fifo, then run the poststart hooks.
+import { constants, openSync, readSync, closeSync, rmSync } from 'node:fs';
+import { runHooks } from '../container/hooks';
+import { ContainerError, containerDir, fifoPath, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
+import { containerStatus, hookStateJson, isAlive } from '../container/status';
+import type { Context } from './context';
+import { waitGone } from './create';
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Opens the fifo's read end, which lets the shim's blocked open return. The shim writes '1' once through,
+ * an error text if a startContainer hook fails, and closes the fifo by exec'ing the user's program: EOF
+ * after a lone '1' means the program runs.
+ */
+function releaseExecFifo(record: ContainerRecord, fifo: string): void {
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const buf = Buffer.alloc(4096);
+  let received = '';
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        n = -1;
+      }
+      if (n > 0) {
+        received += buf.toString('utf8', 0, n);
+        continue;
+      }
+      if (n === 0 && received.length > 0) break; // the shim closed its end: exec'd or failed
+      // no writer yet (n === 0) or nothing written yet (EAGAIN): the shim is on its way, unless it died
+      if (!isAlive(record)) throw new ContainerError('container process exited before start');
+      Atomics.wait(sleeper, 0, 0, 1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const error = received.slice(1).trim();
+  if (error) throw new ContainerError(error.replace(/^ERR \d+ \d+ /, ''));
+}
+
+export async function startContainer(ctx: Context, id: string): Promise<ContainerRecord> {
+  const dir = containerDir(ctx.root, id);
+  const lock = lockContainer(dir);
+  try {
+    return await startLocked(dir, loadRecord(ctx.root, id));
+  } finally {
+    unlockContainer(lock);
+  }
+}
+
+async function startLocked(dir: string, record: ContainerRecord): Promise<ContainerRecord> {
+  const status = containerStatus(record, dir);
+  if (status === 'stopped') throw new ContainerError('cannot start a container that has stopped');
+  if (status === 'running') throw new ContainerError('cannot start an already running container');
+  if (status !== 'created') throw new ContainerError(`cannot start a container in the ${status} state`);
+  const fifo = fifoPath(dir);
+  try {
+    releaseExecFifo(record, fifo);
+  } catch (e) {
+    stop(record);
+    throw e;
+  } finally {
+    rmSync(fifo, { force: true });
+  }
+  try {
+    await runHooks(record.config.hooks?.poststart, 'poststart', hookStateJson(record, 'running'));
+  } catch (e) {
+    // runtime-spec 1.3: a failing poststart hook fails start, and the container is stopped
+    stop(record);
+    throw e;
+  }
+  return record;
+}
+
+function stop(record: ContainerRecord): void {
+  try {
+    process.kill(record.pid, 'SIGKILL');
+    waitGone(record.pid);
+  } catch {
+    // gone already
+  }
+}
+
+export async function start(ctx: Context): Promise<number> {
+  await startContainer(ctx, ctx.args[0]!);
+  return 0;
+}

@@ -1,0 +1,57 @@
+// config.md "POSIX-platform Hooks" run in the runtime namespace: prestart, createRuntime, poststart and
+// poststop. (createContainer and startContainer run in the container: they are shim steps.) Each hook gets
+// the state on stdin and only the env it names; its output is kept for the error message.
+import { spawn } from 'node:child_process';
+import type { Hook } from '../spec/types';
+
+export class HookError extends Error {}
+
+function envObject(env: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of env ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+export function runHook(hook: Hook, field: string, state: string): Promise<void> {
+  const args = hook.args ?? [hook.path];
+  return new Promise((resolve, reject) => {
+    const child = spawn(hook.path, args.slice(1), {
+      argv0: args[0] ?? hook.path,
+      env: envObject(hook.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const output: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => output.push(b));
+    child.stderr.on('data', (b: Buffer) => output.push(b));
+    let timedOut = false;
+    const timer = hook.timeout ? setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, hook.timeout * 1000) : undefined;
+    child.stdin.on('error', () => undefined); // a hook may exit without reading the state
+    child.stdin.end(state);
+    const fail = (why: string): void => {
+      const text = Buffer.concat(output).toString().trim();
+      reject(new HookError(`${field} (${hook.path}): ${why}${text ? `: ${text}` : ''}`));
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      fail(e.code === 'ENOENT' ? 'no such file or directory' : e.message);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) fail(`timed out after ${hook.timeout}s`);
+      else if (signal) fail(`killed by signal ${signal}`);
+      else if (code !== 0) fail(`exited with status ${code}`);
+      else resolve();
+    });
+  });
+}
+
+/** Runs hooks in order; the first failure stops the rest and is thrown. */
+export async function runHooks(hooks: Hook[] | undefined, name: string, state: string): Promise<void> {
+  for (const [i, hook] of (hooks ?? []).entries()) await runHook(hook, `hooks.${name}[${i}]`, state);
+}

@@ -1,0 +1,124 @@
+// The state store under --root: one directory per container, holding state.json (what create recorded)
+// and, until start, the exec fifo. Calls that change a container hold an flock on its directory.
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
+import type { CgroupSet } from '../cgroups';
+import type { Spec } from '../spec/types';
+
+export const OCI_VERSION = '1.3.0';
+
+/** What create recorded. The status is never stored: it is derived from the process when asked. */
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  /** Set when create has finished; until then the container is `creating` (or a create that died). */
+  createdDone: boolean;
+  /** The container init's pid in the runtime's pid namespace; 0 until create has cloned it. */
+  pid: number;
+  /** Field 22 of /proc/PID/stat when create saw the process: a different value means the pid was reused. */
+  startTime: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations: Record<string, string>;
+  cgroup?: CgroupSet;
+  /** The config as create read it: later edits of config.json have no effect on this container. */
+  config: Spec;
+}
+
+/** A failure a client may match by text (runc's wording). */
+export class ContainerError extends Error {}
+
+export const NOT_EXIST = 'container does not exist';
+export const EXISTS = 'container with given ID already exists';
+export const NOT_RUNNING = 'container not running';
+export const STILL_RUNNING = 'container still running';
+
+export function defaultRoot(): string {
+  if (process.getuid?.() === 0) return '/run/runt';
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  return xdg ? `${xdg}/runt` : `/tmp/runt-${process.getuid?.()}`;
+}
+
+/** runc's rule: letters, digits, and _ + - . ; not "." or "..". So an id is always one path component. */
+export function checkId(id: string): void {
+  if (!/^[\w+.-]+$/.test(id) || id === '.' || id === '..' || id.length > 1024) {
+    throw new ContainerError(`invalid container id format: "${id}" (allowed: letters, digits, _ + - .)`);
+  }
+}
+
+export function containerDir(root: string, id: string): string {
+  checkId(id);
+  return `${root}/${id}`;
+}
+
+/** Makes the container's directory; its existence is what "the id is taken" means. */
+export function makeContainerDir(root: string, id: string): string {
+  const dir = containerDir(root, id);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ContainerError(EXISTS);
+    throw e;
+  }
+  return dir;
+}
+
+export function removeContainerDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Takes the container's lock for the rest of this process's life (the kernel drops it at exit). */
+export function lockContainer(dir: string): number {
+  // flock needs ffi; loaded only by the commands that change a container, never by `state`.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { flock, LOCK_EX } = require('../sys/native') as typeof import('../sys/native');
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerError(NOT_EXIST);
+    throw e;
+  }
+  flock(fd, LOCK_EX);
+  return fd;
+}
+
+export function unlockContainer(fd: number): void {
+  closeSync(fd);
+}
+
+export function loadRecord(root: string, id: string): ContainerRecord {
+  const dir = containerDir(root, id);
+  let text: string;
+  try {
+    text = readFileSync(`${dir}/state.json`, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerError(NOT_EXIST);
+    throw e;
+  }
+  return JSON.parse(text) as ContainerRecord;
+}
+
+export function saveRecord(dir: string, record: ContainerRecord): void {
+  const tmp = `${dir}/.state.json.tmp`;
+  writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
+  renameSync(tmp, `${dir}/state.json`);
+}
+
+export function fifoPath(dir: string): string {
+  return `${dir}/exec.fifo`;
+}
+
+/** Writes a file atomically (temp file, then rename): a reader never sees it half-written. */
+export function writeAtomic(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, content, { mode: 0o644 });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,74 @@
+// runt's entry point: argv → command, and the one place errors become a message and an exit status.
+import { writeSync } from 'node:fs';
+import { closeLog, configureLog, log } from './cli/log';
+import { helpText, parseArgv, UsageError, type Parsed } from './cli/parse';
+import { makeContext, type Context } from './commands/context';
+import { OCI_VERSION } from './container/store';
+
+declare const RUNT_VERSION: string;
+declare const RUNT_COMMIT: string;
+
+type Handler = (ctx: Context) => number | Promise<number>;
+
+/** Command name → handler. Modules load on use, so `state` never pays for what `create` needs. */
+const HANDLERS: Record<string, () => Handler> = {
+  create: () => require('./commands/create').create,
+  start: () => require('./commands/start').start,
+  state: () => require('./commands/state').state,
+  kill: () => require('./commands/kill').kill,
+  delete: () => require('./commands/delete').del,
+  run: () => require('./commands/run').run,
+  list: () => require('./commands/list').list,
+  spec: () => require('./commands/spec').spec,
+  features: () => require('./commands/features').featuresCommand,
+};
+
+function out(text: string): void {
+  writeSync(1, text);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgv(argv);
+  } catch (e) {
+    log.fatal((e as Error).message);
+    return 1;
+  }
+  const { global, command, flags, args } = parsed;
+  try {
+    configureLog(global.log as string | undefined, global['log-format'] as string | undefined, global.debug === true);
+  } catch (e) {
+    log.fatal(`--log: ${(e as Error).message}`);
+    return 1;
+  }
+  try {
+    if (global.version) {
+      out(`runt version ${RUNT_VERSION}\nspec: ${OCI_VERSION}\ncommit: ${RUNT_COMMIT}\n`);
+      return 0;
+    }
+    if (!command || global.help || flags.help) {
+      out(helpText(command));
+      return command || global.help ? 0 : 1;
+    }
+    const ctx = makeContext(global, flags, args);
+    log.debug(`runt ${argv.join(' ')}`);
+    return await HANDLERS[command.name]!()(ctx);
+  } catch (e) {
+    const err = e as Error;
+    // a user's mistake is one line; a stack only for --debug (it is runt's bug, not theirs)
+    log.fatal(err.message);
+    if (global.debug === true && !(err instanceof UsageError)) log.debug(err.stack ?? '');
+    return 1;
+  } finally {
+    closeLog();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => process.exit(status),
+  (e) => {
+    writeSync(2, `runt: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,28 @@
+// A config.json mount of type "cgroup" expands to several mounts (one per hierarchy on v1, see
+// cgroups/mount.ts); this turns that list into plan steps like any other mount.
+import type { CgroupMountOp } from '../cgroups';
+import type { Mount } from '../spec/types';
+import { MS } from './linux';
+import { mountSteps, parseMountOptions } from './mounts';
+import { step, type Step } from './types';
+
+/** The cgroup dirs it binds always exist and are directories: no host lookups needed. */
+const CGROUP_HOST = { lastCap: 0, inUserNamespace: false, kindOf: () => 'dir' as const };
+
+export function cgroupMountSteps(ops: CgroupMountOp[], mount: Mount, field: string): Step[] {
+  const steps: Step[] = [];
+  for (const op of ops) {
+    if (op.kind === 'symlink') {
+      steps.push(step('SYMLINK', [op.target, `${mount.destination}/${op.linkpath}`], field));
+      continue;
+    }
+    const destination = op.target ? `${mount.destination}/${op.target}` : mount.destination;
+    if (op.options.includes('remount')) {
+      const { flags } = parseMountOptions(op.options, field);
+      steps.push(step('REMOUNT', [destination, flags & ~MS.remount], field));
+      continue;
+    }
+    steps.push(...mountSteps({ destination, source: op.source, type: op.fstype, options: op.options }, field, '/', CGROUP_HOST));
+  }
+  return steps;
+}

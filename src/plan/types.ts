@@ -1,0 +1,28 @@
+// The plan: what the shim executes, as data. Builders in this folder are pure: config and host facts in,
+// steps out. See native-shim/README.md for every op.
+
+export type Arg = string | number | bigint;
+
+export interface Step {
+  op: string;
+  args: Arg[];
+  /** The config.json field this step comes from, to name it when the step fails. */
+  field?: string;
+}
+
+/** What the builders need to know about the host; the caller looks it up, tests make it up. */
+export interface HostFacts {
+  /** /proc/sys/kernel/cap_last_cap */
+  lastCap: number;
+  /** Kind of a host path (a bind mount's source, a device node): to create a dir or a file as target. */
+  kindOf(path: string): 'dir' | 'file' | 'missing';
+  /** Whether the runtime itself runs in a user namespace other than the initial one (mknod is refused there). */
+  inUserNamespace: boolean;
+}
+
+export function step(op: string, args: Arg[] = [], field?: string): Step {
+  return field === undefined ? { op, args } : { op, args, field };
+}
+
+/** A user mistake the plan builder found; its message names the config field. */
+export class ConfigError extends Error {}

@@ -1,0 +1,145 @@
+// The runtime's side of the shim protocol (native-shim/README.md): start the shim, send the plan's two
+// segments, answer sync points, and turn an ERR into an error naming the config field of the failed step.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants } from 'node:os';
+import type { Socket } from 'node:net';
+import { encodePlan } from '../plan/encode';
+import type { Step } from '../plan/types';
+
+export class ShimError extends Error {
+  constructor(
+    message: string,
+    readonly errno: number,
+  ) {
+    super(message);
+  }
+}
+
+/** build/runt-shim next to the bundle this code runs from (build/runt.cjs), or the build dir from src/. */
+export function shimPath(): string {
+  const candidates = [join(__dirname, 'runt-shim'), join(__dirname, '..', '..', 'build', 'runt-shim')];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`runt-shim not found (looked in ${candidates.join(', ')}): run npm run build`);
+  return found;
+}
+
+export interface ShimCallbacks {
+  /** The init exists: set it up from outside, return the child's segment. */
+  onPid(pid: number): Promise<Step[]> | Step[];
+  /** The child waits before pivot_root: prestart and createRuntime hooks. */
+  onHooks(): Promise<void>;
+}
+
+export interface ShimSession {
+  pid: number;
+  shim: ChildProcess;
+  /** The shim's exit status (in `wait` mode the container's). */
+  exited: Promise<number>;
+}
+
+/** Reads the shim's messages line by line. */
+class Lines {
+  private buffered = '';
+  private waiting: ((line: string | undefined) => void) | undefined;
+  private lines: string[] = [];
+  private ended = false;
+
+  constructor(socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.buffered += chunk;
+      let nl: number;
+      while ((nl = this.buffered.indexOf('\n')) >= 0) {
+        this.lines.push(this.buffered.slice(0, nl));
+        this.buffered = this.buffered.slice(nl + 1);
+      }
+      this.flush();
+    });
+    const end = (): void => {
+      this.ended = true;
+      this.flush();
+    };
+    socket.on('end', end);
+    socket.on('close', end);
+    socket.on('error', end);
+  }
+
+  private flush(): void {
+    if (!this.waiting) return;
+    if (this.lines.length) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w(this.lines.shift());
+    } else if (this.ended) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w(undefined);
+    }
+  }
+
+  next(): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.flush();
+    });
+  }
+}
+
+/**
+ * Runs the shim through create: returns once the child reported READY (it then blocks on the exec fifo).
+ * The container's stdio is the runtime's own fds 0-2, plus fds 3..3+preserveFds-1.
+ */
+export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallbacks): Promise<ShimSession> {
+  const syncFd = 3 + preserveFds;
+  const stdio: (number | 'inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
+  for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
+  stdio.push('pipe');
+  const shim = spawn(shimPath(), [String(syncFd)], { stdio, env: {} });
+  const exited = new Promise<number>((resolve) => {
+    shim.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+  });
+  const spawnError = new Promise<never>((_, reject) => shim.on('error', (e) => reject(new Error(`cannot start runt-shim: ${e.message}`))));
+  const socket = shim.stdio[syncFd] as Socket;
+  const lines = new Lines(socket);
+  const steps: Step[] = [...parent];
+  socket.write(encodePlan(parent));
+
+  const fail = async (line: string | undefined): Promise<never> => {
+    if (line === undefined) {
+      const status = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), 2000))]);
+      throw new ShimError(`runt-shim ended without a report (status ${status})`, 0);
+    }
+    const m = /^ERR (\d+) (\d+) (.*)$/.exec(line);
+    if (!m) throw new ShimError(`runt-shim: unexpected message "${line}"`, 0);
+    const field = steps[Number(m[1])]?.field;
+    throw new ShimError(field ? `${field}: ${m[3]}` : m[3]!, Number(m[2]));
+  };
+
+  const first = await Promise.race([lines.next(), spawnError]);
+  const pidMatch = first && /^PID (\d+)$/.exec(first);
+  if (!pidMatch) return fail(first);
+  const pid = Number(pidMatch[1]);
+  try {
+    const child = await cb.onPid(pid);
+    steps.push(...child);
+    socket.write(encodePlan(child));
+    for (;;) {
+      const line = await lines.next();
+      if (line === 'READY') break;
+      if (line === 'HOOKS') {
+        await cb.onHooks();
+        socket.write('GO\n');
+        continue;
+      }
+      await fail(line);
+    }
+  } catch (e) {
+    // the child waits for us: closing the socket ends it (the caller, told the pid, also kills it)
+    socket.destroy();
+    throw e;
+  }
+  socket.destroy();
+  return { pid, shim, exited };
+}
