@@ -1,0 +1,186 @@
+// The cgroupfs driver: makes, fills, joins and removes the container's cgroup directories.
+import * as fs from 'node:fs';
+import type { LinuxResources } from '../spec/types';
+import type { HierarchyDriver, Probe, Write } from './emit';
+import { errnoOf, mkdirP, readTrim, sleepMs, writeCgroupFile } from './fs';
+import { type CgroupHost, type Hierarchy, hasControllers, v1Hierarchy, v2Hierarchy } from './host';
+import { cgroupDir } from './path';
+import { resourceWrites } from './resources';
+import { v1Driver } from './v1';
+import { v2Driver } from './v2';
+
+export interface CgroupSet {
+  /** key: a hierarchy's mountPoint; value: the absolute dir of the container's cgroup in it. */
+  dirs: Record<string, string>;
+  /** Dirs runt made, outermost first per hierarchy (so deepest last); the only ones removeCgroup removes. */
+  created: string[];
+}
+
+const driverOf = (h: Hierarchy): HierarchyDriver => (h.version === 1 ? v1Driver : v2Driver);
+
+/**
+ * mkdir -p of cgroup path `cgPath` (from resolveCgroupsPath; a relative one goes under this process's own
+ * cgroup) in every v1 hierarchy with controllers (not named-only ones such as name=systemd) and in the
+ * cgroup2 one (hybrid too, so the container shows there). On a pure v2 host, ancestors delegate their
+ * controllers via cgroup.subtree_control. On failure, whatever was made is removed again.
+ */
+export function createCgroup(host: CgroupHost, cgPath: string): CgroupSet {
+  const set: CgroupSet = { dirs: {}, created: [] };
+  let where = '';
+  try {
+    for (const h of host.hierarchies) {
+      if (!hasControllers(h)) continue;
+      where = h.mountPoint;
+      const dir = cgroupDir(h, cgPath);
+      mkdirP(dir, set.created);
+      set.dirs[h.mountPoint] = dir;
+      driverOf(h).prepare(host, h, dir);
+    }
+  } catch (e) {
+    try {
+      removeCgroup(set);
+    } catch {
+      // the original error matters more
+    }
+    throw new Error(`cgroups: creating ${cgPath} in ${where}: ${(e as Error).message}`);
+  }
+  return set;
+}
+
+function dirFor(host: CgroupHost, set: CgroupSet, version: 1 | 2, controller: string): string | undefined {
+  const h = version === 1 ? v1Hierarchy(host, controller) : v2Hierarchy(host);
+  return h ? set.dirs[h.mountPoint] : undefined;
+}
+
+/** A probe that looks in the container's own cgroup dirs. */
+export function dirProbe(host: CgroupHost, set: CgroupSet): Probe {
+  return {
+    exists(version, controller, file) {
+      const dir = dirFor(host, set, version, controller);
+      return dir !== undefined && fs.existsSync(`${dir}/${file}`);
+    },
+  };
+}
+
+/** Performs `writes` in order (see Write.retryAfterNext and Write.verify); errors name the OCI field. */
+export function applyWrites(host: CgroupHost, set: CgroupSet, writes: Write[]): void {
+  const fileOf = (w: Write): string => {
+    const dir = dirFor(host, set, w.version, w.controller);
+    if (!dir) throw new Error(`${w.field}: the container has no cgroup for the ${w.controller} controller`);
+    return `${dir}/${w.file}`;
+  };
+  const raw = (w: Write): void => writeCgroupFile(fileOf(w), w.value);
+  const failed = (w: Write, e: unknown): Error => {
+    const code = errnoOf(e);
+    const why = code ? `${code}${code === 'EINVAL' ? ' (value refused by the kernel)' : ''}` : (e as Error).message;
+    return new Error(`${w.field}: cannot write ${JSON.stringify(w.value)} to ${fileOf(w)}: ${why}`);
+  };
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i]!;
+    try {
+      raw(w);
+    } catch (e) {
+      const next = writes[i + 1];
+      if (!(w.retryAfterNext && next && errnoOf(e) === 'EINVAL')) throw failed(w, e);
+      try {
+        raw(next);
+      } catch (e2) {
+        throw failed(next, e2);
+      }
+      try {
+        raw(w);
+      } catch (e3) {
+        throw failed(w, e3);
+      }
+      i++;
+    }
+    if (w.verify) {
+      const back = readTrim(fileOf(w));
+      if (back !== w.value) throw new Error(`${w.field}: the kernel set ${w.file} to ${back} instead of ${w.value}`);
+    }
+  }
+}
+
+/**
+ * Applies linux.resources to the container's cgroup: resourceWrites (probing the real dirs) + each write.
+ * Throws an Error naming the field for anything the host cannot apply. Returns warnings for the caller to
+ * print (ignored kernel memory settings, v2 device rules not applied yet).
+ */
+export function applyResources(host: CgroupHost, set: CgroupSet, r: LinuxResources | undefined): string[] {
+  if (!r) return [];
+  const warnings: string[] = [];
+  applyWrites(host, set, resourceWrites(host, r, { probe: dirProbe(host, set), warnings }));
+  return warnings;
+}
+
+/** Writes `pid` into cgroup.procs of every dir of the set (retrying EINVAL: a task still being forked). */
+export function addProcess(set: CgroupSet, pid: number): void {
+  for (const dir of Object.values(set.dirs)) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        writeCgroupFile(`${dir}/cgroup.procs`, String(pid));
+        break;
+      } catch (e) {
+        if (errnoOf(e) === 'EINVAL' && attempt < 5) {
+          sleepMs(30);
+          continue;
+        }
+        throw new Error(`cgroups: cannot add pid ${pid} to ${dir}: ${errnoOf(e) ?? (e as Error).message}`);
+      }
+    }
+  }
+}
+
+/** Every pid in the container's cgroups and their sub-cgroups, sorted. */
+export function pidsOf(host: CgroupHost, set: CgroupSet): number[] {
+  const pids = new Set<number>();
+  const walk = (dir: string): void => {
+    let text: string;
+    try {
+      text = fs.readFileSync(`${dir}/cgroup.procs`, 'utf8');
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return;
+      throw e;
+    }
+    for (const l of text.split('\n')) if (l.trim()) pids.add(Number(l));
+    for (const ent of fs.readdirSync(dir, { withFileTypes: true })) if (ent.isDirectory()) walk(`${dir}/${ent.name}`);
+  };
+  for (const h of host.hierarchies) {
+    const dir = set.dirs[h.mountPoint];
+    if (dir) walk(dir);
+  }
+  return [...pids].sort((a, b) => a - b);
+}
+
+/** Sleeps between rmdir attempts of a busy cgroup (a process that just died may still be counted). */
+const BUSY_RETRY_MS = [10, 20, 40, 80, 160];
+
+/**
+ * rmdir of the dirs in set.created, deepest first. A container's own dir that is busy is retried a few
+ * times, then reported; a shared parent (/runt) still holding other containers is left alone. ENOENT is
+ * fine. Dirs not in `created` are never touched.
+ */
+export function removeCgroup(set: CgroupSet): void {
+  const own = new Set(Object.values(set.dirs));
+  const errors: string[] = [];
+  for (let i = set.created.length - 1; i >= 0; i--) {
+    const dir = set.created[i]!;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.rmdirSync(dir);
+        break;
+      } catch (e) {
+        const code = errnoOf(e);
+        if (code === 'ENOENT') break;
+        if (!own.has(dir) && (code === 'EBUSY' || code === 'ENOTEMPTY' || code === 'EEXIST')) break;
+        if (code === 'EBUSY' && attempt < BUSY_RETRY_MS.length) {
+          sleepMs(BUSY_RETRY_MS[attempt]!);
+          continue;
+        }
+        errors.push(`${dir} (${code ?? (e as Error).message})`);
+        break;
+      }
+    }
+  }
+  if (errors.length > 0) throw new Error(`cgroups: cannot remove ${errors.join(', ')}`);
+}

@@ -1,0 +1,128 @@
+// cgroup v1 driver: OCI resources → writes into the per-controller hierarchies, and v1-only set-up.
+import * as path from 'node:path';
+import type { LinuxMemory, LinuxResources } from '../spec/types';
+import { deviceRuleV1 } from './devices';
+import {
+  type Ctx, type HierarchyDriver, type Write, checkBlkioWeight, fail, given, hugepageFile, int, kernelMemoryWarnings, push,
+  requireController,
+} from './emit';
+import { readTrim, writeCgroupFile } from './fs';
+import type { Hierarchy } from './host';
+
+const R = 'linux.resources';
+
+function w(ctx: Ctx, controller: string, file: string, value: string, field: string, extra?: Partial<Write>): void {
+  push(ctx, { version: 1, controller, file, value, field, ...extra });
+}
+
+/** Set and not 0: runc reads 0 as "unset" for these fields. */
+const nz = (v: number | null | undefined): v is number => given(v) && v !== 0;
+
+function memoryV1(ctx: Ctx, m: LinuxMemory): void {
+  const F = `${R}.memory`;
+  kernelMemoryWarnings(ctx, m);
+  const limit = nz(m.limit) ? m.limit : undefined;
+  const swap = nz(m.swap) ? m.swap : undefined;
+  if (limit !== undefined && limit < -1) fail(`${F}.limit`, `invalid value ${limit}`);
+  if (swap !== undefined && swap < -1) fail(`${F}.swap`, `invalid value ${swap}`);
+  if (swap !== undefined && swap > 0 && limit !== undefined && (limit === -1 || swap < limit)) {
+    fail(`${F}.swap`, `memory+swap limit ${swap} must be >= the memory limit ${limit === -1 ? '(unlimited)' : limit}`);
+  }
+  // Unlimited memory without a swap setting means unlimited memory+swap too (when swap accounting is on).
+  const implicitSwap = swap === undefined && limit === -1 && ctx.probe.exists(1, 'memory', 'memory.memsw.limit_in_bytes');
+  // memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every moment: lowering goes limit first, raising
+  // needs memsw first; the limit is written first and retried after memsw if the kernel says EINVAL.
+  if (limit !== undefined) {
+    w(ctx, 'memory', 'memory.limit_in_bytes', int(`${F}.limit`, limit), `${F}.limit`, { retryAfterNext: swap !== undefined || implicitSwap });
+  }
+  if (swap !== undefined) w(ctx, 'memory', 'memory.memsw.limit_in_bytes', int(`${F}.swap`, swap), `${F}.swap`);
+  else if (implicitSwap) w(ctx, 'memory', 'memory.memsw.limit_in_bytes', '-1', `${F}.limit`);
+  if (nz(m.reservation)) w(ctx, 'memory', 'memory.soft_limit_in_bytes', int(`${F}.reservation`, m.reservation), `${F}.reservation`);
+  if (m.disableOOMKiller === true) w(ctx, 'memory', 'memory.oom_control', '1', `${F}.disableOOMKiller`);
+  if (given(m.swappiness)) {
+    if (m.swappiness < 0 || m.swappiness > 100) fail(`${F}.swappiness`, `invalid value ${m.swappiness} (0-100)`);
+    w(ctx, 'memory', 'memory.swappiness', int(`${F}.swappiness`, m.swappiness), `${F}.swappiness`);
+  }
+  if (given(m.useHierarchy)) w(ctx, 'memory', 'memory.use_hierarchy', m.useHierarchy ? '1' : '0', `${F}.useHierarchy`);
+  // checkBeforeUpdate only matters to `update`; a cgroup being created has no usage to check.
+}
+
+
+
+/** The v1 writes for `r`, in runc's controller order: cpuset, devices, memory, cpu, pids, blkio, hugetlb. */
+export function v1Writes(ctx: Ctx, r: LinuxResources): void {
+  const cpu = r.cpu;
+  const C = `${R}.cpu`;
+  if (cpu && given(cpu.cpus) && cpu.cpus !== '') w(ctx, 'cpuset', 'cpuset.cpus', cpu.cpus, `${C}.cpus`);
+  if (cpu && given(cpu.mems) && cpu.mems !== '') w(ctx, 'cpuset', 'cpuset.mems', cpu.mems, `${C}.mems`);
+
+  (r.devices ?? []).forEach((d, i) => {
+    const field = `${R}.devices[${i}]`;
+    for (const x of deviceRuleV1(d, field)) w(ctx, 'devices', x.file, x.value, field);
+  });
+
+  if (r.memory) memoryV1(ctx, r.memory);
+
+  if (cpu) {
+    if (nz(cpu.shares)) w(ctx, 'cpu', 'cpu.shares', int(`${C}.shares`, cpu.shares), `${C}.shares`, { verify: true });
+    const hasQuota = nz(cpu.quota);
+    // A period shorter than the current one can be refused until the quota is written: retry after it.
+    if (nz(cpu.period)) w(ctx, 'cpu', 'cpu.cfs_period_us', int(`${C}.period`, cpu.period), `${C}.period`, { retryAfterNext: hasQuota });
+    if (hasQuota) w(ctx, 'cpu', 'cpu.cfs_quota_us', int(`${C}.quota`, cpu.quota!), `${C}.quota`);
+    const hasRuntime = nz(cpu.realtimeRuntime);
+    if (nz(cpu.realtimePeriod)) {
+      w(ctx, 'cpu', 'cpu.rt_period_us', int(`${C}.realtimePeriod`, cpu.realtimePeriod), `${C}.realtimePeriod`, { retryAfterNext: hasRuntime });
+    }
+    if (hasRuntime) w(ctx, 'cpu', 'cpu.rt_runtime_us', int(`${C}.realtimeRuntime`, cpu.realtimeRuntime!), `${C}.realtimeRuntime`);
+  }
+
+  if (r.pids && given(r.pids.limit)) {
+    // pids.max takes a count or "max" (the v1 file is the same as v2's: it refuses -1).
+    const l = r.pids.limit;
+    w(ctx, 'pids', 'pids.max', l > 0 ? int(`${R}.pids.limit`, l) : 'max', `${R}.pids.limit`);
+  }
+
+  if (r.blockIO && given(r.blockIO.weight)) {
+    const field = `${R}.blockIO.weight`;
+    checkBlkioWeight(field, r.blockIO.weight);
+    requireController(ctx, 1, 'blkio', field);
+    // CFQ has blkio.weight; BFQ has blkio.bfq.weight.
+    const file = ctx.probe.exists(1, 'blkio', 'blkio.weight') ? 'blkio.weight'
+      : ctx.probe.exists(1, 'blkio', 'blkio.bfq.weight') ? 'blkio.bfq.weight'
+        : fail(field, 'neither blkio.weight nor blkio.bfq.weight exists (no CFQ or BFQ I/O scheduler in use)');
+    w(ctx, 'blkio', file, String(r.blockIO.weight), field);
+  }
+
+  (r.hugepageLimits ?? []).forEach((l, i) => {
+    const field = `${R}.hugepageLimits[${i}]`;
+    w(ctx, 'hugetlb', hugepageFile(field, l.pageSize, 'limit_in_bytes'), int(`${field}.limit`, l.limit), field);
+  });
+}
+
+/**
+ * A new v1 cpuset cgroup starts with empty cpuset.cpus/mems and refuses tasks until they are set: fill any
+ * empty one from its parent, top-down, from the hierarchy's mount point to `leaf`.
+ */
+export function initCpuset(h: Hierarchy, leaf: string): void {
+  const rel = path.posix.relative(h.mountPoint, leaf);
+  if (!rel || rel.startsWith('..')) return;
+  let parent = h.mountPoint;
+  for (const part of rel.split('/')) {
+    const dir = `${parent}/${part}`;
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      const cur = readTrim(`${dir}/${f}`);
+      if (cur !== '') continue; // set already, or no such file (not a real cpuset dir)
+      const from = readTrim(`${parent}/${f}`);
+      if (from) writeCgroupFile(`${dir}/${f}`, from);
+    }
+    parent = dir;
+  }
+}
+
+export const v1Driver: HierarchyDriver = {
+  version: 1,
+  prepare(_host, h, dir) {
+    if (h.controllers.includes('cpuset')) initCpuset(h, dir);
+  },
+  writes: v1Writes,
+};

@@ -1,0 +1,178 @@
+// cgroup v2 driver: OCI resources → writes into the unified hierarchy, and controller delegation.
+import * as path from 'node:path';
+import type { LinuxMemory, LinuxResources } from '../spec/types';
+import {
+  type Ctx, type HierarchyDriver, type Write, checkBlkioWeight, fail, given, hugepageFile, int, kernelMemoryWarnings, push,
+  requireController, requireFile,
+} from './emit';
+import { errnoOf, readTrim, writeCgroupFile } from './fs';
+import type { Hierarchy } from './host';
+
+const R = 'linux.resources';
+
+function w(ctx: Ctx, controller: string, file: string, value: string, field: string, extra?: Partial<Write>): void {
+  push(ctx, { version: 2, controller, file, value, field, ...extra });
+}
+
+const nz = (v: number | null | undefined): v is number => given(v) && v !== 0;
+
+/** cpu.shares (2-262144) → cpu.weight (1-10000), linearly, as runc converts it. */
+export function sharesToWeight(shares: number): number {
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
+}
+
+/** blkio weight (10-1000) → io.weight (1-10000), linearly, as runc converts it. */
+export function blkioToIoWeight(weight: number): number {
+  return 1 + Math.floor(((weight - 10) * 9999) / 990);
+}
+
+/**
+ * OCI memory.swap is memory+swap; v2's memory.swap.max is swap alone. Returns the v2 value: -1 (max),
+ * 0 (nothing to write) or the difference.
+ */
+export function swapToV2(swap: number | undefined, limit: number | undefined): number {
+  const F = `${R}.memory.swap`;
+  if (limit === -1 && swap === undefined) return -1; // unlimited memory, swap unset: unlimited swap too
+  if (swap === undefined || swap === -1) return swap ?? 0;
+  if (limit === -1) return swap;
+  if (limit === undefined) fail(F, 'cannot set a swap limit without a memory limit on cgroup v2');
+  if (limit < 0) fail(`${R}.memory.limit`, `invalid value ${limit}`);
+  if (swap < limit) fail(F, `memory+swap limit ${swap} must be >= the memory limit ${limit}`);
+  return swap - limit;
+}
+
+const maxOr = (field: string, v: number): string => (v === -1 ? 'max' : int(field, v));
+
+function memoryV2(ctx: Ctx, m: LinuxMemory): void {
+  const F = `${R}.memory`;
+  kernelMemoryWarnings(ctx, m);
+  if (given(m.swappiness)) fail(`${F}.swappiness`, 'not supported on cgroup v2 (it has no memory.swappiness)');
+  if (m.disableOOMKiller === true) fail(`${F}.disableOOMKiller`, 'not supported on cgroup v2 (the OOM killer cannot be disabled)');
+  if (m.useHierarchy === false) fail(`${F}.useHierarchy`, 'cgroup v2 is always hierarchical');
+  const limit = nz(m.limit) ? m.limit : undefined;
+  const swap = nz(m.swap) ? m.swap : undefined;
+  if (limit !== undefined && limit < -1) fail(`${F}.limit`, `invalid value ${limit}`);
+  const s = swapToV2(swap, limit);
+  if (s !== 0 || (swap !== undefined && swap > 0)) {
+    const field = swap !== undefined ? `${F}.swap` : `${F}.limit`;
+    const value = maxOr(field, s);
+    requireController(ctx, 2, 'memory', field);
+    // No swap accounting: "max" is what the kernel does anyway; anything else cannot be applied.
+    if (ctx.probe.exists(2, 'memory', 'memory.swap.max')) w(ctx, 'memory', 'memory.swap.max', value, field);
+    else if (value !== 'max') requireFile(ctx, 2, 'memory', 'memory.swap.max', field);
+  }
+  if (limit !== undefined) w(ctx, 'memory', 'memory.max', maxOr(`${F}.limit`, limit), `${F}.limit`);
+  if (nz(m.reservation)) w(ctx, 'memory', 'memory.low', maxOr(`${F}.reservation`, m.reservation), `${F}.reservation`);
+}
+
+/** The v2 writes for `r`, in runc's order: pids, memory, io, cpu, (devices), cpuset, hugetlb, unified. */
+export function v2Writes(ctx: Ctx, r: LinuxResources): void {
+  if (r.pids && given(r.pids.limit)) {
+    const l = r.pids.limit;
+    w(ctx, 'pids', 'pids.max', l > 0 ? int(`${R}.pids.limit`, l) : 'max', `${R}.pids.limit`);
+  }
+
+  if (r.memory) memoryV2(ctx, r.memory);
+
+  if (r.blockIO && given(r.blockIO.weight)) {
+    const field = `${R}.blockIO.weight`;
+    checkBlkioWeight(field, r.blockIO.weight);
+    requireController(ctx, 2, 'io', field);
+    if (ctx.probe.exists(2, 'io', 'io.bfq.weight')) w(ctx, 'io', 'io.bfq.weight', String(r.blockIO.weight), field);
+    else w(ctx, 'io', 'io.weight', String(blkioToIoWeight(r.blockIO.weight)), field);
+  }
+
+  const cpu = r.cpu;
+  const C = `${R}.cpu`;
+  if (cpu) {
+    if (nz(cpu.realtimePeriod)) fail(`${C}.realtimePeriod`, 'not supported on cgroup v2 (no real-time group scheduling)');
+    if (nz(cpu.realtimeRuntime)) fail(`${C}.realtimeRuntime`, 'not supported on cgroup v2 (no real-time group scheduling)');
+    if (nz(cpu.shares)) {
+      if (!Number.isInteger(cpu.shares) || cpu.shares < 2 || cpu.shares > 262144) fail(`${C}.shares`, `invalid value ${cpu.shares} (2-262144)`);
+      w(ctx, 'cpu', 'cpu.weight', String(sharesToWeight(cpu.shares)), `${C}.shares`);
+    }
+    const quota = nz(cpu.quota) ? cpu.quota : undefined;
+    const period = nz(cpu.period) ? cpu.period : undefined;
+    if (quota !== undefined || period !== undefined) {
+      const field = quota !== undefined ? `${C}.quota` : `${C}.period`;
+      const q = quota !== undefined && quota > 0 ? int(`${C}.quota`, quota) : 'max';
+      w(ctx, 'cpu', 'cpu.max', `${q} ${period !== undefined ? int(`${C}.period`, period) : '100000'}`, field);
+    }
+  }
+
+  if (r.devices && r.devices.length > 0) {
+    ctx.warnings.push(`${R}.devices: not applied: device rules on cgroup v2 need an eBPF program, which runt does not load yet`);
+  }
+
+  if (cpu && given(cpu.cpus) && cpu.cpus !== '') w(ctx, 'cpuset', 'cpuset.cpus', cpu.cpus, `${C}.cpus`);
+  if (cpu && given(cpu.mems) && cpu.mems !== '') w(ctx, 'cpuset', 'cpuset.mems', cpu.mems, `${C}.mems`);
+
+  (r.hugepageLimits ?? []).forEach((l, i) => {
+    const field = `${R}.hugepageLimits[${i}]`;
+    w(ctx, 'hugetlb', hugepageFile(field, l.pageSize, 'max'), int(`${field}.limit`, l.limit), field);
+  });
+
+  if (r.unified) unifiedWrites(ctx, r.unified);
+}
+
+/** linux.resources.unified: each key is a file of the container's v2 cgroup; multi-line values go line by line. */
+export function unifiedWrites(ctx: Ctx, u: { [k: string]: string | undefined }): void {
+  for (const [key, value] of Object.entries(u)) {
+    if (!given(value)) continue;
+    const field = `${R}.unified[${JSON.stringify(key)}]`;
+    const dot = key.indexOf('.');
+    if (key.includes('/') || dot <= 0 || dot === key.length - 1) fail(field, 'must be a cgroup v2 file name "<controller>.<parameter>"');
+    const controller = key.slice(0, dot);
+    if (!ctx.probe.exists(2, controller, key)) {
+      const avail = ctx.host.hierarchies.find((h) => h.version === 2)?.controllers ?? [];
+      const why = controller !== 'cgroup' && !avail.includes(controller) ? ` (the ${controller} controller is not available in cgroup v2 here)` : '';
+      fail(field, `${key} does not exist in the container's cgroup v2 directory${why}`);
+    }
+    const lines = value.includes('\n') ? value.split('\n').filter((l) => l.trim() !== '') : [value];
+    for (const line of lines) ctx.out.push({ version: 2, controller, file: key, value: line, field });
+  }
+}
+
+/**
+ * Enables every controller available along the way, in cgroup.subtree_control of each ancestor of `leaf`
+ * from the mount point down to the leaf's parent (as runc does), so the leaf gets the controller files.
+ * Failures are not fatal here (a cgroup with processes cannot delegate domain controllers): a write that
+ * then lacks its file fails in applyResources, naming the field.
+ */
+export function enableControllers(h: Hierarchy, leaf: string): void {
+  const rel = path.posix.relative(h.mountPoint, leaf);
+  if (!rel || rel.startsWith('..')) return;
+  const parts = rel.split('/');
+  let dir = h.mountPoint;
+  for (let i = 0; i < parts.length; i++) {
+    const avail = (readTrim(`${dir}/cgroup.controllers`) ?? '').split(/\s+/).filter(Boolean);
+    const enabled = new Set((readTrim(`${dir}/cgroup.subtree_control`) ?? '').split(/\s+/).filter(Boolean));
+    const missing = avail.filter((c) => !enabled.has(c));
+    if (missing.length > 0) {
+      const file = `${dir}/cgroup.subtree_control`;
+      try {
+        writeCgroupFile(file, missing.map((c) => '+' + c).join(' '));
+      } catch (e) {
+        if (errnoOf(e) === 'ENOENT') return;
+        for (const c of missing) {
+          try {
+            writeCgroupFile(file, '+' + c);
+          } catch {
+            // left for applyResources to report against the field that needs it
+          }
+        }
+      }
+    }
+    dir = `${dir}/${parts[i]}`;
+  }
+}
+
+export const v2Driver: HierarchyDriver = {
+  version: 2,
+  prepare(host, h, dir) {
+    // Hybrid: the cgroup2 dir only makes the process visible there; its controllers (if any) are not
+    // delegated, so that they stay free to be mounted as v1 hierarchies.
+    if (host.mode === 'v2') enableControllers(h, dir);
+  },
+  writes: v2Writes,
+};
