@@ -1,0 +1,343 @@
+/* runt-shim FD: read the plan from FD, execute its steps in order (README.md). This file: start-up, the
+ * messages, the step loop and the ops around clone and the sync points. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+int g_sock = -1;
+int g_procfd = -1;
+int g_fifo_path = -1;
+int g_fifo_wr = -1;
+int g_console = -1;
+int g_root = -1;
+char *g_exec_path;
+uint32_t g_step;
+sigset_t g_origmask;
+struct sigaction g_origpipe;
+
+static const char *g_fifo_name;
+static enum { MODE_NONE, MODE_DETACH, MODE_WAIT } g_mode = MODE_NONE;
+/* Set in the child by CLONE (always the last step of its segment): the child's steps follow on FD. */
+static bool g_child_segment;
+
+/* ---- messages ------------------------------------------------------------------------------------------- */
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t k = write(fd, p, len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+/* 0: sent; 1: the runtime has closed its end; -1: another error (errno). */
+static int send_msg(const char *line)
+{
+	if (write_all(g_sock, line, strlen(line)) == 0)
+		return 0;
+	return (errno == EPIPE || errno == ECONNRESET) ? 1 : -1;
+}
+
+int send_line(const char *line)
+{
+	return send_msg(line) < 0 ? -1 : 0;
+}
+
+static _Noreturn void emit_err(uint32_t step, int err, bool suffix, const char *fmt, va_list ap)
+{
+	char text[4096], line[4200];
+	vsnprintf(text, sizeof text, fmt, ap);
+	if (suffix && err) {
+		size_t n = strlen(text);
+		snprintf(text + n, sizeof text - n, ": %s", strerror(err));
+	}
+	for (char *c = text; *c; c++) /* one line, whatever the paths hold */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	snprintf(line, sizeof line, "ERR %u %d %s\n", step, err, text);
+	send_msg(line);
+	if (g_fifo_wr >= 0)
+		write_all(g_fifo_wr, line, strlen(line));
+	_exit(1);
+}
+
+void die(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit_err(g_step, err, true, fmt, ap);
+}
+
+void die_plain(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit_err(g_step, err, false, fmt, ap);
+}
+
+void die_plan(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit_err(0, err, false, fmt, ap);
+}
+
+void restore_signals(void)
+{
+	sigaction(SIGPIPE, &g_origpipe, NULL);
+	sigprocmask(SIG_SETMASK, &g_origmask, NULL);
+}
+
+/* ---- parent ops ----------------------------------------------------------------------------------------- */
+
+void op_mode(const struct rec *r)
+{
+	g_mode = strcmp(r->f[1], "wait") == 0 ? MODE_WAIT : MODE_DETACH;
+}
+
+void op_console_connect(const struct rec *r)
+{
+	const char *path = r->f[1];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		die(ENAMETOOLONG, "connect to console socket %s", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die(errno, "socket for console socket %s", path);
+	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+		die(errno, "connect to console socket %s", path);
+	if (g_console >= 0)
+		close(g_console);
+	g_console = s;
+}
+
+void op_open_fifo(const struct rec *r)
+{
+	const char *path = r->f[1];
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open exec fifo %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		die(errno, "stat exec fifo %s", path);
+	if (!S_ISFIFO(st.st_mode))
+		die_plain(EINVAL, "exec fifo %s is not a fifo", path);
+	if (g_fifo_path >= 0)
+		close(g_fifo_path);
+	g_fifo_path = fd;
+	g_fifo_name = path;
+}
+
+void op_setns(const struct rec *r)
+{
+	const char *path = r->f[1];
+	int type = (int)num_u32(r->f[2]);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open namespace %s", path);
+	if (setns(fd, type) < 0)
+		die(errno, "setns %s (type 0x%x)", path, (unsigned)type);
+	close(fd);
+}
+
+void op_unshare(const struct rec *r)
+{
+	unsigned flags = num_u32(r->f[1]);
+	if (unshare((int)flags) < 0)
+		die(errno, "unshare 0x%x", flags);
+}
+
+void op_write(const struct rec *r)
+{
+	const char *path = r->f[1];
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		die(errno, "open %s for writing", path);
+	if (write_all(fd, r->f[2], r->len[2]) < 0)
+		die(errno, "write to %s", path);
+	if (close(fd) < 0)
+		die(errno, "close %s", path);
+}
+
+static _Noreturn void wait_child(pid_t pid, const sigset_t *set)
+{
+	int status;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			die(errno, "wait for pid %d", (int)pid);
+		siginfo_t si;
+		int sig = sigwaitinfo(set, &si);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			die(errno, "wait for signals");
+		}
+		if (sig != SIGCHLD && kill(pid, sig) < 0 && errno != ESRCH)
+			die(errno, "forward signal %d to pid %d", sig, (int)pid);
+	}
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	char line[32];
+	snprintf(line, sizeof line, "EXIT %d\n", code);
+	send_msg(line);
+	_exit(code);
+}
+
+void op_clone(const struct rec *r)
+{
+	unsigned flags = num_u32(r->f[1]);
+	if (g_mode == MODE_NONE)
+		die_plain(EINVAL, "clone: no MODE step before CLONE");
+	sigset_t set;
+	sigemptyset(&set);
+	if (g_mode == MODE_WAIT) {
+		static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
+		for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+			sigaddset(&set, fwd[i]);
+		/* Blocked before the clone, so no signal and no exit is missed; the child unblocks them. */
+		if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+			die(errno, "block signals");
+	}
+	long pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0)
+		die(errno, "clone with flags 0x%x", flags);
+	if (pid == 0) {
+		if (sigprocmask(SIG_SETMASK, &g_origmask, NULL) < 0)
+			die(errno, "restore the signal mask");
+		g_child_segment = true;
+		return;
+	}
+	char line[32];
+	snprintf(line, sizeof line, "PID %ld\n", pid);
+	int sent = send_msg(line);
+	if (sent != 0) {
+		int err = errno;
+		kill((pid_t)pid, SIGKILL);
+		if (sent < 0)
+			die(err, "send PID %ld", pid);
+		_exit(1);
+	}
+	if (g_mode == MODE_DETACH)
+		_exit(0);
+	wait_child((pid_t)pid, &set);
+}
+
+/* ---- child sync ops ------------------------------------------------------------------------------------- */
+
+void op_wait(const struct rec *r)
+{
+	(void)r;
+	char b[3];
+	if (sock_read_exact(b, sizeof b) < 0 || memcmp(b, "GO\n", 3) != 0)
+		_exit(1);
+}
+
+void op_send(const struct rec *r)
+{
+	size_t n = r->len[1];
+	char *line = malloc(n + 2);
+	if (!line)
+		die(ENOMEM, "send %s", r->f[1]);
+	memcpy(line, r->f[1], n);
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	if (send_line(line) < 0)
+		die(errno, "send %s", r->f[1]);
+	free(line);
+}
+
+void op_wait_fifo(const struct rec *r)
+{
+	(void)r;
+	if (g_fifo_path < 0)
+		die_plain(EINVAL, "wait for exec fifo: no OPEN_FIFO step before WAIT_FIFO");
+	char p[32];
+	snprintf(p, sizeof p, "self/fd/%d", g_fifo_path);
+	int fd;
+	do
+		fd = openat(g_procfd, p, O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		die(errno, "open exec fifo %s for writing", g_fifo_name);
+	if (write_all(fd, "1", 1) < 0)
+		die(errno, "write to exec fifo %s", g_fifo_name);
+	g_fifo_wr = fd;
+	close(g_fifo_path);
+	g_fifo_path = -1;
+}
+
+/* ---- main ----------------------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	/* First thing: the host's procfs, for /proc/self/fd paths that never go through the container's /proc. */
+	g_procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int procerr = errno;
+
+	char *end;
+	long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
+	if (argc != 2 || !*argv[1] || *end || fd < 3 || fd > INT32_MAX || fcntl((int)fd, F_GETFD) < 0) {
+		static const char usage[] = "usage: runt-shim FD (FD: a connected socket, 3 or above)\n";
+		write_all(2, usage, sizeof usage - 1);
+		return 2;
+	}
+	g_sock = (int)fd;
+
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigemptyset(&ign.sa_mask);
+	if (sigaction(SIGPIPE, &ign, &g_origpipe) < 0)
+		die_plan(errno, "ignore SIGPIPE: %s", strerror(errno));
+	if (fcntl(g_sock, F_SETFD, FD_CLOEXEC) < 0)
+		die_plan(errno, "set close-on-exec on fd %d: %s", g_sock, strerror(errno));
+	if (sigprocmask(SIG_SETMASK, NULL, &g_origmask) < 0)
+		die_plan(errno, "read the signal mask: %s", strerror(errno));
+	if (g_procfd < 0)
+		die_plan(procerr, "open /proc: %s", strerror(procerr));
+	struct statfs sfs;
+	if (fstatfs(g_procfd, &sfs) < 0)
+		die_plan(errno, "statfs /proc: %s", strerror(errno));
+	if (sfs.f_type != PROC_SUPER_MAGIC)
+		die_plan(0, "/proc is not a procfs");
+	/* Nothing in a container may reach this process through /proc/PID (exe, fd...) until it execs. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die_plan(errno, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+
+	plan_read_segment(true);
+
+	for (g_step = 1;; g_step++) {
+		const struct rec *r = &g_recs[g_step];
+		if (r->op->fn == NULL) { /* END */
+			if (!g_child_segment)
+				_exit(0);
+			g_child_segment = false;
+			plan_read_segment(false);
+			continue;
+		}
+		r->op->fn(r);
+	}
+}

@@ -1,0 +1,248 @@
+/* The process's identity, limits, capabilities and program: the steps between the root switch and execve. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+void op_sethostname(const struct rec *r)
+{
+	if (sethostname(r->f[1], r->len[1]) < 0)
+		die(errno, "sethostname %s", r->f[1]);
+}
+
+void op_setdomainname(const struct rec *r)
+{
+	if (setdomainname(r->f[1], r->len[1]) < 0)
+		die(errno, "setdomainname %s", r->f[1]);
+}
+
+static rlim_t rlimit_value(const char *s)
+{
+	return strcmp(s, "-1") == 0 ? RLIM_INFINITY : (rlim_t)num_u64(s);
+}
+
+void op_setrlimit(const struct rec *r)
+{
+	int res = (int)num_u32(r->f[1]);
+	struct rlimit rl = { .rlim_cur = rlimit_value(r->f[2]), .rlim_max = rlimit_value(r->f[3]) };
+	if (prlimit(0, (__rlimit_resource_t)res, &rl, NULL) < 0)
+		die(errno, "setrlimit %d to %s %s", res, r->f[2], r->f[3]);
+}
+
+void op_umask(const struct rec *r)
+{
+	umask((mode_t)(num_u32(r->f[1]) & 07777));
+}
+
+void op_no_new_privs(const struct rec *r)
+{
+	(void)r;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+}
+
+void op_bounding_drop(const struct rec *r)
+{
+	for (uint32_t i = 1; i < r->n; i++) {
+		unsigned long cap = num_u32(r->f[i]);
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			die(errno, "drop capability %lu from the bounding set", cap);
+	}
+}
+
+void op_keepcaps(const struct rec *r)
+{
+	unsigned long v = num_u32(r->f[1]);
+	if (prctl(PR_SET_KEEPCAPS, v, 0, 0, 0) < 0)
+		die(errno, "prctl(PR_SET_KEEPCAPS, %lu)", v);
+}
+
+void op_setgroups(const struct rec *r)
+{
+	size_t n = r->n - 1;
+	gid_t *gids = calloc(n ? n : 1, sizeof *gids);
+	if (!gids)
+		die(ENOMEM, "setgroups");
+	for (size_t i = 0; i < n; i++)
+		gids[i] = (gid_t)num_u32(r->f[i + 1]);
+	if (setgroups(n, gids) < 0)
+		die(errno, "setgroups (%zu groups)", n);
+	free(gids);
+}
+
+void op_setresgid(const struct rec *r)
+{
+	gid_t gid = (gid_t)num_u32(r->f[1]);
+	if (setresgid(gid, gid, gid) < 0)
+		die(errno, "setresgid %u", (unsigned)gid);
+}
+
+void op_setresuid(const struct rec *r)
+{
+	uid_t uid = (uid_t)num_u32(r->f[1]);
+	if (setresuid(uid, uid, uid) < 0)
+		die(errno, "setresuid %u", (unsigned)uid);
+}
+
+void op_capset(const struct rec *r)
+{
+	uint64_t eff = num_u64(r->f[1]), perm = num_u64(r->f[2]), inh = num_u64(r->f[3]);
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2] = {
+		{ .effective = (uint32_t)eff, .permitted = (uint32_t)perm, .inheritable = (uint32_t)inh },
+		{ .effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(perm >> 32),
+		  .inheritable = (uint32_t)(inh >> 32) },
+	};
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die(errno, "capset effective %s permitted %s inheritable %s", r->f[1], r->f[2], r->f[3]);
+}
+
+void op_ambient_raise(const struct rec *r)
+{
+	for (uint32_t i = 1; i < r->n; i++) {
+		unsigned long cap = num_u32(r->f[i]);
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			die(errno, "raise ambient capability %lu", cap);
+	}
+}
+
+void op_chdir(const struct rec *r)
+{
+	const char *path = r->f[1];
+	char cwd[PATH_MAX];
+	if (chdir(path) < 0)
+		die(errno, "chdir to %s", path);
+	/* CVE-2024-21626: a working directory outside the root (a leaked fd) makes getcwd fail. */
+	if (!getcwd(cwd, sizeof cwd))
+		die(errno, "getcwd after chdir to %s", path);
+	if (cwd[0] != '/')
+		die_plain(ENOENT, "chdir to %s: the working directory is outside the root", path);
+}
+
+/* Go's error texts, which runc prints: "no such file or directory". */
+static const char *go_strerror(int err, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", strerror(err));
+	buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
+static bool is_executable(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
+}
+
+void op_find_exec(const struct rec *r)
+{
+	const char *name = r->f[1], *search = r->f[2];
+	char e[128];
+	free(g_exec_path);
+	g_exec_path = NULL;
+	if (strchr(name, '/')) {
+		struct stat st;
+		if (stat(name, &st) < 0) {
+			int err = errno;
+			die_plain(err, "exec: \"%s\": stat %s: %s", name, name, go_strerror(err, e, sizeof e));
+		}
+		if (S_ISDIR(st.st_mode))
+			die_plain(EACCES, "exec: \"%s\": permission denied", name);
+		if (faccessat(AT_FDCWD, name, X_OK, AT_EACCESS) < 0) {
+			int err = errno;
+			die_plain(err, "exec: \"%s\": %s", name, go_strerror(err, e, sizeof e));
+		}
+		g_exec_path = strdup(name);
+	} else if (*name) {
+		size_t nlen = strlen(name);
+		const char *p = search;
+		for (;;) {
+			const char *end = strchrnul(p, ':');
+			size_t dlen = (size_t)(end - p);
+			const char *dir = dlen ? p : ".";
+			if (!dlen)
+				dlen = 1;
+			char *cand = malloc(dlen + nlen + 2);
+			if (!cand)
+				die(ENOMEM, "look for %s", name);
+			memcpy(cand, dir, dlen);
+			cand[dlen] = '/';
+			memcpy(cand + dlen + 1, name, nlen + 1);
+			if (is_executable(cand)) {
+				g_exec_path = cand;
+				break;
+			}
+			free(cand);
+			if (!*end)
+				break;
+			p = end + 1;
+		}
+	}
+	if (!g_exec_path) {
+		if (strchr(name, '/'))
+			die(ENOMEM, "look for %s", name);
+		die_plain(ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
+	}
+}
+
+void op_close_fds(const struct rec *r)
+{
+	unsigned first = num_u32(r->f[1]);
+	if (close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		die(errno, "mark fds from %u close-on-exec", first);
+}
+
+const char *check_exec(const struct rec *r)
+{
+	static char msg[128];
+	uint64_t nargs;
+	if (r->n < 2) {
+		snprintf(msg, sizeof msg, "EXEC: no nargs field");
+		return msg;
+	}
+	const char *s = r->f[1];
+	nargs = 0;
+	for (const char *c = s; *c; c++)
+		if (*c < '0' || *c > '9' || nargs > UINT32_MAX)
+			return "EXEC: nargs must be a decimal number";
+		else
+			nargs = nargs * 10 + (uint64_t)(*c - '0');
+	if (!*s)
+		return "EXEC: nargs must be a decimal number";
+	if (nargs > r->n - 2) {
+		snprintf(msg, sizeof msg, "EXEC: nargs is %s but only %u fields follow", s, r->n - 2);
+		return msg;
+	}
+	return NULL;
+}
+
+void op_exec(const struct rec *r)
+{
+	if (!g_exec_path)
+		die_plain(EINVAL, "exec: no FIND_EXEC step before EXEC");
+	uint32_t nargs = num_u32(r->f[1]);
+	char **argv = calloc((size_t)nargs + 1, sizeof *argv);
+	if (!argv)
+		die(ENOMEM, "exec %s", g_exec_path);
+	for (uint32_t i = 0; i < nargs; i++)
+		argv[i] = r->f[2 + i];
+	char **envp = &r->f[2 + nargs]; /* r->f is NULL-terminated */
+	restore_signals();
+	execve(g_exec_path, argv, envp);
+	int err = errno;
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, NULL);
+	die(err, "exec %s", g_exec_path);
+}
