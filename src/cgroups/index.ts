@@ -8,7 +8,7 @@ export { SYSTEMD_NOT_RUNNING, cgroupDir, cleanPath, resolveCgroupsPath } from '.
 export { type Probe, type Write, type WriteOptions } from './emit';
 export { checkSupported, resourceWrites } from './resources';
 export { blkioToIoWeight, sharesToWeight, swapToV2 } from './v2';
-export { DEFAULT_DEVICE_RULES, deviceRuleV1 } from './devices';
+export { DEFAULT_DEVICE_RULES, containerDeviceRules, deviceRuleV1 } from './devices';
 export { type CgroupMountOp, cgroupMountPlan } from './mount';
 export { type CgroupSet, addProcess, applyResources, applyWrites, createCgroup, dirProbe, pidsOf, removeCgroup } from './cgroupfs';
 

@@ -1,6 +1,6 @@
 // runtime.md "Create": the container's process exists, set up, blocked on the exec fifo before the user's
 // program runs; runt itself then exits and leaves the process to the caller.
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import * as cgroups from '../cgroups';
 import { runHooks } from '../container/hooks';
 import {
@@ -92,12 +92,17 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     saveRecord(dir, record);
     const { mkfifo } = await import('../sys/native');
     mkfifo(fifoPath(dir), 0o622);
+    // the process opens it after taking the container user's ids: writable by others, as runc makes it
+    chmodSync(fifoPath(dir), 0o622);
 
     const cgroup = cgroups.createCgroup(cgroupHost, cgroupPath);
     undo.push(() => cgroups.removeCgroup(cgroup));
     record.cgroup = cgroup;
     saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
-    for (const warning of cgroups.applyResources(cgroupHost, cgroup, spec.linux?.resources)) log.warn(warning);
+    const resources = spec.linux?.resources?.devices
+      ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices, spec.linux.devices) }
+      : spec.linux?.resources;
+    for (const warning of cgroups.applyResources(cgroupHost, cgroup, resources)) log.warn(warning);
 
     const host = hostFacts();
     const planCtx: PlanContext = {

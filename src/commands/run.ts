@@ -11,13 +11,6 @@ export async function run(ctx: Context): Promise<number> {
   const id = ctx.args[0]!;
   const detach = ctx.flags.detach === true;
   const created = await createContainer(ctx, id, createOptions(ctx), detach ? 'detach' : 'wait');
-  try {
-    await startContainer(ctx, id);
-  } catch (e) {
-    await deleteContainer(ctx, id, true);
-    throw e;
-  }
-  if (detach) return 0;
   const pid = created.record.pid;
   const forward = (signal: NodeJS.Signals): void => {
     try {
@@ -26,7 +19,15 @@ export async function run(ctx: Context): Promise<number> {
       // exited meanwhile
     }
   };
-  for (const s of FORWARDED) process.on(s, forward);
+  // from before start: the program may already run, and print, before start has returned
+  if (!detach) for (const s of FORWARDED) process.on(s, forward);
+  try {
+    await startContainer(ctx, id);
+  } catch (e) {
+    await deleteContainer(ctx, id, true);
+    throw e;
+  }
+  if (detach) return 0;
   const status = await created.session.exited;
   for (const s of FORWARDED) process.off(s, forward);
   if (ctx.flags.keep !== true) await deleteContainer(ctx, id, true);

@@ -110,6 +110,8 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   const rootfs = rootfsPath(spec, ctx.bundle);
   const mounts = spec.mounts ?? [];
   const steps: Step[] = [];
+  // in a user namespace the child starts as the overflow id until it takes root there (the maps are written)
+  if (ns.has('user')) steps.push(step('SETRESGID', [0], 'linux.gidMappings'), step('SETRESUID', [0], 'linux.uidMappings'));
   if (ns.unshareCgroup) steps.push(step('UNSHARE', [CLONE.newcgroup], 'linux.namespaces'));
   steps.push(step('MOUNT_PATH', ['', '/', '', rootPropagation(spec.linux?.rootfsPropagation), ''], 'linux.rootfsPropagation'));
   steps.push(step('MOUNT_PATH', [rootfs, rootfs, '', MS.bind | MS.rec, ''], 'root.path'));

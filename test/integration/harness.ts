@@ -1,7 +1,7 @@
 // Drives the built CLI (build/runt) the way a client does: argv, stdio, pid file, log file, exit codes.
 // Every container a test makes is deleted and every temp dir removed in teardown, even when it fails.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Test } from 'tap';
 import { defaultSpec } from '../../src/commands/spec';
@@ -57,12 +57,27 @@ export function setup(t: Test): Env {
       return dir;
     },
     runt(args, opts = {}) {
-      return spawnSync(RUNT, ['--root', root, ...args], {
-        encoding: 'utf8',
-        input: opts.input ?? '',
-        env: opts.env ?? { PATH: process.env.PATH },
-        timeout: 60_000,
-      });
+      // stdout and stderr go to files, not pipes: a container made by `create` keeps runt's stdio open (as
+      // it does a client's), and a pipe would not see EOF before the container exits
+      const outFile = join(tmp, `.out${counter}`);
+      const errFile = join(tmp, `.err${counter++}`);
+      const out = openSync(outFile, 'w+');
+      const err = openSync(errFile, 'w+');
+      try {
+        const r = spawnSync(RUNT, ['--root', root, ...args], {
+          encoding: 'utf8',
+          input: opts.input ?? '',
+          stdio: ['pipe', out, err],
+          env: opts.env ?? { PATH: process.env.PATH },
+          timeout: 60_000,
+        });
+        return { ...r, stdout: readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8') };
+      } finally {
+        closeSync(out);
+        closeSync(err);
+        rmSync(outFile);
+        rmSync(errFile);
+      }
     },
     id(name) {
       const id = `${name}-${process.pid}-${counter++}`;
