@@ -1,6 +1,6 @@
 // What the process sees inside the container, checked from inside with busybox applets.
 import t, { type Test } from 'tap';
-import { readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, setup } from './harness';
 import type { Spec } from '../../src/spec/types';
@@ -88,6 +88,14 @@ t.test('namespaces: own pid 1, mounts, network; the cgroup mount shows the conta
 
 t.test('no fd leaks into the container; --preserve-fds passes extra fds', async (t) => {
   t.equal(inside(t, 'ls /proc/self/fd | tr "\\n" " "'), '0 1 2 3 ', 'only stdio (3 is ls reading the dir)');
+  const env = setup(t);
+  const file = join(env.tmp, 'fd3');
+  const fd = openSync(file, 'w');
+  const r = env.runt(['run', '--preserve-fds', '1', '-b', env.bundle(['sh', '-c', 'echo via-fd3 >&3; ls /proc/self/fd | tr "\\n" " "']), env.id('fds')], { extraFds: [fd] });
+  closeSync(fd);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, '0 1 2 3 4 ', 'fd 3 passed, nothing else (4 is ls reading the dir)');
+  t.equal(readFileSync(file, 'utf8'), 'via-fd3\n');
 });
 
 t.test('hooks: order, state on stdin, and where they run', async (t) => {

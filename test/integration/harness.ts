@@ -14,6 +14,7 @@ const ROOTFS_CACHE = '/var/tmp/runt-test-rootfs';
 export function canRun(): string | false {
   if (process.getuid?.() !== 0) return 'integration tests need root';
   if (!existsSync(RUNT)) return 'build/runt is missing: npm run build';
+  sweepStale();
   return false;
 }
 
@@ -31,14 +32,32 @@ export interface Env {
   tmp: string;
   /** A bundle whose config is the default spec with `args`, edited by `edit`. */
   bundle(args: string[], edit?: (s: Spec) => void): string;
-  runt(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): SpawnSyncReturns<string>;
+  runt(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; extraFds?: number[] }): SpawnSyncReturns<string>;
   id(name: string): string;
 }
 
 let counter = 0;
+const TMP_PREFIX = '/tmp/runt-it-';
+
+/**
+ * Deletes what an earlier run left when it was killed before its teardown (a tap timeout kills the
+ * process): every container under a /tmp/runt-it-PID-* whose PID is gone, then the dir itself.
+ */
+export function sweepStale(): void {
+  for (const name of readdirSync('/tmp')) {
+    const m = /^runt-it-(\d+)-/.exec(name);
+    if (!m || existsSync(`/proc/${m[1]}`)) continue;
+    const dir = join('/tmp', name);
+    const root = join(dir, 'state');
+    for (const id of existsSync(root) ? readdirSync(root) : []) {
+      spawnSync(RUNT, ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export function setup(t: Test): Env {
-  const tmp = mkdtempSync('/tmp/runt-it-');
+  const tmp = mkdtempSync(`${TMP_PREFIX}${process.pid}-`);
   const root = join(tmp, 'state');
   const ids: string[] = [];
   const env: Env = {
@@ -67,7 +86,7 @@ export function setup(t: Test): Env {
         const r = spawnSync(RUNT, ['--root', root, ...args], {
           encoding: 'utf8',
           input: opts.input ?? '',
-          stdio: ['pipe', out, err],
+          stdio: ['pipe', out, err, ...(opts.extraFds ?? [])],
           env: opts.env ?? { PATH: process.env.PATH },
           timeout: 60_000,
         });
