@@ -21,6 +21,12 @@ const HANDLERS: Record<string, () => Handler> = {
   list: () => require('./commands/list').list,
   spec: () => require('./commands/spec').spec,
   features: () => require('./commands/features').featuresCommand,
+  exec: () => require('./commands/exec').exec,
+  update: () => require('./commands/update').update,
+  pause: () => require('./commands/pause').pause,
+  resume: () => require('./commands/pause').resume,
+  ps: () => require('./commands/ps').ps,
+  events: () => require('./commands/events').events,
 };
 
 function out(text: string): void {

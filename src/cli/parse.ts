@@ -2,7 +2,7 @@
 // before the command; `--flag value` and `--flag=value`; `-x value`; `--` ends the flags.
 import { COMMANDS, GLOBAL_FLAGS, type CommandSpec, type FlagSpec } from './table';
 
-export type FlagValue = string | number | boolean;
+export type FlagValue = string | number | boolean | string[];
 export type Flags = Record<string, FlagValue>;
 
 export interface Parsed {
@@ -71,7 +71,9 @@ function parseFlags(argv: string[], start: number, specs: FlagSpec[], mode: Posi
     if (!flagsDone && arg.startsWith('-') && arg !== '-') {
       const found = findFlag(specs, arg);
       if (!found) throw new UsageError(`flag provided but not defined: ${arg.split('=')[0]}`);
-      into[found.spec.name] = flagValue(found.spec, found.inline, () => argv[++i]);
+      const value = flagValue(found.spec, found.inline, () => argv[++i]);
+      const prev = into[found.spec.name];
+      into[found.spec.name] = found.spec.type === 'strings' ? [...(Array.isArray(prev) ? prev : []), value as string] : value;
       i++;
       continue;
     }

@@ -1,7 +1,8 @@
 // The whole command surface, declared once: the parser, the help text and the tests read this table.
 // Spelling follows runc, so clients (containerd's go-runc, conmon) can call runt as they call runc.
 
-export type FlagType = 'bool' | 'string' | 'int';
+/** `strings`: repeatable, collects every value in order. */
+export type FlagType = 'bool' | 'string' | 'int' | 'strings';
 
 export interface FlagSpec {
   name: string;
@@ -78,4 +79,57 @@ export const COMMANDS: CommandSpec[] = [
     ],
   },
   { name: 'features', args: [], describe: 'print the features runt supports, as JSON', flags: [] },
+  {
+    name: 'exec', args: ['<container-id>', '[command...]'], describe: 'run a process in a running container', stopAtPositional: true,
+    flags: [
+      { name: 'process', short: 'p', type: 'string', describe: 'a JSON process object (config.json "process") to run' },
+      { name: 'tty', short: 't', type: 'bool', describe: 'allocate a terminal' },
+      { name: 'console-socket', type: 'string', describe: "AF_UNIX socket that receives the terminal's master fd" },
+      { name: 'detach', short: 'd', type: 'bool', describe: 'return once the process has started' },
+      { name: 'pid-file', type: 'string', describe: "write the process's pid to this file" },
+      { name: 'cwd', type: 'string', describe: 'working directory in the container' },
+      { name: 'env', short: 'e', type: 'strings', describe: 'extra environment variable KEY=VALUE (repeatable)' },
+      { name: 'user', short: 'u', type: 'string', describe: 'uid[:gid]' },
+      { name: 'additional-gids', short: 'g', type: 'strings', describe: 'supplementary group id (repeatable)' },
+      { name: 'cap', short: 'c', type: 'strings', describe: 'add a capability (repeatable; never to the inheritable set)' },
+      { name: 'no-new-privs', type: 'bool', describe: 'set no_new_privs' },
+      { name: 'apparmor', type: 'string', describe: 'AppArmor profile (applied where AppArmor is enabled)' },
+      { name: 'process-label', type: 'string', describe: 'SELinux label (applied where SELinux is enabled)' },
+      { name: 'preserve-fds', type: 'int', describe: 'pass this many fds from 3 on to the process' },
+      { name: 'ignore-paused', type: 'bool', describe: 'exec even if the container is paused' },
+      { name: 'cgroup', type: 'string', describe: '[controller:]path of a sub-cgroup to join' },
+    ],
+  },
+  {
+    name: 'update', args: ['<container-id>'], describe: "update a running container's resource limits",
+    flags: [
+      { name: 'resources', short: 'r', type: 'string', describe: 'a JSON LinuxResources object, from a file or - for stdin' },
+      { name: 'memory', short: 'm', type: 'string', describe: 'memory limit (bytes, or with k/m/g)' },
+      { name: 'memory-swap', type: 'string', describe: 'memory plus swap limit (-1: unlimited)' },
+      { name: 'memory-reservation', type: 'string', describe: 'memory soft limit' },
+      { name: 'cpu-shares', type: 'string', describe: 'CPU shares (relative weight)' },
+      { name: 'cpu-quota', type: 'string', describe: 'CPU CFS quota in microseconds' },
+      { name: 'cpu-period', type: 'string', describe: 'CPU CFS period in microseconds' },
+      { name: 'cpu-burst', type: 'string', describe: 'CPU CFS burst in microseconds' },
+      { name: 'cpuset-cpus', type: 'string', describe: 'CPUs to use (0-3, 0,1)' },
+      { name: 'cpuset-mems', type: 'string', describe: 'memory nodes to use' },
+      { name: 'pids-limit', type: 'string', describe: 'maximum number of pids (-1: unlimited)' },
+      { name: 'blkio-weight', type: 'string', describe: 'block IO weight (10-1000)' },
+      { name: 'cpu-rt-period', type: 'string', describe: 'CPU realtime period in microseconds' },
+      { name: 'cpu-rt-runtime', type: 'string', describe: 'CPU realtime runtime in microseconds' },
+    ],
+  },
+  { name: 'pause', args: ['<container-id>'], describe: "freeze every process of the container", flags: [] },
+  { name: 'resume', args: ['<container-id>'], describe: 'thaw a paused container', flags: [] },
+  {
+    name: 'ps', args: ['<container-id>', '[ps-options...]'], describe: "list the container's processes", stopAtPositional: true,
+    flags: [{ name: 'format', short: 'f', type: 'string', choices: ['table', 'json'], describe: 'table (runs ps) or json (host pids)' }],
+  },
+  {
+    name: 'events', args: ['<container-id>'], describe: 'print resource usage and OOM events as JSON',
+    flags: [
+      { name: 'stats', type: 'bool', describe: 'print one stats object and exit' },
+      { name: 'interval', type: 'string', describe: 'stats interval (Go duration, default 5s)' },
+    ],
+  },
 ];
