@@ -205,3 +205,14 @@ t.test('run forwards SIGTERM to the container', async (t) => {
   t.equal(code, 7);
   t.match(out, /term/);
 });
+
+t.test('--version; --systemd-cgroup where systemd does not run is a clear error', async (t) => {
+  const env = setup(t);
+  const v = env.runt(['--version']);
+  t.match(v.stdout, /^runt version \d+\.\d+\.\d+\nspec: 1\.3\.0\ncommit: \S+\n$/);
+  const id = env.id('systemd');
+  const r = env.runt(['--systemd-cgroup', 'create', '-b', env.bundle(['true'], (s) => { s.linux!.cgroupsPath = 'system.slice:runt:x'; }), id]);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /systemd is not running/);
+  t.notOk(existsSync(join(env.root, id)));
+});
