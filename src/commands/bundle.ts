@@ -35,6 +35,11 @@ export function readBundle(bundleFlag: string | undefined): { bundle: string; sp
   } catch (e) {
     throw new ConfigError(`config.json: invalid JSON: ${(e as Error).message}`);
   }
+  return { bundle, spec: checkSpec(doc) };
+}
+
+/** The schema, then what runt refuses by name rather than ignore. */
+export function checkSpec(doc: unknown): Spec {
   const checked = checkConfig(doc);
   if (!checked.ok) {
     const more = checked.errors.length > 1 ? ` (and ${checked.errors.length - 1} more: ${checked.errors.slice(1, 4).join('; ')})` : '';
@@ -47,7 +52,7 @@ export function readBundle(bundleFlag: string | undefined): { bundle: string; sp
   for (const [i, m] of (spec.mounts ?? []).entries()) {
     if (m.uidMappings || m.gidMappings) throw new ConfigError(`config.json: mounts[${i}]: id-mapped mounts are not supported by runt yet`);
   }
-  return { bundle, spec };
+  return spec;
 }
 
 function statSafe(path: string): boolean {

@@ -1,5 +1,5 @@
 // The plan's wire format (native-shim/README.md): records of length-prefixed fields, little-endian u32s.
-import type { Step } from './types';
+import { ConfigError, type Step } from './types';
 
 export function encodePlan(steps: Step[]): Buffer {
   const chunks: Buffer[] = [];
@@ -12,7 +12,8 @@ export function encodePlan(steps: Step[]): Buffer {
     u32(1 + s.args.length);
     for (const field of [s.op, ...s.args]) {
       const bytes = Buffer.from(String(field));
-      if (bytes.includes(0)) throw new Error(`plan step ${s.op}${s.field ? ` (${s.field})` : ''}: a value contains a NUL byte`);
+      // C strings end at NUL: such a value would reach the kernel cut short
+      if (bytes.includes(0)) throw new ConfigError(`${s.field ?? s.op}: a value contains a NUL byte`);
       u32(bytes.length);
       chunks.push(bytes);
     }

@@ -162,5 +162,5 @@ t.test('capabilities: names to masks; a cap this kernel lacks is warned about', 
 t.test('encoding: records of length-prefixed fields', async (t) => {
   const buf = encodePlan([{ op: 'SEND', args: ['READY'] }, { op: 'END', args: [] }]);
   t.same([...buf], [2, 0, 0, 0, 4, 0, 0, 0, ...Buffer.from('SEND'), 5, 0, 0, 0, ...Buffer.from('READY'), 1, 0, 0, 0, 3, 0, 0, 0, ...Buffer.from('END')]);
-  t.throws(() => encodePlan([{ op: 'WRITE', args: ['a\0b'], field: 'linux.sysctl' }]), /linux.sysctl.*NUL/);
+  t.throws(() => encodePlan([{ op: 'WRITE', args: ['a\0b'], field: 'linux.sysctl' }]), new ConfigError('linux.sysctl: a value contains a NUL byte'));
 });
