@@ -7,7 +7,7 @@ import {
   fifoPath, lockContainer, makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic,
   OCI_VERSION, type ContainerRecord,
 } from '../container/store';
-import { hookStateJson, procStat } from '../container/status';
+import { hookStateJson, procStat, waitGone } from '../container/status';
 import { log } from '../cli/log';
 import { cgroupMountSteps } from '../plan/cgroup-mounts';
 import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '../plan';
@@ -15,6 +15,7 @@ import { ConfigError } from '../plan/types';
 import { runShim, type ShimSession } from '../shim/driver';
 import type { LinuxIDMapping, Spec } from '../spec/types';
 import { readBundle } from './bundle';
+import { reclaimAbandoned } from './delete';
 import { stringFlag, type Context } from './context';
 import { hostFacts } from './host';
 
@@ -70,9 +71,11 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   const { bundle, spec } = readBundle(opts.bundle);
   const cgroupHost = cgroups.detectHost();
   const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup);
+  await reclaimAbandoned(ctx, id);
   const undo = new Undo();
   try {
     const dir = makeContainerDir(ctx.root, id);
+    faultPoint('dir-made');
     undo.push(() => removeContainerDir(dir));
     const lock = lockContainer(dir);
     undo.push(() => unlockContainer(lock));
@@ -99,6 +102,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     undo.push(() => cgroups.removeCgroup(cgroup));
     record.cgroup = cgroup;
     saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
+    faultPoint('cgroup-made');
     const resources = spec.linux?.resources?.devices
       ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices, spec.linux.devices) }
       : spec.linux?.resources;
@@ -124,6 +128,8 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
         record.pid = pid;
         record.startTime = procStat(pid)?.startTime ?? '';
         saveRecord(dir, record);
+        faultPoint('got-pid');
+        if (process.env.RUNT_FAULT === 'shim-killed') process.kill(pid, 'SIGKILL');
         setUpFromOutside(spec, pid, cgroup);
         return buildChildPlan(spec, parent.namespaces, planCtx, hookStateJson(record, 'creating'));
       },
@@ -133,6 +139,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
         await runHooks(spec.hooks?.createRuntime, 'createRuntime', state);
       },
     });
+    faultPoint('before-done');
     record.createdDone = true;
     saveRecord(dir, record);
     if (opts.pidFile) writeAtomic(opts.pidFile, String(session.pid));
@@ -161,6 +168,14 @@ function writeProc(pid: number, file: string, content: string, field: string): v
   }
 }
 
+/**
+ * Fault injection for the tests (RUNT_FAULT=<point>): the runtime dies by SIGKILL at that point of create,
+ * as a crash or an OOM kill would make it, to show that what it leaves is cleaned up later.
+ */
+function faultPoint(point: string): void {
+  if (process.env.RUNT_FAULT === point) process.kill(process.pid, 'SIGKILL');
+}
+
 function killQuietly(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
@@ -168,18 +183,6 @@ function killQuietly(pid: number): void {
     // already gone
   }
   waitGone(pid);
-}
-
-/** Waits (bounded) until pid is dead or a zombie, so its cgroup can be removed. */
-export function waitGone(pid: number, timeoutMs = 5000): boolean {
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const stat = procStat(pid);
-    if (!stat || stat.state === 'Z' || stat.state === 'X') return true;
-    if (Date.now() > deadline) return false;
-    Atomics.wait(sleeper, 0, 0, 2);
-  }
 }
 
 export async function create(ctx: Context): Promise<number> {

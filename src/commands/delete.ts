@@ -1,14 +1,15 @@
 // runtime.md "Delete": undo what create made (cgroup, state dir), then the poststop hooks.
+import { existsSync } from 'node:fs';
 import * as cgroups from '../cgroups';
+import { sleepMs } from '../cgroups/fs';
 import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
 import {
   ContainerError, containerDir, loadRecord, lockContainer, removeContainerDir, STILL_RUNNING, unlockContainer,
   type ContainerRecord,
 } from '../container/store';
-import { containerStatus, hookStateJson, isAlive } from '../container/status';
+import { containerStatus, hookStateJson, isAlive, waitGone } from '../container/status';
 import type { Context } from './context';
-import { waitGone } from './create';
 import { signalContainer } from './kill';
 
 export async function deleteContainer(ctx: Context, id: string, force: boolean): Promise<void> {
@@ -31,13 +32,14 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
     throw e;
   }
   const status = containerStatus(record, dir);
-  if (status === 'running' && !force) throw new ContainerError(`cannot delete container ${id} that is not stopped: ${STILL_RUNNING}`);
+  if ((status === 'running' || status === 'paused') && !force) throw new ContainerError(`cannot delete container ${id} that is not stopped: ${STILL_RUNNING}`);
   // `creating` here means the create died half-way (it would hold the lock otherwise)
   if (status !== 'stopped' && record.pid && isAlive(record)) {
     const hasPidNs = record.config.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);
     // without a pid namespace of its own, killing init would leave the rest of the container running
     signalContainer(record, 9, !hasPidNs);
     if (!waitGone(record.pid)) throw new ContainerError(`container ${id}: process ${record.pid} did not die after SIGKILL`);
+    if (record.cgroup) waitCgroupEmpty(record.cgroup);
   }
   if (record.cgroup) cgroups.removeCgroup(record.cgroup);
   removeContainerDir(dir);
@@ -45,6 +47,40 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
     await runHooks(record.config.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'));
   } catch (e) {
     log.warn((e as Error).message);
+  }
+}
+
+/** Waits (bounded) until the processes killed with the container have left its cgroup, so it can be removed. */
+function waitCgroupEmpty(set: cgroups.CgroupSet, timeoutMs = 2000): void {
+  const host = cgroups.detectHost();
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 1; cgroups.pidsOf(host, set).length > 0 && Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
+    sleepMs(wait);
+  }
+}
+
+/**
+ * A create that died (killed, or its machine lost power) leaves a dir nobody holds the lock of, with no
+ * record or one that never reached `created`: it is removed, so the id can be used again.
+ */
+export async function reclaimAbandoned(ctx: Context, id: string): Promise<void> {
+  const dir = containerDir(ctx.root, id);
+  if (!existsSync(dir)) return;
+  const lock = lockContainer(dir, false);
+  if (lock === undefined) return; // a create or another call is under way: not abandoned
+  try {
+    let record: ContainerRecord | undefined;
+    try {
+      record = loadRecord(ctx.root, id);
+    } catch {
+      record = undefined;
+    }
+    if (record?.createdDone) return;
+    log.warn(`container ${id}: removing what a create that did not finish left behind`);
+    if (record) await deleteLocked(dir, id, true, ctx);
+    else removeContainerDir(dir);
+  } finally {
+    unlockContainer(lock);
   }
 }
 

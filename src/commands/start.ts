@@ -2,9 +2,8 @@
 import { constants, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { runHooks } from '../container/hooks';
 import { ContainerError, containerDir, fifoPath, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
-import { containerStatus, hookStateJson, isAlive } from '../container/status';
+import { containerStatus, hookStateJson, isAlive, waitGone } from '../container/status';
 import type { Context } from './context';
-import { waitGone } from './create';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 

@@ -54,3 +54,15 @@ export function ociState(record: ContainerRecord, status: Status): Record<string
 export function hookStateJson(record: ContainerRecord, status: Status): string {
   return JSON.stringify(specState(record, status));
 }
+
+/** Waits (bounded) until pid is dead or a zombie, so its cgroup can be removed. */
+export function waitGone(pid: number, timeoutMs = 5000): boolean {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stat = procStat(pid);
+    if (!stat || stat.state === 'Z' || stat.state === 'X') return true;
+    if (Date.now() > deadline) return false;
+    Atomics.wait(sleeper, 0, 0, 2);
+  }
+}

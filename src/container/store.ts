@@ -69,11 +69,16 @@ export function removeContainerDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Takes the container's lock for the rest of this process's life (the kernel drops it at exit). */
-export function lockContainer(dir: string): number {
+/**
+ * Takes the container's lock (the kernel drops it when this process dies). With `wait` false, returns
+ * undefined instead of waiting when another process holds it.
+ */
+export function lockContainer(dir: string): number;
+export function lockContainer(dir: string, wait: false): number | undefined;
+export function lockContainer(dir: string, wait = true): number | undefined {
   // flock needs ffi; loaded only by the commands that change a container, never by `state`.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { flock, LOCK_EX } = require('../sys/native') as typeof import('../sys/native');
+  const { flock, LOCK_EX, LOCK_NB, SysError } = require('../sys/native') as typeof import('../sys/native');
   let fd: number;
   try {
     fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -81,7 +86,13 @@ export function lockContainer(dir: string): number {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerError(NOT_EXIST);
     throw e;
   }
-  flock(fd, LOCK_EX);
+  try {
+    flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
+  } catch (e) {
+    closeSync(fd);
+    if (!wait && e instanceof SysError && e.errno === 11 /* EWOULDBLOCK */) return undefined;
+    throw e;
+  }
   return fd;
 }
 
