@@ -5,7 +5,7 @@ import type { HierarchyDriver, Probe, Write } from './emit';
 import { errnoOf, mkdirP, readTrim, sleepMs, writeCgroupFile } from './fs';
 import { type CgroupHost, type Hierarchy, hasControllers, v1Hierarchy, v2Hierarchy } from './host';
 import { cgroupDir } from './path';
-import { resourceWrites } from './resources';
+import { resourcePlan } from './resources';
 import { v1Driver } from './v1';
 import { v2Driver } from './v2';
 
@@ -77,6 +77,12 @@ export function applyWrites(host: CgroupHost, set: CgroupSet, writes: Write[]): 
   };
   for (let i = 0; i < writes.length; i++) {
     const w = writes[i]!;
+    if (w.usageFile) {
+      const usage = readTrim(fileOf({ ...w, file: w.usageFile }));
+      if (usage !== undefined && /^\d+$/.test(usage) && BigInt(usage) >= BigInt(w.value)) {
+        throw new Error(`${w.field}: rejecting a limit of ${w.value} at or below the current usage ${usage} (memory.checkBeforeUpdate)`);
+      }
+    }
     try {
       raw(w);
     } catch (e) {
@@ -102,15 +108,43 @@ export function applyWrites(host: CgroupHost, set: CgroupSet, writes: Write[]): 
 }
 
 /**
- * Applies linux.resources to the container's cgroup: resourceWrites (probing the real dirs) + each write.
- * Throws an Error naming the field for anything the host cannot apply. Returns warnings for the caller to
- * print (ignored kernel memory settings, v2 device rules not applied yet).
+ * Applies linux.resources to the container's cgroup: resourcePlan (probing the real dirs), each write, and on
+ * cgroup v2 the device program. Throws an Error naming the field for anything the host cannot apply.
+ * Returns warnings for the caller to print (ignored kernel memory settings).
  */
 export function applyResources(host: CgroupHost, set: CgroupSet, r: LinuxResources | undefined): string[] {
   if (!r) return [];
   const warnings: string[] = [];
-  applyWrites(host, set, resourceWrites(host, r, { probe: dirProbe(host, set), warnings }));
+  const plan = resourcePlan(host, r, { probe: dirProbe(host, set), warnings });
+  applyWrites(host, set, plan.writes);
+  if (plan.deviceProgram) attachDeviceFilter(host, set, plan.deviceProgram);
   return warnings;
+}
+
+/**
+ * Loads the device program and attaches it to the container's v2 cgroup (with BPF_F_ALLOW_MULTI, so the
+ * programs of the cgroups above still apply too). Done by runt itself before the container's process joins
+ * the cgroup: the attachment lives with the cgroup, and the program's fd can be closed right after.
+ */
+function attachDeviceFilter(host: CgroupHost, set: CgroupSet, insns: Uint8Array): void {
+  const field = 'linux.resources.devices';
+  const dir = dirFor(host, set, 2, 'devices');
+  if (!dir) throw new Error(`${field}: the container has no cgroup v2 directory`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const native = require('../sys/native') as typeof import('../sys/native');
+  const cgroupFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const progFd = native.loadDeviceProgram(insns, 'Apache', 'runt_devices');
+    try {
+      native.attachProgram(cgroupFd, progFd, native.BPF_CGROUP_DEVICE, native.BPF_F_ALLOW_MULTI);
+    } finally {
+      fs.closeSync(progFd);
+    }
+  } catch (e) {
+    throw new Error(`${field}: cannot attach the device filter (BPF_CGROUP_DEVICE) to ${dir}: ${(e as Error).message}`);
+  } finally {
+    fs.closeSync(cgroupFd);
+  }
 }
 
 /** Writes `pid` into cgroup.procs of every dir of the set (retrying EINVAL: a task still being forked). */

@@ -32,19 +32,26 @@ export interface DeviceRuleV1 {
   value: string;
 }
 
-function num(field: string, v: number | null | undefined): string {
-  if (v === undefined || v === null || v === -1) return '*';
-  if (!Number.isInteger(v) || v < 0) throw new Error(`${field}: invalid device number ${v}`);
-  return String(v);
+/** An OCI device rule, checked: -1 is any major/minor, access is a non-empty subset of "rwm" in that order. */
+export interface CheckedDeviceRule {
+  allow: boolean;
+  type: 'a' | 'b' | 'c';
+  major: number;
+  minor: number;
+  access: string;
+  /** Type "a", any device, full access: the rule that resets the policy (the kernel's "a"). */
+  all: boolean;
 }
 
-/**
- * One OCI device rule → its cgroup v1 writes, "<type> <major>:<minor> <access>" ('*' = any). Type "a" with
- * any device and full access is the kernel's "a" (all); type "a" with anything narrower becomes a "c" and a
- * "b" rule, because the v1 kernel reads any "a..." line as all devices with all access.
- * Access defaults to "rwm" when absent.
- */
-export function deviceRuleV1(d: LinuxDeviceCgroup, field: string): DeviceRuleV1[] {
+function num(field: string, v: number | null | undefined): number {
+  if (v === undefined || v === null || v === -1) return -1;
+  // major numbers have 12 bits and minors 20: anything past 2^31 is a mistake (and would not fit a BPF imm)
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new Error(`${field}: invalid device number ${v}`);
+  return v;
+}
+
+/** Type defaults to "a", access to "rwm"; errors name the field. */
+export function checkDeviceRule(d: LinuxDeviceCgroup, field: string): CheckedDeviceRule {
   const type = d.type ?? 'a';
   if (type !== 'a' && type !== 'b' && type !== 'c') throw new Error(`${field}.type: invalid device type ${JSON.stringify(type)} (want "a", "b" or "c")`);
   const rawAccess = d.access ?? 'rwm';
@@ -54,15 +61,20 @@ export function deviceRuleV1(d: LinuxDeviceCgroup, field: string): DeviceRuleV1[
   const access = ['r', 'w', 'm'].filter((c) => rawAccess.includes(c)).join('');
   const major = num(`${field}.major`, d.major);
   const minor = num(`${field}.minor`, d.minor);
-  const file = d.allow ? 'devices.allow' : 'devices.deny';
-  if (type === 'a') {
-    if (major === '*' && minor === '*' && access === 'rwm') return [{ file, value: 'a' }];
-    return [
-      { file, value: `c ${major}:${minor} ${access}` },
-      { file, value: `b ${major}:${minor} ${access}` },
-    ];
-  }
-  return [{ file, value: `${type} ${major}:${minor} ${access}` }];
+  return { allow: d.allow, type, major, minor, access, all: type === 'a' && major === -1 && minor === -1 && access === 'rwm' };
+}
+
+/**
+ * One OCI device rule → its cgroup v1 writes, "<type> <major>:<minor> <access>" ('*' = any). Type "a" with
+ * any device and full access is the kernel's "a" (all); type "a" with anything narrower becomes a "c" and a
+ * "b" rule, because the v1 kernel reads any "a..." line as all devices with all access.
+ */
+export function deviceRuleV1(d: LinuxDeviceCgroup, field: string): DeviceRuleV1[] {
+  const r = checkDeviceRule(d, field);
+  const file = r.allow ? 'devices.allow' : 'devices.deny';
+  if (r.all) return [{ file, value: 'a' }];
+  const show = (n: number): string => (n === -1 ? '*' : String(n));
+  return (r.type === 'a' ? ['c', 'b'] : [r.type]).map((t) => ({ file, value: `${t} ${show(r.major)}:${show(r.minor)} ${r.access}` }));
 }
 
 /**

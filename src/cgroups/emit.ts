@@ -1,5 +1,5 @@
 // Shared by the v1 and v2 translators: the Write record, the probe, and the checks that name OCI fields.
-import type { LinuxMemory, LinuxResources } from '../spec/types';
+import type { LinuxHugepageLimit, LinuxRdma, LinuxResources, LinuxThrottleDevice } from '../spec/types';
 import { v1Hierarchy, v2Hierarchy, type CgroupHost, type Hierarchy } from './host';
 
 /** One cgroup file write, in order. `field` names the OCI field it comes from (for error messages). */
@@ -14,6 +14,11 @@ export interface Write {
   retryAfterNext?: boolean;
   /** Read the file back after writing; a different value (the kernel clamped it) is an error. */
   verify?: boolean;
+  /**
+   * memory.checkBeforeUpdate: the file (same controller) holding the current usage; the write is refused
+   * when the usage is at or above the new value.
+   */
+  usageFile?: string;
 }
 
 /** Answers "does this file exist in the container's cgroup?" (applyResources looks at the real dirs). */
@@ -27,15 +32,20 @@ export interface WriteOptions {
   warnings?: string[];
 }
 
-/** Files that exist only with some I/O schedulers: without a probe they are assumed absent. */
-const OPTIONAL_FILES = new Set(['blkio.bfq.weight', 'io.bfq.weight']);
-export const ASSUME_STANDARD_FILES: Probe = { exists: (_v, _c, file) => !OPTIONAL_FILES.has(file) };
+/**
+ * Files that exist only with some I/O schedulers (BFQ) or newer kernels (hugetlb reservations, cpu.idle):
+ * without a probe they are assumed absent.
+ */
+const isOptionalFile = (file: string): boolean => file.includes('.bfq.') || file.startsWith('hugetlb.') && file.includes('.rsvd.');
+export const ASSUME_STANDARD_FILES: Probe = { exists: (_v, _c, file) => !isOptionalFile(file) };
 
 export interface Ctx {
   host: CgroupHost;
   probe: Probe;
   warnings: string[];
   out: Write[];
+  /** cgroup v2 only: the BPF_CGROUP_DEVICE program (encoded instructions) for linux.resources.devices. */
+  deviceProgram?: Uint8Array;
 }
 
 export function fail(field: string, msg: string): never {
@@ -95,17 +105,69 @@ export interface HierarchyDriver {
   writes(ctx: Ctx, r: LinuxResources): void;
 }
 
-export function kernelMemoryWarnings(ctx: Ctx, m: LinuxMemory): void {
-  for (const k of ['kernel', 'kernelTCP'] as const) {
-    if (given(m[k])) ctx.warnings.push(`linux.resources.memory.${k}: ignored (kernel memory limits are deprecated and not applied)`);
-  }
+/** memory.kernel: deprecated by the kernel (5.16+ ignores memory.kmem.limit_in_bytes); runc ignores it too. */
+export function kernelMemoryWarning(ctx: Ctx, kernel: number | null | undefined): void {
+  if (given(kernel)) ctx.warnings.push('linux.resources.memory.kernel: ignored (kernel memory limits are deprecated and not applied)');
 }
 
-export function hugepageFile(field: string, pageSize: string, suffix: string): string {
+function hugepageFile(field: string, pageSize: string, suffix: string): string {
   if (typeof pageSize !== 'string' || !/^[1-9][0-9]*[KMG]B$/.test(pageSize)) {
     fail(`${field}.pageSize`, `invalid page size ${JSON.stringify(pageSize)} (e.g. "2MB")`);
   }
   return `hugetlb.${pageSize}.${suffix}`;
+}
+
+/**
+ * hugepageLimits: the limit file per page size, and the reservation limit (".rsvd.") as well where the
+ * kernel has it (5.7+), so that reserved-but-unfaulted pages count too, as runc does.
+ */
+export function hugetlbWrites(ctx: Ctx, version: 1 | 2, limits: LinuxHugepageLimit[]): void {
+  const suffix = version === 1 ? 'limit_in_bytes' : 'max';
+  limits.forEach((l, i) => {
+    const field = `linux.resources.hugepageLimits[${i}]`;
+    const value = int(`${field}.limit`, l.limit);
+    push(ctx, { version, controller: 'hugetlb', file: hugepageFile(field, l.pageSize, suffix), value, field });
+    const rsvd = hugepageFile(field, l.pageSize, `rsvd.${suffix}`);
+    if (ctx.probe.exists(version, 'hugetlb', rsvd)) push(ctx, { version, controller: 'hugetlb', file: rsvd, value, field });
+  });
+}
+
+/** linux.resources.rdma → rdma.max lines "<device> hca_handle=N hca_object=N" (same file on v1 and v2). */
+export function rdmaWrites(ctx: Ctx, version: 1 | 2, rdma: { [device: string]: LinuxRdma | undefined }): void {
+  for (const [device, l] of Object.entries(rdma)) {
+    if (!l) continue;
+    const field = `linux.resources.rdma[${JSON.stringify(device)}]`;
+    if (!/^[^\s=]+$/.test(device)) fail(field, 'invalid device name');
+    let line = device;
+    if (given(l.hcaHandles)) line += ` hca_handle=${int(`${field}.hcaHandles`, l.hcaHandles)}`;
+    if (given(l.hcaObjects)) line += ` hca_object=${int(`${field}.hcaObjects`, l.hcaObjects)}`;
+    if (line === device) continue;
+    push(ctx, { version, controller: 'rdma', file: 'rdma.max', value: line, field });
+  }
+}
+
+/** "major:minor" of a device entry, both checked. */
+export function devNumbers(field: string, d: { major: number; minor: number }): string {
+  for (const k of ['major', 'minor'] as const) {
+    if (!Number.isInteger(d[k]) || d[k] < 0) fail(`${field}.${k}`, `invalid device number ${JSON.stringify(d[k])}`);
+  }
+  return `${d.major}:${d.minor}`;
+}
+
+/** The four blockIO throttle lists, with the v1 file and the v2 io.max key of each. */
+export const THROTTLES = [
+  { key: 'throttleReadBpsDevice', v1: 'blkio.throttle.read_bps_device', v2: 'rbps' },
+  { key: 'throttleWriteBpsDevice', v1: 'blkio.throttle.write_bps_device', v2: 'wbps' },
+  { key: 'throttleReadIOPSDevice', v1: 'blkio.throttle.read_iops_device', v2: 'riops' },
+  { key: 'throttleWriteIOPSDevice', v1: 'blkio.throttle.write_iops_device', v2: 'wiops' },
+] as const;
+
+/** Each throttle entry with its field name, "major:minor" and rate (a missing rate is 0: no limit). */
+export function throttleEntries(list: LinuxThrottleDevice[] | undefined, field: string): { field: string; dev: string; rate: string }[] {
+  return (list ?? []).map((d, i) => {
+    const f = `${field}[${i}]`;
+    return { field: f, dev: devNumbers(f, d), rate: int(`${f}.rate`, d.rate ?? 0) };
+  });
 }
 
 export function checkBlkioWeight(field: string, weight: number): void {

@@ -1,4 +1,5 @@
-// cgroups: host detection, cgroup v1 and v2 drivers behind one interface, resources, the cgroup mount.
+// cgroups: host detection, cgroup v1 and v2 drivers behind one interface, resources, the device filter,
+// freezing, usage stats, the cgroup mount.
 import type { LinuxResources } from '../spec/types';
 import { type CgroupSet, addProcess, applyResources, createCgroup, pidsOf, removeCgroup } from './cgroupfs';
 import type { CgroupHost } from './host';
@@ -6,9 +7,12 @@ import type { CgroupHost } from './host';
 export { type CgroupHost, type Hierarchy, detectHost, hasControllers, v1Hierarchy, v2Hierarchy } from './host';
 export { SYSTEMD_NOT_RUNNING, cgroupDir, cleanPath, resolveCgroupsPath } from './path';
 export { type Probe, type Write, type WriteOptions } from './emit';
-export { checkSupported, resourceWrites } from './resources';
+export { type ResourcePlan, checkSupported, resourcePlan, resourceWrites } from './resources';
 export { blkioToIoWeight, sharesToWeight, swapToV2 } from './v2';
-export { DEFAULT_DEVICE_RULES, containerDeviceRules, deviceRuleV1 } from './devices';
+export { DEFAULT_DEVICE_RULES, checkDeviceRule, containerDeviceRules, deviceRuleV1 } from './devices';
+export { deviceFilter, deviceState } from './ebpf';
+export { hasFreezer, isFrozen, setFrozen } from './freezer';
+export { containerStats, toJson } from './stats';
 export { type CgroupMountOp, cgroupMountPlan } from './mount';
 export { type CgroupSet, addProcess, applyResources, applyWrites, createCgroup, dirProbe, pidsOf, removeCgroup } from './cgroupfs';
 

@@ -1,10 +1,10 @@
 // cgroup v1 driver: OCI resources → writes into the per-controller hierarchies, and v1-only set-up.
 import * as path from 'node:path';
-import type { LinuxMemory, LinuxResources } from '../spec/types';
+import type { LinuxBlockIO, LinuxMemory, LinuxNetwork, LinuxResources } from '../spec/types';
 import { deviceRuleV1 } from './devices';
 import {
-  type Ctx, type HierarchyDriver, type Write, checkBlkioWeight, fail, given, hugepageFile, int, kernelMemoryWarnings, push,
-  requireController,
+  type Ctx, type HierarchyDriver, type Write, THROTTLES, checkBlkioWeight, devNumbers, fail, given, hugetlbWrites, int,
+  kernelMemoryWarning, push, rdmaWrites, requireController, throttleEntries,
 } from './emit';
 import { readTrim, writeCgroupFile } from './fs';
 import type { Hierarchy } from './host';
@@ -20,7 +20,7 @@ const nz = (v: number | null | undefined): v is number => given(v) && v !== 0;
 
 function memoryV1(ctx: Ctx, m: LinuxMemory): void {
   const F = `${R}.memory`;
-  kernelMemoryWarnings(ctx, m);
+  kernelMemoryWarning(ctx, m.kernel);
   const limit = nz(m.limit) ? m.limit : undefined;
   const swap = nz(m.swap) ? m.swap : undefined;
   if (limit !== undefined && limit < -1) fail(`${F}.limit`, `invalid value ${limit}`);
@@ -33,23 +33,72 @@ function memoryV1(ctx: Ctx, m: LinuxMemory): void {
   // memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every moment: lowering goes limit first, raising
   // needs memsw first; the limit is written first and retried after memsw if the kernel says EINVAL.
   if (limit !== undefined) {
-    w(ctx, 'memory', 'memory.limit_in_bytes', int(`${F}.limit`, limit), `${F}.limit`, { retryAfterNext: swap !== undefined || implicitSwap });
+    w(ctx, 'memory', 'memory.limit_in_bytes', int(`${F}.limit`, limit), `${F}.limit`, {
+      retryAfterNext: swap !== undefined || implicitSwap,
+      ...(m.checkBeforeUpdate === true && limit > 0 ? { usageFile: 'memory.usage_in_bytes' } : {}),
+    });
   }
   if (swap !== undefined) w(ctx, 'memory', 'memory.memsw.limit_in_bytes', int(`${F}.swap`, swap), `${F}.swap`);
   else if (implicitSwap) w(ctx, 'memory', 'memory.memsw.limit_in_bytes', '-1', `${F}.limit`);
   if (nz(m.reservation)) w(ctx, 'memory', 'memory.soft_limit_in_bytes', int(`${F}.reservation`, m.reservation), `${F}.reservation`);
+  if (nz(m.kernelTCP)) w(ctx, 'memory', 'memory.kmem.tcp.limit_in_bytes', int(`${F}.kernelTCP`, m.kernelTCP), `${F}.kernelTCP`);
   if (m.disableOOMKiller === true) w(ctx, 'memory', 'memory.oom_control', '1', `${F}.disableOOMKiller`);
   if (given(m.swappiness)) {
     if (m.swappiness < 0 || m.swappiness > 100) fail(`${F}.swappiness`, `invalid value ${m.swappiness} (0-100)`);
     w(ctx, 'memory', 'memory.swappiness', int(`${F}.swappiness`, m.swappiness), `${F}.swappiness`);
   }
   if (given(m.useHierarchy)) w(ctx, 'memory', 'memory.use_hierarchy', m.useHierarchy ? '1' : '0', `${F}.useHierarchy`);
-  // checkBeforeUpdate only matters to `update`; a cgroup being created has no usage to check.
 }
 
+/**
+ * blkio: the weight goes to blkio.weight (CFQ) or blkio.bfq.weight (BFQ), per-device weights likewise;
+ * leaf weights exist only with CFQ. Throttles are scheduler-independent.
+ */
+function blkioV1(ctx: Ctx, b: LinuxBlockIO): void {
+  const F = `${R}.blockIO`;
+  const bfq = !ctx.probe.exists(1, 'blkio', 'blkio.weight') && ctx.probe.exists(1, 'blkio', 'blkio.bfq.weight');
+  const weightFile = bfq ? 'blkio.bfq.weight' : 'blkio.weight';
+  if (given(b.weight)) {
+    checkBlkioWeight(`${F}.weight`, b.weight);
+    requireController(ctx, 1, 'blkio', `${F}.weight`);
+    if (!bfq && !ctx.probe.exists(1, 'blkio', 'blkio.weight')) {
+      fail(`${F}.weight`, 'neither blkio.weight nor blkio.bfq.weight exists (no CFQ or BFQ I/O scheduler in use)');
+    }
+    w(ctx, 'blkio', weightFile, String(b.weight), `${F}.weight`);
+  }
+  if (nz(b.leafWeight)) {
+    checkBlkioWeight(`${F}.leafWeight`, b.leafWeight);
+    w(ctx, 'blkio', 'blkio.leaf_weight', String(b.leafWeight), `${F}.leafWeight`);
+  }
+  (b.weightDevice ?? []).forEach((d, i) => {
+    const field = `${F}.weightDevice[${i}]`;
+    const dev = devNumbers(field, d);
+    if (nz(d.weight)) {
+      checkBlkioWeight(`${field}.weight`, d.weight);
+      w(ctx, 'blkio', `${weightFile}_device`, `${dev} ${d.weight}`, `${field}.weight`);
+    }
+    if (nz(d.leafWeight)) {
+      checkBlkioWeight(`${field}.leafWeight`, d.leafWeight);
+      w(ctx, 'blkio', 'blkio.leaf_weight_device', `${dev} ${d.leafWeight}`, `${field}.leafWeight`);
+    }
+  });
+  for (const t of THROTTLES) {
+    for (const e of throttleEntries(b[t.key], `${F}.${t.key}`)) w(ctx, 'blkio', t.v1, `${e.dev} ${e.rate}`, e.field);
+  }
+}
 
+/** net_cls.classid and net_prio.ifpriomap: v1-only controllers. */
+function networkV1(ctx: Ctx, n: LinuxNetwork): void {
+  const F = `${R}.network`;
+  if (given(n.classID)) w(ctx, 'net_cls', 'net_cls.classid', int(`${F}.classID`, n.classID), `${F}.classID`);
+  (n.priorities ?? []).forEach((p, i) => {
+    const field = `${F}.priorities[${i}]`;
+    if (typeof p.name !== 'string' || !/^[^\s/]+$/.test(p.name)) fail(`${field}.name`, `invalid interface name ${JSON.stringify(p.name)}`);
+    w(ctx, 'net_prio', 'net_prio.ifpriomap', `${p.name} ${int(`${field}.priority`, p.priority)}`, field);
+  });
+}
 
-/** The v1 writes for `r`, in runc's controller order: cpuset, devices, memory, cpu, pids, blkio, hugetlb. */
+/** The v1 writes for `r`, in runc's controller order: cpuset, devices, memory, cpu, pids, blkio, hugetlb, net_cls, net_prio, rdma. */
 export function v1Writes(ctx: Ctx, r: LinuxResources): void {
   const cpu = r.cpu;
   const C = `${R}.cpu`;
@@ -69,11 +118,13 @@ export function v1Writes(ctx: Ctx, r: LinuxResources): void {
     // A period shorter than the current one can be refused until the quota is written: retry after it.
     if (nz(cpu.period)) w(ctx, 'cpu', 'cpu.cfs_period_us', int(`${C}.period`, cpu.period), `${C}.period`, { retryAfterNext: hasQuota });
     if (hasQuota) w(ctx, 'cpu', 'cpu.cfs_quota_us', int(`${C}.quota`, cpu.quota!), `${C}.quota`);
+    if (given(cpu.burst)) w(ctx, 'cpu', 'cpu.cfs_burst_us', int(`${C}.burst`, cpu.burst), `${C}.burst`);
     const hasRuntime = nz(cpu.realtimeRuntime);
     if (nz(cpu.realtimePeriod)) {
       w(ctx, 'cpu', 'cpu.rt_period_us', int(`${C}.realtimePeriod`, cpu.realtimePeriod), `${C}.realtimePeriod`, { retryAfterNext: hasRuntime });
     }
     if (hasRuntime) w(ctx, 'cpu', 'cpu.rt_runtime_us', int(`${C}.realtimeRuntime`, cpu.realtimeRuntime!), `${C}.realtimeRuntime`);
+    if (given(cpu.idle)) w(ctx, 'cpu', 'cpu.idle', int(`${C}.idle`, cpu.idle), `${C}.idle`);
   }
 
   if (r.pids && given(r.pids.limit)) {
@@ -82,21 +133,13 @@ export function v1Writes(ctx: Ctx, r: LinuxResources): void {
     w(ctx, 'pids', 'pids.max', l > 0 ? int(`${R}.pids.limit`, l) : 'max', `${R}.pids.limit`);
   }
 
-  if (r.blockIO && given(r.blockIO.weight)) {
-    const field = `${R}.blockIO.weight`;
-    checkBlkioWeight(field, r.blockIO.weight);
-    requireController(ctx, 1, 'blkio', field);
-    // CFQ has blkio.weight; BFQ has blkio.bfq.weight.
-    const file = ctx.probe.exists(1, 'blkio', 'blkio.weight') ? 'blkio.weight'
-      : ctx.probe.exists(1, 'blkio', 'blkio.bfq.weight') ? 'blkio.bfq.weight'
-        : fail(field, 'neither blkio.weight nor blkio.bfq.weight exists (no CFQ or BFQ I/O scheduler in use)');
-    w(ctx, 'blkio', file, String(r.blockIO.weight), field);
-  }
+  if (r.blockIO) blkioV1(ctx, r.blockIO);
 
-  (r.hugepageLimits ?? []).forEach((l, i) => {
-    const field = `${R}.hugepageLimits[${i}]`;
-    w(ctx, 'hugetlb', hugepageFile(field, l.pageSize, 'limit_in_bytes'), int(`${field}.limit`, l.limit), field);
-  });
+  hugetlbWrites(ctx, 1, r.hugepageLimits ?? []);
+
+  if (r.network) networkV1(ctx, r.network);
+
+  if (r.rdma) rdmaWrites(ctx, 1, r.rdma);
 }
 
 /**

@@ -1,9 +1,10 @@
 // cgroup v2 driver: OCI resources → writes into the unified hierarchy, and controller delegation.
 import * as path from 'node:path';
-import type { LinuxMemory, LinuxResources } from '../spec/types';
+import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxResources } from '../spec/types';
+import { deviceFilter } from './ebpf';
 import {
-  type Ctx, type HierarchyDriver, type Write, checkBlkioWeight, fail, given, hugepageFile, int, kernelMemoryWarnings, push,
-  requireController, requireFile,
+  type Ctx, type HierarchyDriver, type Write, THROTTLES, checkBlkioWeight, devNumbers, fail, given, hugetlbWrites, int,
+  kernelMemoryWarning, push, rdmaWrites, requireController, requireFile, throttleEntries,
 } from './emit';
 import { errnoOf, readTrim, writeCgroupFile } from './fs';
 import type { Hierarchy } from './host';
@@ -45,7 +46,8 @@ const maxOr = (field: string, v: number): string => (v === -1 ? 'max' : int(fiel
 
 function memoryV2(ctx: Ctx, m: LinuxMemory): void {
   const F = `${R}.memory`;
-  kernelMemoryWarnings(ctx, m);
+  kernelMemoryWarning(ctx, m.kernel);
+  if (nz(m.kernelTCP)) fail(`${F}.kernelTCP`, 'not supported on cgroup v2 (it has no separate kernel TCP memory limit)');
   if (given(m.swappiness)) fail(`${F}.swappiness`, 'not supported on cgroup v2 (it has no memory.swappiness)');
   if (m.disableOOMKiller === true) fail(`${F}.disableOOMKiller`, 'not supported on cgroup v2 (the OOM killer cannot be disabled)');
   if (m.useHierarchy === false) fail(`${F}.useHierarchy`, 'cgroup v2 is always hierarchical');
@@ -61,11 +63,68 @@ function memoryV2(ctx: Ctx, m: LinuxMemory): void {
     if (ctx.probe.exists(2, 'memory', 'memory.swap.max')) w(ctx, 'memory', 'memory.swap.max', value, field);
     else if (value !== 'max') requireFile(ctx, 2, 'memory', 'memory.swap.max', field);
   }
-  if (limit !== undefined) w(ctx, 'memory', 'memory.max', maxOr(`${F}.limit`, limit), `${F}.limit`);
+  if (limit !== undefined) {
+    w(ctx, 'memory', 'memory.max', maxOr(`${F}.limit`, limit), `${F}.limit`,
+      m.checkBeforeUpdate === true && limit > 0 ? { usageFile: 'memory.current' } : {});
+  }
   if (nz(m.reservation)) w(ctx, 'memory', 'memory.low', maxOr(`${F}.reservation`, m.reservation), `${F}.reservation`);
 }
 
-/** The v2 writes for `r`, in runc's order: pids, memory, io, cpu, (devices), cpuset, hugetlb, unified. */
+/**
+ * io: the weight goes to io.bfq.weight (BFQ, as is) or io.weight (converted); per-device weights exist only
+ * with BFQ; leaf weights not at all. Throttles go to io.max, one "major:minor key=rate" line each.
+ */
+function ioV2(ctx: Ctx, b: LinuxBlockIO): void {
+  const F = `${R}.blockIO`;
+  const bfq = ctx.probe.exists(2, 'io', 'io.bfq.weight');
+  if (given(b.weight)) {
+    checkBlkioWeight(`${F}.weight`, b.weight);
+    requireController(ctx, 2, 'io', `${F}.weight`);
+    if (bfq) w(ctx, 'io', 'io.bfq.weight', String(b.weight), `${F}.weight`);
+    else w(ctx, 'io', 'io.weight', String(blkioToIoWeight(b.weight)), `${F}.weight`);
+  }
+  if (nz(b.leafWeight)) fail(`${F}.leafWeight`, 'not supported on cgroup v2 (no leaf weights)');
+  (b.weightDevice ?? []).forEach((d, i) => {
+    const field = `${F}.weightDevice[${i}]`;
+    const dev = devNumbers(field, d);
+    if (nz(d.leafWeight)) fail(`${field}.leafWeight`, 'not supported on cgroup v2 (no leaf weights)');
+    if (!nz(d.weight)) return;
+    checkBlkioWeight(`${field}.weight`, d.weight);
+    requireController(ctx, 2, 'io', field);
+    if (!bfq) fail(`${field}.weight`, 'per-device weights on cgroup v2 need the BFQ I/O scheduler (io.bfq.weight does not exist)');
+    w(ctx, 'io', 'io.bfq.weight', `${dev} ${d.weight}`, `${field}.weight`);
+  });
+  for (const t of THROTTLES) {
+    for (const e of throttleEntries(b[t.key], `${F}.${t.key}`)) {
+      // io.max refuses 0; "max" is what 0 means on v1 (no limit)
+      w(ctx, 'io', 'io.max', `${e.dev} ${t.v2}=${e.rate === '0' ? 'max' : e.rate}`, e.field);
+    }
+  }
+}
+
+/** cpu.idle, cpu.weight (from shares), cpu.max (quota and period together), cpu.max.burst. */
+function cpuV2(ctx: Ctx, cpu: LinuxCPU): void {
+  const C = `${R}.cpu`;
+  if (nz(cpu.realtimePeriod)) fail(`${C}.realtimePeriod`, 'not supported on cgroup v2 (no real-time group scheduling)');
+  if (nz(cpu.realtimeRuntime)) fail(`${C}.realtimeRuntime`, 'not supported on cgroup v2 (no real-time group scheduling)');
+  if (given(cpu.idle)) w(ctx, 'cpu', 'cpu.idle', int(`${C}.idle`, cpu.idle), `${C}.idle`);
+  if (nz(cpu.shares)) {
+    if (!Number.isInteger(cpu.shares) || cpu.shares < 2 || cpu.shares > 262144) fail(`${C}.shares`, `invalid value ${cpu.shares} (2-262144)`);
+    w(ctx, 'cpu', 'cpu.weight', String(sharesToWeight(cpu.shares)), `${C}.shares`);
+  }
+  const quota = nz(cpu.quota) ? cpu.quota : undefined;
+  const period = nz(cpu.period) ? cpu.period : undefined;
+  const hasBurst = given(cpu.burst);
+  if (quota !== undefined || period !== undefined) {
+    const field = quota !== undefined ? `${C}.quota` : `${C}.period`;
+    const q = quota !== undefined && quota > 0 ? int(`${C}.quota`, quota) : 'max';
+    // a burst larger than the new quota is refused until the quota is written, and the reverse: retry after it
+    w(ctx, 'cpu', 'cpu.max', `${q} ${period !== undefined ? int(`${C}.period`, period) : '100000'}`, field, { retryAfterNext: hasBurst });
+  }
+  if (hasBurst) w(ctx, 'cpu', 'cpu.max.burst', int(`${C}.burst`, cpu.burst!), `${C}.burst`);
+}
+
+/** The v2 writes for `r`, in runc's order: pids, memory, io, cpu, devices, cpuset, hugetlb, rdma, unified. */
 export function v2Writes(ctx: Ctx, r: LinuxResources): void {
   if (r.pids && given(r.pids.limit)) {
     const l = r.pids.limit;
@@ -74,43 +133,25 @@ export function v2Writes(ctx: Ctx, r: LinuxResources): void {
 
   if (r.memory) memoryV2(ctx, r.memory);
 
-  if (r.blockIO && given(r.blockIO.weight)) {
-    const field = `${R}.blockIO.weight`;
-    checkBlkioWeight(field, r.blockIO.weight);
-    requireController(ctx, 2, 'io', field);
-    if (ctx.probe.exists(2, 'io', 'io.bfq.weight')) w(ctx, 'io', 'io.bfq.weight', String(r.blockIO.weight), field);
-    else w(ctx, 'io', 'io.weight', String(blkioToIoWeight(r.blockIO.weight)), field);
-  }
+  if (r.blockIO) ioV2(ctx, r.blockIO);
 
   const cpu = r.cpu;
   const C = `${R}.cpu`;
-  if (cpu) {
-    if (nz(cpu.realtimePeriod)) fail(`${C}.realtimePeriod`, 'not supported on cgroup v2 (no real-time group scheduling)');
-    if (nz(cpu.realtimeRuntime)) fail(`${C}.realtimeRuntime`, 'not supported on cgroup v2 (no real-time group scheduling)');
-    if (nz(cpu.shares)) {
-      if (!Number.isInteger(cpu.shares) || cpu.shares < 2 || cpu.shares > 262144) fail(`${C}.shares`, `invalid value ${cpu.shares} (2-262144)`);
-      w(ctx, 'cpu', 'cpu.weight', String(sharesToWeight(cpu.shares)), `${C}.shares`);
-    }
-    const quota = nz(cpu.quota) ? cpu.quota : undefined;
-    const period = nz(cpu.period) ? cpu.period : undefined;
-    if (quota !== undefined || period !== undefined) {
-      const field = quota !== undefined ? `${C}.quota` : `${C}.period`;
-      const q = quota !== undefined && quota > 0 ? int(`${C}.quota`, quota) : 'max';
-      w(ctx, 'cpu', 'cpu.max', `${q} ${period !== undefined ? int(`${C}.period`, period) : '100000'}`, field);
-    }
-  }
+  if (cpu) cpuV2(ctx, cpu);
 
-  if (r.devices && r.devices.length > 0) {
-    ctx.warnings.push(`${R}.devices: not applied: device rules on cgroup v2 need an eBPF program, which runt does not load yet`);
-  }
+  // no devices controller on v2: a BPF_CGROUP_DEVICE program attached to the cgroup does its job
+  if (r.devices && r.devices.length > 0) ctx.deviceProgram = deviceFilter(r.devices, `${R}.devices`);
 
   if (cpu && given(cpu.cpus) && cpu.cpus !== '') w(ctx, 'cpuset', 'cpuset.cpus', cpu.cpus, `${C}.cpus`);
   if (cpu && given(cpu.mems) && cpu.mems !== '') w(ctx, 'cpuset', 'cpuset.mems', cpu.mems, `${C}.mems`);
 
-  (r.hugepageLimits ?? []).forEach((l, i) => {
-    const field = `${R}.hugepageLimits[${i}]`;
-    w(ctx, 'hugetlb', hugepageFile(field, l.pageSize, 'max'), int(`${field}.limit`, l.limit), field);
-  });
+  hugetlbWrites(ctx, 2, r.hugepageLimits ?? []);
+
+  if (r.rdma) rdmaWrites(ctx, 2, r.rdma);
+
+  const n = r.network;
+  if (n && given(n.classID)) fail(`${R}.network.classID`, 'not supported on cgroup v2 (net_cls is a cgroup v1 controller)');
+  if (n && n.priorities?.length) fail(`${R}.network.priorities`, 'not supported on cgroup v2 (net_prio is a cgroup v1 controller)');
 
   if (r.unified) unifiedWrites(ctx, r.unified);
 }

@@ -108,6 +108,8 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'memory-swap', type: 'string', describe: 'memory plus swap limit (-1: unlimited)' },
       { name: 'memory-reservation', type: 'string', describe: 'memory soft limit' },
       { name: 'cpu-shares', type: 'string', describe: 'CPU shares (relative weight)' },
+      { name: 'cpu-share', type: 'string', describe: "CPU shares (runc's spelling)" },
+      { name: 'cpu-idle', type: 'string', describe: 'SCHED_IDLE for the cgroup (1) or not (0)' },
       { name: 'cpu-quota', type: 'string', describe: 'CPU CFS quota in microseconds' },
       { name: 'cpu-period', type: 'string', describe: 'CPU CFS period in microseconds' },
       { name: 'cpu-burst', type: 'string', describe: 'CPU CFS burst in microseconds' },

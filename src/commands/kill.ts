@@ -1,10 +1,12 @@
 // runtime.md "Kill": a signal to the container's process (or, with --all, to every process in its cgroup).
 import { constants } from 'node:os';
 import * as cgroups from '../cgroups';
+import { hasFreezer, isFrozen, setFrozen } from '../cgroups/freezer';
+import { log } from '../cli/log';
 import { UsageError } from '../cli/parse';
-import { ContainerError, containerDir, loadRecord, lockContainer, NOT_RUNNING, unlockContainer, type ContainerRecord } from '../container/store';
-import { containerStatus } from '../container/status';
+import type { ContainerRecord } from '../container/store';
 import type { Context } from './context';
+import { LIVE, withContainer } from './locked';
 
 /** A signal as runc takes it: KILL, SIGKILL or 9. */
 export function parseSignal(text: string): number {
@@ -19,29 +21,47 @@ export function parseSignal(text: string): number {
   throw new UsageError(`unknown signal "${text}"`);
 }
 
-export function signalContainer(record: ContainerRecord, signal: number, all: boolean): void {
-  const pids = all && record.cgroup ? cgroups.pidsOf(cgroups.detectHost(), record.cgroup) : [record.pid];
-  for (const pid of all ? pids : [record.pid]) {
-    try {
-      process.kill(pid, signal);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-    }
+const SIGKILL = 9;
+
+function send(pid: number, signal: number): void {
+  try {
+    process.kill(pid, signal);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
   }
 }
 
-export function kill(ctx: Context): number {
-  const id = ctx.args[0]!;
-  const signal = parseSignal(ctx.args[1] ?? 'TERM');
-  const dir = containerDir(ctx.root, id);
-  const lock = lockContainer(dir);
-  try {
-    const record = loadRecord(ctx.root, id);
-    const status = containerStatus(record, dir);
-    if (status !== 'created' && status !== 'running') throw new ContainerError(NOT_RUNNING);
-    signalContainer(record, signal, ctx.flags.all === true);
-  } finally {
-    unlockContainer(lock);
+/**
+ * Sends `signal` to the container's init, or with `all` to every process in its cgroup. As runc does: for
+ * `all` the cgroup is frozen while the pids are listed and signalled (no fork slips through), and left as
+ * it was; a frozen process does not act on a signal until thawed, so SIGKILL also thaws a paused container.
+ */
+export function signalContainer(record: ContainerRecord, signal: number, all: boolean): void {
+  const set = record.cgroup;
+  const wasFrozen = isFrozen(set);
+  if (!all || !set) {
+    send(record.pid, signal);
+  } else {
+    let froze = false;
+    if (!wasFrozen && hasFreezer(set)) {
+      try {
+        setFrozen(set, true);
+        froze = true;
+      } catch (e) {
+        log.warn(`kill --all: signalling without freezing first: ${(e as Error).message}`);
+      }
+    }
+    try {
+      for (const pid of cgroups.pidsOf(cgroups.detectHost(), set)) send(pid, signal);
+    } finally {
+      if (froze && signal !== SIGKILL) setFrozen(set, false);
+    }
   }
+  if (signal === SIGKILL && set && isFrozen(set)) setFrozen(set, false);
+}
+
+export function kill(ctx: Context): number {
+  const signal = parseSignal(ctx.args[1] ?? 'TERM');
+  withContainer(ctx, ctx.args[0]!, LIVE, (record) => signalContainer(record, signal, ctx.flags.all === true));
   return 0;
 }

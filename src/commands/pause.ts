@@ -1,10 +1,14 @@
-// Being written (see the cgroups issue).
-import { ContainerError } from '../container/store';
+// `pause` and `resume`: freeze and thaw every process of the container (v1 freezer or cgroup.freeze).
+import { setFrozen } from '../cgroups/freezer';
+import type { Context } from './context';
+import { withContainer } from './locked';
 
-export function pause(): number {
-  throw new ContainerError('pause: not implemented yet');
+export function pause(ctx: Context): number {
+  withContainer(ctx, ctx.args[0]!, ['created', 'running'], (record) => setFrozen(record.cgroup, true));
+  return 0;
 }
 
-export function resume(): number {
-  throw new ContainerError('resume: not implemented yet');
+export function resume(ctx: Context): number {
+  withContainer(ctx, ctx.args[0]!, ['paused'], (record) => setFrozen(record.cgroup, false), 'container not paused');
+  return 0;
 }

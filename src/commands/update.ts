@@ -1,6 +1,114 @@
-// Being written (see the issue for `update`).
-import { ContainerError } from '../container/store';
+// `update`: change the resource limits of a live container. The changes are merged into the resources
+// create recorded, the merged set is applied (limits depend on each other: memory and swap, quota and
+// period), and the record keeps the result.
+import { readFileSync } from 'node:fs';
+import * as cgroups from '../cgroups';
+import { log } from '../cli/log';
+import { UsageError } from '../cli/parse';
+import { saveRecord } from '../container/store';
+import type { LinuxResources } from '../spec/types';
+import { stringFlag, type Context } from './context';
+import { LIVE, withContainer } from './locked';
 
-export function update(): number {
-  throw new ContainerError('update: not implemented yet');
+type Section = 'memory' | 'cpu' | 'pids' | 'blockIO' | 'network';
+const SECTIONS: readonly Section[] = ['memory', 'cpu', 'pids', 'blockIO', 'network'];
+
+/** docker's RAMInBytes, as runc takes --memory: a number with an optional binary unit (k, m, g, t, p; "kb", "KiB"...). */
+export function parseBytes(flag: string, text: string): number {
+  if (text === '-1') return -1;
+  const m = /^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(text);
+  if (!m) throw new UsageError(`invalid value "${text}" for --${flag}: want bytes, optionally with a unit (k, m, g, t, p)`);
+  const power = m[2] ? 'kmgtp'.indexOf(m[2].toLowerCase()) + 1 : 0;
+  const value = Math.floor(Number(m[1]) * 1024 ** power);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`invalid value "${text}" for --${flag}: too large`);
+  return value;
+}
+
+function parseInteger(flag: string, text: string, min: number): number {
+  if (!/^-?\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`invalid value "${text}" for --${flag}: want an integer${min === 0 ? ' >= 0' : ''}`);
+  }
+  return Number(text);
+}
+
+/** The single flags: name → where the value goes in LinuxResources, and how it is read. */
+const FLAGS: { flag: string; section: Section; field: string; parse: (flag: string, text: string) => number | string }[] = [
+  { flag: 'memory', section: 'memory', field: 'limit', parse: parseBytes },
+  { flag: 'memory-swap', section: 'memory', field: 'swap', parse: parseBytes },
+  { flag: 'memory-reservation', section: 'memory', field: 'reservation', parse: parseBytes },
+  { flag: 'cpu-shares', section: 'cpu', field: 'shares', parse: (f, t) => parseInteger(f, t, 0) },
+  { flag: 'cpu-share', section: 'cpu', field: 'shares', parse: (f, t) => parseInteger(f, t, 0) },
+  { flag: 'cpu-quota', section: 'cpu', field: 'quota', parse: (f, t) => parseInteger(f, t, -1) },
+  { flag: 'cpu-period', section: 'cpu', field: 'period', parse: (f, t) => parseInteger(f, t, 0) },
+  { flag: 'cpu-burst', section: 'cpu', field: 'burst', parse: (f, t) => parseInteger(f, t, 0) },
+  { flag: 'cpu-idle', section: 'cpu', field: 'idle', parse: (f, t) => parseInteger(f, t, 0) },
+  { flag: 'cpu-rt-period', section: 'cpu', field: 'realtimePeriod', parse: (f, t) => parseInteger(f, t, 0) },
+  { flag: 'cpu-rt-runtime', section: 'cpu', field: 'realtimeRuntime', parse: (f, t) => parseInteger(f, t, -1) },
+  { flag: 'cpuset-cpus', section: 'cpu', field: 'cpus', parse: (_f, t) => t },
+  { flag: 'cpuset-mems', section: 'cpu', field: 'mems', parse: (_f, t) => t },
+  { flag: 'pids-limit', section: 'pids', field: 'limit', parse: (f, t) => parseInteger(f, t, -1) },
+  { flag: 'blkio-weight', section: 'blockIO', field: 'weight', parse: (f, t) => parseInteger(f, t, 0) },
+];
+
+function readResourcesJson(source: string): LinuxResources {
+  let text: string;
+  try {
+    text = readFileSync(source === '-' ? 0 : source, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--resources: cannot read ${source === '-' ? 'standard input' : source}: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--resources: invalid JSON: ${(e as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError('--resources: want a JSON object (LinuxResources)');
+  return value as LinuxResources;
+}
+
+/** What the command line asks to change: --resources (a file or "-" for stdin) or the single flags. */
+export function requestedResources(flags: Context['flags']): LinuxResources {
+  const source = stringFlag(flags, 'resources');
+  const given = FLAGS.filter((f) => typeof flags[f.flag] === 'string');
+  let r: LinuxResources;
+  if (source !== undefined) {
+    if (given.length > 0) throw new UsageError(`--resources cannot be combined with --${given[0]!.flag}`);
+    r = readResourcesJson(source);
+  } else {
+    const out: Record<string, Record<string, number | string>> = {};
+    for (const f of given) (out[f.section] ??= {})[f.field] = f.parse(f.flag, flags[f.flag] as string);
+    r = out as LinuxResources;
+  }
+  // as runc: unlimited memory without a word on swap means unlimited memory+swap too
+  if (r.memory?.limit === -1 && r.memory.swap === undefined) r.memory = { ...r.memory, swap: -1 };
+  return r;
+}
+
+/** `change` laid over `base`: sections field by field, maps (unified, rdma) key by key, lists replaced. */
+export function mergeResources(base: LinuxResources, change: LinuxResources): LinuxResources {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(change)) {
+    if (v === undefined || v === null) continue;
+    const isMap = k === 'unified' || k === 'rdma' || (SECTIONS as readonly string[]).includes(k);
+    const prev = out[k];
+    out[k] = isMap && typeof v === 'object' && !Array.isArray(v) && typeof prev === 'object' && prev !== null ? { ...prev, ...v } : v;
+  }
+  return out as LinuxResources;
+}
+
+export function update(ctx: Context): number {
+  const change = requestedResources(ctx.flags);
+  // as runc: device rules stay as create set them (rewriting them would briefly deny every device)
+  if (change.devices !== undefined) throw new UsageError('linux.resources.devices: cannot be changed by update');
+  withContainer(ctx, ctx.args[0]!, LIVE, (record, _status, dir) => {
+    if (!record.cgroup) throw new Error('update: the container has no cgroup');
+    const linux = (record.config.linux ??= {});
+    const merged = mergeResources(linux.resources ?? {}, change);
+    const { devices: _unchanged, ...apply } = merged;
+    for (const warning of cgroups.applyResources(cgroups.detectHost(), record.cgroup, apply)) log.warn(warning);
+    linux.resources = merged;
+    saveRecord(dir, record);
+  });
+  return 0;
 }

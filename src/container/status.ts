@@ -1,8 +1,9 @@
 // runtime.md "State": the status is derived from the live process each time it is asked for.
 import { existsSync, readFileSync } from 'node:fs';
+import { isFrozen } from '../cgroups/freezer';
 import { fifoPath, type ContainerRecord } from './store';
 
-export type Status = 'creating' | 'created' | 'running' | 'stopped';
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 export interface ProcStat {
   state: string;
@@ -31,6 +32,8 @@ export function isAlive(record: ContainerRecord): boolean {
 export function containerStatus(record: ContainerRecord, dir: string): Status {
   if (!record.createdDone) return 'creating';
   if (!isAlive(record)) return 'stopped';
+  // a frozen cgroup wins over created/running, as in runc (a created container can be paused too)
+  if (isFrozen(record.cgroup)) return 'paused';
   return existsSync(fifoPath(dir)) ? 'created' : 'running';
 }
 

@@ -7,6 +7,10 @@ type Binding = Pick<typeof FfiRs, 'open' | 'load'>;
 
 const I32 = 1; // ffi-rs DataType.I32
 const STRING = 0; // ffi-rs DataType.String
+const I64 = 8; // ffi-rs DataType.I64 (also a pointer or a long, by the x86-64 and arm64 ABIs)
+const VOID = 7; // ffi-rs DataType.Void
+/** A Buffer argument, passed in place as a pointer to its bytes (ffi-rs DataType.U8Array in an "Array" tag). */
+const bytes = (b: Uint8Array) => ({ type: 10, length: b.length, ffiTypeTag: 997 });
 const LIBC = 'libc';
 
 let binding: Binding | undefined;
@@ -30,11 +34,13 @@ export class SysError extends Error {
   }
 }
 
-function call(funcName: string, paramsType: number[], paramsValue: unknown[]): number {
+type ParamType = number | ReturnType<typeof bytes>;
+
+function call(funcName: string, paramsType: ParamType[], paramsValue: unknown[], retType = I32): number {
   const res = libc().load({
     library: LIBC,
     funcName,
-    retType: I32,
+    retType,
     paramsType,
     paramsValue,
     errno: true,
@@ -55,4 +61,90 @@ export function flock(fd: number, operation: number): void {
 /** mkfifo(3): Node has no API to make a FIFO. */
 export function mkfifo(path: string, mode: number): void {
   call('mkfifo', [STRING, I32], [path, mode]);
+}
+
+/** The bpf(2) syscall number (there is no libc wrapper). */
+const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
+const BPF_PROG_LOAD = 5;
+const BPF_PROG_ATTACH = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+export const BPF_CGROUP_DEVICE = 6;
+export const BPF_F_ALLOW_MULTI = 2;
+
+function bpf(cmd: number, cmdName: string, attr: Uint8Array): number {
+  const nr = SYS_BPF[process.arch];
+  if (nr === undefined) throw new SysError(`bpf(${cmdName})`, 38, `not supported on ${process.arch} by runt`);
+  try {
+    return call('syscall', [I64, I64, bytes(attr), I64], [nr, cmd, attr, attr.length], I64);
+  } catch (e) {
+    if (e instanceof SysError) throw new SysError(`bpf(${cmdName})`, e.errno, e.message.replace(/^syscall: /, ''));
+    throw e;
+  }
+}
+
+/** Native memory holding a copy of `data`, for pointers inside a syscall's argument struct. */
+function nativeCopy(data: Uint8Array): number {
+  const addr = call('malloc', [I64], [Math.max(data.length, 1)], I64);
+  if (addr === 0) throw new SysError('malloc', 12, 'out of memory');
+  call('memcpy', [I64, bytes(data), I64], [addr, data, data.length], I64);
+  return addr;
+}
+
+function nativeFree(addr: number): void {
+  call('free', [I64], [addr], VOID);
+}
+
+const LOG_SIZE = 65536;
+
+/**
+ * bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program (`insns`: encoded instructions, 8 bytes each).
+ * Returns the program's fd. A refusal carries the kernel verifier's log in the message.
+ */
+export function loadDeviceProgram(insns: Uint8Array, license: string, name: string): number {
+  const insnsAddr = nativeCopy(insns);
+  const licenseAddr = nativeCopy(Buffer.from(`${license}\0`));
+  const logAddr = nativeCopy(new Uint8Array(LOG_SIZE));
+  try {
+    // union bpf_attr, the BPF_PROG_LOAD member, up to prog_name (linux/bpf.h)
+    const attr = Buffer.alloc(64);
+    attr.writeUInt32LE(BPF_PROG_TYPE_CGROUP_DEVICE, 0); // prog_type
+    attr.writeUInt32LE(insns.length / 8, 4); // insn_cnt
+    attr.writeBigUInt64LE(BigInt(insnsAddr), 8); // insns
+    attr.writeBigUInt64LE(BigInt(licenseAddr), 16); // license
+    attr.writeUInt32LE(1, 24); // log_level
+    attr.writeUInt32LE(LOG_SIZE, 28); // log_size
+    attr.writeBigUInt64LE(BigInt(logAddr), 32); // log_buf
+    attr.write(name.slice(0, 15), 48, 'latin1'); // prog_name (NUL-terminated within 16 bytes)
+    try {
+      return bpf(BPF_PROG_LOAD, 'BPF_PROG_LOAD', attr);
+    } catch (e) {
+      const log = Buffer.alloc(LOG_SIZE);
+      call('memcpy', [bytes(log), I64, I64], [log, logAddr, LOG_SIZE], I64);
+      const text = log.subarray(0, log.indexOf(0)).toString('latin1').trim().split('\n').slice(-3).join('; ');
+      if (e instanceof SysError && text) throw new SysError(e.call, e.errno, `${e.message.slice(e.call.length + 2)} (verifier: ${text})`);
+      throw e;
+    }
+  } finally {
+    nativeFree(insnsAddr);
+    nativeFree(licenseAddr);
+    nativeFree(logAddr);
+  }
+}
+
+/** bpf(BPF_PROG_ATTACH): attaches program `progFd` to the cgroup open at `cgroupFd`. */
+export function attachProgram(cgroupFd: number, progFd: number, attachType: number, flags: number): void {
+  const attr = Buffer.alloc(20);
+  attr.writeUInt32LE(cgroupFd, 0); // target_fd
+  attr.writeUInt32LE(progFd, 4); // attach_bpf_fd
+  attr.writeUInt32LE(attachType, 8); // attach_type
+  attr.writeUInt32LE(flags, 12); // attach_flags
+  bpf(BPF_PROG_ATTACH, 'BPF_PROG_ATTACH', attr);
+}
+
+export const EFD_CLOEXEC = 0o2000000;
+export const EFD_NONBLOCK = 0o4000;
+
+/** eventfd(2): Node has no API for it (cgroup v1 memory.oom_control notifications arrive on one). */
+export function eventfd(initval: number, flags: number): number {
+  return call('eventfd', [I32, I32], [initval, flags]);
 }

@@ -1,5 +1,6 @@
 // cgroups: detection from fake /proc trees, path resolution, resource writes (v1, v2), the cgroup mount plan,
-// create/apply/add/remove against a fake cgroupfs in a tmpdir, and one real run on this host (root only).
+// create/apply/add/remove against a fake cgroupfs in a tmpdir, the v2 device filter, the freezer, stats, the
+// parsing done by update/ps/events, and real runs on this host (root only).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
@@ -9,8 +10,13 @@ import t from 'tap';
 import {
   type CgroupHost, type CgroupSet, type Probe, type Write, DEFAULT_DEVICE_RULES, SYSTEMD_NOT_RUNNING, addProcess,
   applyResources, blkioToIoWeight, cgroupDir, cgroupMountPlan, cgroupfsManager, createCgroup, detectHost, deviceRuleV1,
-  pidsOf, removeCgroup, resolveCgroupsPath, resourceWrites, sharesToWeight,
+  containerStats, deviceFilter, hasFreezer, isFrozen, pidsOf, removeCgroup, resolveCgroupsPath, resourcePlan, resourceWrites, setFrozen,
+  sharesToWeight, toJson,
 } from '../../src/cgroups';
+import { blkioEntries, ioStatEntries, parseCpuList } from '../../src/cgroups/stats';
+import { parseDuration } from '../../src/commands/events';
+import { filterPsOutput } from '../../src/commands/ps';
+import { mergeResources, parseBytes, requestedResources } from '../../src/commands/update';
 import type { LinuxResources } from '../../src/spec/types';
 
 
@@ -213,6 +219,7 @@ t.test('resourceWrites on cgroup v1 (hybrid host)', async (t) => {
     'v1 memory.limit_in_bytes=104857600 <linux.resources.memory.limit>',
     'v1 memory.memsw.limit_in_bytes=209715200 <linux.resources.memory.swap>',
     'v1 memory.soft_limit_in_bytes=52428800 <linux.resources.memory.reservation>',
+    'v1 memory.kmem.tcp.limit_in_bytes=2 <linux.resources.memory.kernelTCP>',
     'v1 memory.oom_control=1 <linux.resources.memory.disableOOMKiller>',
     'v1 memory.swappiness=10 <linux.resources.memory.swappiness>',
     'v1 cpu.shares=512 <linux.resources.cpu.shares>',
@@ -223,14 +230,12 @@ t.test('resourceWrites on cgroup v1 (hybrid host)', async (t) => {
     'v1 pids.max=max <linux.resources.pids.limit>',
     'v1 blkio.weight=500 <linux.resources.blockIO.weight>',
   ]);
-  t.same(ws.map((w) => w.controller), ['cpuset', 'cpuset', 'devices', 'devices', 'memory', 'memory', 'memory', 'memory', 'memory',
+  t.same(ws.map((w) => w.controller), ['cpuset', 'cpuset', 'devices', 'devices', 'memory', 'memory', 'memory', 'memory', 'memory', 'memory',
     'cpu', 'cpu', 'cpu', 'cpu', 'cpu', 'pids', 'blkio']);
   t.same(ws.filter((w) => w.retryAfterNext).map((w) => w.file), ['memory.limit_in_bytes', 'cpu.cfs_period_us', 'cpu.rt_period_us']);
   t.same(ws.filter((w) => w.verify).map((w) => w.file), ['cpu.shares']);
-  t.same(warnings, [
-    'linux.resources.memory.kernel: ignored (kernel memory limits are deprecated and not applied)',
-    'linux.resources.memory.kernelTCP: ignored (kernel memory limits are deprecated and not applied)',
-  ]);
+  t.same(warnings, ['linux.resources.memory.kernel: ignored (kernel memory limits are deprecated and not applied)'],
+    'kernel memory is ignored; kernelTCP is applied');
 
   t.same(show(resourceWrites(host, { pids: { limit: 42 }, memory: { limit: -1 } })), [
     'v1 memory.limit_in_bytes=-1 <linux.resources.memory.limit>',
@@ -245,6 +250,9 @@ t.test('resourceWrites on cgroup v1 (hybrid host)', async (t) => {
     ['v1 memory.use_hierarchy=1 <linux.resources.memory.useHierarchy>'], 'empty cpus is unset');
   t.same(resourceWrites(host, { devices: [], hugepageLimits: [], unified: {}, rdma: {}, network: {}, memory: {}, blockIO: { weightDevice: [] } }), [],
     'empty sections write nothing');
+  t.same(show(resourceWrites(host, { memory: { limit: 8 * M, checkBeforeUpdate: true } })), ['v1 memory.limit_in_bytes=8388608 <linux.resources.memory.limit>']);
+  t.equal(resourceWrites(host, { memory: { limit: 8 * M, checkBeforeUpdate: true } })[0]!.usageFile, 'memory.usage_in_bytes', 'checkBeforeUpdate compares with the usage');
+  t.equal(resourceWrites(host, { memory: { limit: 8 * M } })[0]!.usageFile, undefined);
   t.same(show(resourceWrites(host, { unified: { 'hugetlb.2MB.max': '1024' } })),
     ['v2 hugetlb.2MB.max=1024 <linux.resources.unified["hugetlb.2MB.max"]>'], 'hybrid: unified goes to the cgroup2 dir');
 
@@ -300,9 +308,11 @@ t.test('resourceWrites on cgroup v2', async (t) => {
     'v2 io.max=8:0 rbps=1 <linux.resources.unified["io.max"]>',
     'v2 io.max=8:16 wbps=2 <linux.resources.unified["io.max"]>',
   ]);
-  t.equal(warnings.length, 2);
+  t.equal(warnings.length, 1);
   t.match(warnings[0], /^linux\.resources\.memory\.kernel: ignored/);
-  t.match(warnings[1], /^linux\.resources\.devices: not applied: .*eBPF/);
+  const plan = resourcePlan(host, r);
+  t.same(plan.deviceProgram, deviceFilter(r.devices!, 'linux.resources.devices'), 'v2: the device rules become a BPF program');
+  t.equal(resourcePlan(hybridHost('/cg'), { devices: [{ allow: false }] }).deviceProgram, undefined, 'hybrid: v1 device rules, no program');
 
   t.equal(sharesToWeight(2), 1);
   t.equal(sharesToWeight(1024), 39);
@@ -322,6 +332,87 @@ t.test('resourceWrites on cgroup v2', async (t) => {
   t.same(one({ memory: { limit: 100, swap: -1 } }, probeWithout('memory.swap.max')), ['v2 memory.max=100 <linux.resources.memory.limit>'],
     'no swap accounting: unlimited swap is what the kernel does anyway');
   t.same(one({ memory: { limit: 9007199254740993 } }), ['v2 memory.max=9007199254740992 <linux.resources.memory.limit>'], 'big ints print as integers');
+  t.equal(resourceWrites(host, { memory: { limit: 100, checkBeforeUpdate: true } })[0]!.usageFile, 'memory.current');
+
+  t.same(one({ cpu: { idle: 1, quota: 20000, burst: 5000 } }), [
+    'v2 cpu.idle=1 <linux.resources.cpu.idle>',
+    'v2 cpu.max=20000 100000 <linux.resources.cpu.quota>',
+    'v2 cpu.max.burst=5000 <linux.resources.cpu.burst>',
+  ]);
+  t.ok(resourceWrites(host, { cpu: { quota: 20000, burst: 5000 } })[0]!.retryAfterNext, 'cpu.max and cpu.max.burst: either may have to go first');
+  const blockIO = {
+    weightDevice: [{ major: 8, minor: 0, weight: 300 }],
+    throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
+    throttleWriteBpsDevice: [{ major: 8, minor: 16, rate: 0 }],
+    throttleReadIOPSDevice: [{ major: 8, minor: 0, rate: 100 }],
+    throttleWriteIOPSDevice: [{ major: 8, minor: 0, rate: 200 }],
+  };
+  t.same(one({ blockIO }, probeWith('io.bfq.weight')), [
+    'v2 io.bfq.weight=8:0 300 <linux.resources.blockIO.weightDevice[0].weight>',
+    'v2 io.max=8:0 rbps=1048576 <linux.resources.blockIO.throttleReadBpsDevice[0]>',
+    'v2 io.max=8:16 wbps=max <linux.resources.blockIO.throttleWriteBpsDevice[0]>',
+    'v2 io.max=8:0 riops=100 <linux.resources.blockIO.throttleReadIOPSDevice[0]>',
+    'v2 io.max=8:0 wiops=200 <linux.resources.blockIO.throttleWriteIOPSDevice[0]>',
+  ], 'per-device weights need BFQ; a rate of 0 is "max" (no limit)');
+  t.same(one({ hugepageLimits: [{ pageSize: '1GB', limit: 0 }] }, probeWith('hugetlb.1GB.rsvd.max')), [
+    'v2 hugetlb.1GB.max=0 <linux.resources.hugepageLimits[0]>',
+    'v2 hugetlb.1GB.rsvd.max=0 <linux.resources.hugepageLimits[0]>',
+  ], 'hugetlb reservations too, where the kernel has them');
+  t.same(show(resourceWrites(v2Host('/cg', ['rdma']), { rdma: { mlx5_0: { hcaHandles: 3, hcaObjects: 1000 }, mlx4_0: { hcaObjects: 7 } } })), [
+    'v2 rdma.max=mlx5_0 hca_handle=3 hca_object=1000 <linux.resources.rdma["mlx5_0"]>',
+    'v2 rdma.max=mlx4_0 hca_object=7 <linux.resources.rdma["mlx4_0"]>',
+  ]);
+});
+
+t.test('resourceWrites on cgroup v1: every other field', async (t) => {
+  const host: CgroupHost = {
+    mode: 'v1',
+    hierarchies: ['cpu', 'memory', 'blkio', 'hugetlb', 'net_cls', 'net_prio', 'rdma'].map((c) => ({ version: 1, mountPoint: `/cg/${c}`, root: '/', controllers: [c], ownPath: '/' })),
+  };
+  const one = (res: LinuxResources, probe?: Probe) => show(resourceWrites(host, res, probe ? { probe } : {}));
+  t.same(one({ cpu: { quota: 20000, burst: 5000, idle: 0 } }), [
+    'v1 cpu.cfs_quota_us=20000 <linux.resources.cpu.quota>',
+    'v1 cpu.cfs_burst_us=5000 <linux.resources.cpu.burst>',
+    'v1 cpu.idle=0 <linux.resources.cpu.idle>',
+  ]);
+  const blockIO = {
+    weight: 300,
+    leafWeight: 200,
+    weightDevice: [{ major: 8, minor: 0, weight: 400, leafWeight: 100 }],
+    throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
+    throttleWriteBpsDevice: [{ major: 8, minor: 0, rate: 0 }],
+    throttleReadIOPSDevice: [{ major: 8, minor: 0, rate: 100 }],
+    throttleWriteIOPSDevice: [{ major: 8, minor: 0, rate: 200 }],
+  };
+  t.same(one({ blockIO }), [
+    'v1 blkio.weight=300 <linux.resources.blockIO.weight>',
+    'v1 blkio.leaf_weight=200 <linux.resources.blockIO.leafWeight>',
+    'v1 blkio.weight_device=8:0 400 <linux.resources.blockIO.weightDevice[0].weight>',
+    'v1 blkio.leaf_weight_device=8:0 100 <linux.resources.blockIO.weightDevice[0].leafWeight>',
+    'v1 blkio.throttle.read_bps_device=8:0 1048576 <linux.resources.blockIO.throttleReadBpsDevice[0]>',
+    'v1 blkio.throttle.write_bps_device=8:0 0 <linux.resources.blockIO.throttleWriteBpsDevice[0]>',
+    'v1 blkio.throttle.read_iops_device=8:0 100 <linux.resources.blockIO.throttleReadIOPSDevice[0]>',
+    'v1 blkio.throttle.write_iops_device=8:0 200 <linux.resources.blockIO.throttleWriteIOPSDevice[0]>',
+  ], 'CFQ');
+  const bfq: Probe = { exists: (_v, _c, f) => f !== 'blkio.weight' && !f.includes('leaf') };
+  t.same(one({ blockIO: { weight: 300, weightDevice: [{ major: 8, minor: 0, weight: 400 }] } }, bfq), [
+    'v1 blkio.bfq.weight=300 <linux.resources.blockIO.weight>',
+    'v1 blkio.bfq.weight_device=8:0 400 <linux.resources.blockIO.weightDevice[0].weight>',
+  ], 'BFQ');
+  t.throws(() => one({ blockIO: { leafWeight: 200 } }, bfq), /^linux\.resources\.blockIO\.leafWeight: blkio\.leaf_weight does not exist/, 'BFQ has no leaf weights');
+  t.same(one({ hugepageLimits: [{ pageSize: '2MB', limit: 2 * M }] }, probeWith('hugetlb.2MB.rsvd.limit_in_bytes')), [
+    'v1 hugetlb.2MB.limit_in_bytes=2097152 <linux.resources.hugepageLimits[0]>',
+    'v1 hugetlb.2MB.rsvd.limit_in_bytes=2097152 <linux.resources.hugepageLimits[0]>',
+  ]);
+  t.same(one({ hugepageLimits: [{ pageSize: '2MB', limit: 2 * M }] }), ['v1 hugetlb.2MB.limit_in_bytes=2097152 <linux.resources.hugepageLimits[0]>'],
+    'no reservation files: the limit alone');
+  t.same(one({ network: { classID: 0x100001, priorities: [{ name: 'eth0', priority: 5 }, { name: 'lo', priority: 1 }] } }), [
+    'v1 net_cls.classid=1048577 <linux.resources.network.classID>',
+    'v1 net_prio.ifpriomap=eth0 5 <linux.resources.network.priorities[0]>',
+    'v1 net_prio.ifpriomap=lo 1 <linux.resources.network.priorities[1]>',
+  ]);
+  t.same(one({ rdma: { mlx5_0: { hcaHandles: 3 } } }), ['v1 rdma.max=mlx5_0 hca_handle=3 <linux.resources.rdma["mlx5_0"]>']);
+  t.same(one({ memory: { kernelTCP: 4 * M } }), ['v1 memory.kmem.tcp.limit_in_bytes=4194304 <linux.resources.memory.kernelTCP>']);
 });
 
 t.test('errors name the field', async (t) => {
@@ -329,14 +420,21 @@ t.test('errors name the field', async (t) => {
   const v2 = v2Host('/cg');
   const v1 = v1Host('/cg');
   const cases: [string, CgroupHost, LinuxResources, RegExp, Probe?][] = [
-    ['rdma', hy, { rdma: { mlx5_0: { hcaHandles: 3 } } }, /^linux\.resources\.rdma: not supported by runt yet$/],
-    ['network classID', hy, { network: { classID: 1 } }, /^linux\.resources\.network\.classID: not supported by runt yet$/],
-    ['network priorities', v2, { network: { priorities: [{ name: 'eth0', priority: 1 }] } }, /^linux\.resources\.network\.priorities: not supported/],
-    ['cpu burst', hy, { cpu: { burst: 10 } }, /^linux\.resources\.cpu\.burst: not supported by runt yet$/],
-    ['cpu idle', v2, { cpu: { idle: 1 } }, /^linux\.resources\.cpu\.idle: not supported/],
-    ['blkio throttle', hy, { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1 }] } }, /^linux\.resources\.blockIO\.throttleReadBpsDevice: not supported/],
-    ['blkio leafWeight', hy, { blockIO: { leafWeight: 100 } }, /^linux\.resources\.blockIO\.leafWeight: not supported/],
-    ['unknown field', hy, { frobnicate: 1 } as unknown as LinuxResources, /^linux\.resources\.frobnicate: not supported/],
+    ['rdma not mounted (this host)', hy, { rdma: { mlx5_0: { hcaHandles: 3 } } }, /^linux\.resources\.rdma\["mlx5_0"\]: the rdma cgroup controller is not mounted/],
+    ['net_cls not mounted (this host)', hy, { network: { classID: 1 } }, /^linux\.resources\.network\.classID: the net_cls cgroup controller is not mounted/],
+    ['net_prio not mounted (this host)', hy, { network: { priorities: [{ name: 'eth0', priority: 1 }] } }, /^linux\.resources\.network\.priorities\[0\]: the net_prio cgroup controller is not mounted/],
+    ['network priorities on v2', v2, { network: { priorities: [{ name: 'eth0', priority: 1 }] } }, /^linux\.resources\.network\.priorities: not supported on cgroup v2/],
+    ['network classID on v2', v2, { network: { classID: 1 } }, /^linux\.resources\.network\.classID: not supported on cgroup v2/],
+    ['bad interface name', hy, { network: { priorities: [{ name: 'a b', priority: 1 }] } }, /^linux\.resources\.network\.priorities\[0\]\.name: /],
+    ['cpu burst without the file', hy, { cpu: { burst: 10 } }, /^linux\.resources\.cpu\.burst: cpu\.cfs_burst_us does not exist/, probeWithout('cpu.cfs_burst_us')],
+    ['cpu idle without the file (v2)', v2, { cpu: { idle: 1 } }, /^linux\.resources\.cpu\.idle: cpu\.idle does not exist/, probeWithout('cpu.idle')],
+    ['blkio leafWeight on v2', v2, { blockIO: { leafWeight: 100 } }, /^linux\.resources\.blockIO\.leafWeight: not supported on cgroup v2/],
+    ['weightDevice without BFQ on v2', v2, { blockIO: { weightDevice: [{ major: 8, minor: 0, weight: 100 }] } }, /^linux\.resources\.blockIO\.weightDevice\[0\]\.weight: per-device weights on cgroup v2 need the BFQ/],
+    ['bad throttle device', hy, { blockIO: { throttleReadBpsDevice: [{ major: -1, minor: 0, rate: 1 }] } }, /^linux\.resources\.blockIO\.throttleReadBpsDevice\[0\]\.major: invalid device number/],
+    ['kernelTCP on v2', v2, { memory: { kernelTCP: 1 } }, /^linux\.resources\.memory\.kernelTCP: not supported on cgroup v2/],
+    ['bad device rule on v2', v2, { devices: [{ allow: true, type: 'c', access: 'x' }] }, /^linux\.resources\.devices\[0\]\.access: /],
+    ['unknown field', hy, { frobnicate: 1 } as unknown as LinuxResources, /^linux\.resources\.frobnicate: unknown field$/],
+    ['unknown sub-field', hy, { cpu: { frobnicate: 1 } } as unknown as LinuxResources, /^linux\.resources\.cpu\.frobnicate: unknown field$/],
     ['hugetlb not mounted as v1 (this host)', hy, { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }, /^linux\.resources\.hugepageLimits\[0\]: the hugetlb cgroup controller is not mounted/],
     ['bad page size', v2, { hugepageLimits: [{ pageSize: '2M', limit: 1 }] }, /^linux\.resources\.hugepageLimits\[0\]\.pageSize: /],
     ['page size the kernel lacks', v2, { hugepageLimits: [{ pageSize: '16GB', limit: 1 }] }, /^linux\.resources\.hugepageLimits\[0\]: hugetlb\.16GB\.max does not exist/, probeWithout('hugetlb.16GB.max')],
@@ -445,12 +543,12 @@ t.test('create, apply, add, pids, remove on a fake hybrid cgroupfs', async (t) =
 
   populate(set);
   const warnings = applyResources(host, set, {
-    memory: { limit: 64 * M, swap: 128 * M, swappiness: 0, kernelTCP: 1 },
+    memory: { limit: 64 * M, swap: 128 * M, swappiness: 0, kernel: 1 },
     cpu: { shares: 256, quota: 20000, period: 100000, cpus: '1' },
     pids: { limit: 99 },
     devices: [{ allow: false, access: 'rwm' }, ...DEFAULT_DEVICE_RULES],
   });
-  t.same(warnings, ['linux.resources.memory.kernelTCP: ignored (kernel memory limits are deprecated and not applied)']);
+  t.same(warnings, ['linux.resources.memory.kernel: ignored (kernel memory limits are deprecated and not applied)']);
   const at = (c: string, f: string) => read(`${cg}/${c}/runt/c1/${f}`);
   t.equal(at('memory', 'memory.limit_in_bytes'), String(64 * M));
   t.equal(at('memory', 'memory.memsw.limit_in_bytes'), String(128 * M));
@@ -533,7 +631,7 @@ t.test('createCgroup on a fake v2 host delegates controllers', async (t) => {
   t.equal(read(`${cg}/cgroup.subtree_control`), '+cpuset +io +hugetlb +pids', 'only the missing ones');
   write(`${cg}/runt/c1/memory.max`, '');
   write(`${cg}/runt/c1/cpu.weight`, '');
-  t.same(applyResources(host, set, { memory: { limit: 1000 }, cpu: { shares: 2 }, devices: [{ allow: false }] }).length, 1, 'a v2 device warning');
+  t.same(applyResources(host, set, { memory: { limit: 1000 }, cpu: { shares: 2 } }), []);
   t.equal(read(`${cg}/runt/c1/memory.max`), '1000');
   t.equal(read(`${cg}/runt/c1/cpu.weight`), '1');
   t.throws(() => applyResources(host, set, { pids: { limit: 3 } }), /^linux\.resources\.pids\.limit: pids\.max does not exist .*subtree_control/);
@@ -615,4 +713,229 @@ t.test('real cgroups on this host', { skip: process.getuid?.() !== 0 || !fs.exis
   await once(child, 'exit');
   removeCgroup(set);
   for (const d of Object.values(set.dirs)) t.notOk(fs.existsSync(d), `${d} removed`);
+});
+
+/** The instructions of a device program, one per line, in the notation of cilium/ebpf's asm (as runc's tests print them). */
+function disassemble(prog: Uint8Array): string[] {
+  const v = new DataView(prog.buffer, prog.byteOffset, prog.byteLength);
+  const out: string[] = [];
+  for (let i = 0; i < prog.length / 8; i++) {
+    const op = v.getUint8(i * 8);
+    const regs = v.getUint8(i * 8 + 1);
+    const dst = `r${regs & 0xf}`;
+    const src = `r${regs >> 4}`;
+    const off = v.getInt16(i * 8 + 2, true);
+    const imm = v.getInt32(i * 8 + 4, true);
+    const jump = `-> ${i + 1 + off}`;
+    out.push({
+      0x61: `LdXMemW dst: ${dst} src: ${src} off: ${off}`,
+      0x54: `AndImm32 dst: ${dst} imm: ${imm}`,
+      0x74: `RShImm32 dst: ${dst} imm: ${imm}`,
+      0xbc: `MovReg32 dst: ${dst} src: ${src}`,
+      0xb4: `MovImm32 dst: ${dst} imm: ${imm}`,
+      0x55: `JNEImm dst: ${dst} imm: ${imm} ${jump}`,
+      0x5d: `JNEReg dst: ${dst} src: ${src} ${jump}`,
+      0x95: 'Exit',
+    }[op] ?? `?? ${op}`);
+  }
+  return out;
+}
+
+const PROLOGUE = [
+  'LdXMemW dst: r2 src: r1 off: 0', 'AndImm32 dst: r2 imm: 65535', 'LdXMemW dst: r3 src: r1 off: 0', 'RShImm32 dst: r3 imm: 16',
+  'LdXMemW dst: r4 src: r1 off: 4', 'LdXMemW dst: r5 src: r1 off: 8',
+];
+
+t.test('cgroup v2 device filter (eBPF)', async (t) => {
+  const F = 'linux.resources.devices';
+  const tuntap = { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' };
+  // runc's devicefilter_test "BuiltInAllowList": the same blocks in the same order
+  t.same(disassemble(deviceFilter([{ allow: false, access: 'rwm' }, ...DEFAULT_DEVICE_RULES, tuntap], F)), [
+    ...PROLOGUE,
+    'JNEImm dst: r2 imm: 1 -> 12', 'MovReg32 dst: r1 src: r3', 'AndImm32 dst: r1 imm: 1', 'JNEReg dst: r1 src: r3 -> 12', 'MovImm32 dst: r0 imm: 1', 'Exit',
+    'JNEImm dst: r2 imm: 2 -> 18', 'MovReg32 dst: r1 src: r3', 'AndImm32 dst: r1 imm: 1', 'JNEReg dst: r1 src: r3 -> 18', 'MovImm32 dst: r0 imm: 1', 'Exit',
+    ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 2], [10, 200]].flatMap(([ma, mi], b) => {
+      const next = 23 + b * 5;
+      return [`JNEImm dst: r2 imm: 2 -> ${next}`, `JNEImm dst: r4 imm: ${ma} -> ${next}`, `JNEImm dst: r5 imm: ${mi} -> ${next}`, 'MovImm32 dst: r0 imm: 1', 'Exit'];
+    }),
+    'JNEImm dst: r2 imm: 2 -> 62', 'JNEImm dst: r4 imm: 136 -> 62', 'MovImm32 dst: r0 imm: 1', 'Exit',
+    'MovImm32 dst: r0 imm: 0', 'Exit',
+  ]);
+  t.same(disassemble(deviceFilter([], F)), [...PROLOGUE, 'MovImm32 dst: r0 imm: 0', 'Exit'], 'no rules: deny all, as runc starts');
+  t.same(disassemble(deviceFilter([{ allow: true }], F)), [...PROLOGUE, 'MovImm32 dst: r0 imm: 1', 'Exit'], 'allow all');
+  const denyVda = [
+    'JNEImm dst: r2 imm: 1 -> 11', 'JNEImm dst: r4 imm: 8 -> 11', 'JNEImm dst: r5 imm: 2 -> 11', 'MovImm32 dst: r0 imm: 0', 'Exit',
+    'MovImm32 dst: r0 imm: 1', 'Exit',
+  ];
+  t.same(disassemble(deviceFilter([{ allow: false, type: 'b', major: 8, minor: 1 }, { allow: true }, { allow: false, type: 'b', major: 8, minor: 2 }], F)),
+    [...PROLOGUE, ...denyVda], 'an "a" rule resets what came before (runc "Weird")');
+  t.same(disassemble(deviceFilter([{ allow: true }, { allow: false, type: 'b', major: 8, minor: 2, access: 'rw' }, { allow: false, type: 'b', major: 8, minor: 2, access: 'm' }], F)),
+    [...PROLOGUE, ...denyVda], 'access letters of one device add up');
+  t.same(disassemble(deviceFilter([{ allow: false }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }], F)).slice(6, 9),
+    ['JNEImm dst: r2 imm: 2 -> 14', 'MovReg32 dst: r1 src: r3', 'AndImm32 dst: r1 imm: 3'], 'a deny removes access from an allowed device (r and m stay)');
+  t.same(disassemble(deviceFilter([{ allow: false }, { allow: true, type: 'a', major: 1, access: 'r' }], F)).filter((l) => l.startsWith('JNEImm dst: r2')),
+    ['JNEImm dst: r2 imm: 1 -> 13', 'JNEImm dst: r2 imm: 2 -> 20'], 'a narrow "a" rule covers block and char devices');
+  t.throws(() => deviceFilter([{ allow: false }, { allow: true, type: 'c', access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'r' }], F),
+    /^linux\.resources\.devices\[2\]: cannot take access away from c 1:3 inside the wider rule c \*:\*/);
+  t.throws(() => deviceFilter([{ allow: true, type: 'x' }], F), /^linux\.resources\.devices\[0\]\.type: /);
+  t.throws(() => deviceFilter([{ allow: true, type: 'c', major: 2 ** 31 }], F), /^linux\.resources\.devices\[0\]\.major: invalid device number/);
+});
+
+t.test('the device filter attached to a real cgroup2 dir', { skip: process.getuid?.() !== 0 || !fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') && !fs.existsSync('/sys/fs/cgroup/cgroup.procs') ? 'needs root and cgroup2' : false }, async (t) => {
+  // the BPF device hook runs on the cgroup2 hierarchy even where the devices controller is a v1 one (hybrid)
+  const host = detectHost();
+  const v2 = host.hierarchies.find((h) => h.version === 2)!;
+  const set = createCgroup({ mode: 'v2', hierarchies: [{ ...v2, controllers: [] }] }, `/runt-test-bpf-${process.pid}`);
+  t.teardown(() => removeCgroup(set));
+  const v2Only: CgroupHost = { mode: 'v2', hierarchies: [v2] };
+  t.same(applyResources(v2Only, set, { devices: [{ allow: false }, ...DEFAULT_DEVICE_RULES] }), []);
+  const dir = Object.values(set.dirs)[0]!;
+  const node = path.join(tmpdir(t), 'node');
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync('sh', ['-c', [
+    `echo $$ > ${dir}/cgroup.procs`,
+    'head -c 1 /dev/zero | wc -c',
+    `mknod ${node} c 4 1 && echo mknod-ok`,
+    `(echo x > ${node}) 2>/dev/null || echo open-denied`,
+  ].join('; ')], { encoding: 'utf8' });
+  t.equal(r.stdout, '1\nmknod-ok\nopen-denied\n', '/dev/zero allowed, mknod of any char device allowed, c 4:1 denied');
+  t.throws(() => applyResources(v2Only, { dirs: { [v2.mountPoint]: os.tmpdir() }, created: [] }, { devices: [{ allow: true }] }),
+    /^linux\.resources\.devices: cannot attach the device filter \(BPF_CGROUP_DEVICE\) to .*: bpf\(BPF_PROG_ATTACH\): /, 'not a cgroup: the error names the field');
+});
+
+t.test('freezer: v1 freezer.state first, else cgroup.freeze', async (t) => {
+  const d = tmpdir(t);
+  const v1: CgroupSet = { dirs: { [`${d}/memory`]: `${d}/memory/c1`, [`${d}/freezer`]: `${d}/freezer/c1`, [`${d}/unified`]: `${d}/unified/c1` }, created: [] };
+  write(`${d}/freezer/c1/freezer.state`, 'THAWED\n');
+  write(`${d}/unified/c1/cgroup.freeze`, '0\n');
+  fs.mkdirSync(`${d}/memory/c1`, { recursive: true });
+  t.notOk(isFrozen(v1));
+  t.ok(hasFreezer(v1));
+  setFrozen(v1, true);
+  t.equal(read(`${d}/freezer/c1/freezer.state`), 'FROZEN', 'hybrid: the v1 freezer, as runc');
+  t.equal(read(`${d}/unified/c1/cgroup.freeze`), '0\n');
+  t.ok(isFrozen(v1));
+  write(`${d}/freezer/c1/freezer.state`, 'FREEZING\n');
+  t.ok(isFrozen(v1), 'FREEZING counts as paused');
+  setFrozen(v1, false);
+  t.equal(read(`${d}/freezer/c1/freezer.state`), 'THAWED');
+
+  const v2: CgroupSet = { dirs: { [`${d}/v2`]: `${d}/v2/c1` }, created: [] };
+  write(`${d}/v2/c1/cgroup.freeze`, '0\n');
+  write(`${d}/v2/c1/cgroup.events`, 'populated 1\nfrozen 1\n');
+  setFrozen(v2, true);
+  t.equal(read(`${d}/v2/c1/cgroup.freeze`), '1');
+  t.ok(isFrozen(v2));
+  t.notOk(isFrozen(undefined));
+  t.throws(() => setFrozen({ dirs: { x: `${d}/memory/c1` }, created: [] }, true), /has no freezer/);
+});
+
+t.test('stats: parsers and the shape of runc events --stats', async (t) => {
+  t.same(parseCpuList('0-2,4\n'), [0, 1, 2, 4]);
+  t.same(parseCpuList(''), []);
+  t.same(blkioEntries('254:0 Read 4096\n254:0 Write 0\nTotal 4096\n'), [
+    { major: 254n, op: 'Read', value: 4096n }, { major: 254n, op: 'Write' },
+  ], 'zeros are left out (omitempty), the Total line skipped');
+  t.same(ioStatEntries('8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n').ios, [
+    { major: 8n, op: 'Read', value: 1n }, { major: 8n, op: 'Write', value: 2n },
+  ]);
+  t.equal(toJson({ a: 2n ** 64n - 1n, b: [1, 'x', null, true], c: {} }), '{"a":18446744073709551615,"b":[1,"x",null,true],"c":{}}');
+
+  const { cg } = hybridTree(tmpdir(t));
+  const host = hybridHost(cg);
+  const set: CgroupSet = { dirs: {}, created: [] };
+  for (const c of V1_HYBRID) set.dirs[`${cg}/${c}`] = `${cg}/${c}/c1`;
+  const f = (c: string, file: string, text: string) => write(`${cg}/${c}/c1/${file}`, text);
+  f('cpuacct', 'cpuacct.usage', '3000\n');
+  f('cpuacct', 'cpuacct.usage_percpu', '1000 2000 \n');
+  f('cpuacct', 'cpuacct.usage_all', 'cpu user system\n0 600 400\n1 1500 500\n');
+  f('cpuacct', 'cpuacct.stat', 'user 2\nsystem 1\n');
+  f('cpu', 'cpu.stat', 'nr_periods 10\nnr_throttled 2\nthrottled_time 5000\n');
+  f('cpuset', 'cpuset.cpus', '0-1\n');
+  f('cpuset', 'cpuset.mems', '0\n');
+  f('cpuset', 'cpuset.sched_load_balance', '1\n');
+  f('memory', 'memory.stat', 'cache 4096\nrss 8192\n');
+  f('memory', 'memory.usage_in_bytes', '12288\n');
+  f('memory', 'memory.limit_in_bytes', '9223372036854771712\n');
+  f('memory', 'memory.max_usage_in_bytes', '20000\n');
+  f('memory', 'memory.failcnt', '3\n');
+  f('pids', 'pids.current', '2\n');
+  f('pids', 'pids.max', 'max\n');
+  f('blkio', 'blkio.throttle.io_service_bytes_recursive', '254:0 Read 4096\nTotal 4096\n');
+  const s = JSON.parse(toJson(containerStats(host, set))) as Record<string, Record<string, unknown>>;
+  t.same(s.cpu, {
+    usage: { total: 3000, percpu: [1000, 2000], percpu_kernel: [400, 500], percpu_user: [600, 1500], kernel: 10000000, user: 20000000 },
+    throttling: { periods: 10, throttledPeriods: 2, throttledTime: 5000 },
+  });
+  t.same(s.cpuset!.cpus, [0, 1]);
+  t.equal(s.cpuset!.sched_load_balance, 1);
+  t.same(s.memory!.usage, { limit: 9223372036854772000, usage: 12288, max: 20000, failcnt: 3 });
+  t.equal(toJson(containerStats(host, set)).includes('"limit":9223372036854771712'), true, 'exact u64 in the text');
+  t.same(s.memory!.raw, { cache: 4096, rss: 8192 });
+  t.same(s.memory!.kernelTCP, { limit: 0, failcnt: 0 });
+  t.same(s.pids, { current: 2 }, 'an unlimited pids.max is left out, as runc does');
+  t.same(s.blkio, { ioServiceBytesRecursive: [{ major: 254, op: 'Read', value: 4096 }] }, 'the throttle layer without CFQ or BFQ');
+  t.same(s.hugetlb, {}, 'no v1 hugetlb hierarchy');
+  t.same([s.intel_rdt, s.network_interfaces], [{}, null]);
+
+  const v2 = v2Tree(tmpdir(t));
+  const v2set: CgroupSet = { dirs: { [v2.cg]: `${v2.cg}/c1` }, created: [] };
+  const g = (file: string, text: string) => write(`${v2.cg}/c1/${file}`, text);
+  g('cpu.stat', 'usage_usec 5\nuser_usec 3\nsystem_usec 2\nnr_periods 0\n');
+  g('memory.current', '4096\n');
+  g('memory.max', '8192\n');
+  g('memory.swap.current', '0\n');
+  g('memory.swap.max', 'max\n');
+  g('memory.events', 'low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n');
+  g('memory.stat', 'file 100\nanon 200\n');
+  g('io.stat', '8:0 rbytes=1 wbytes=2 rios=3 wios=4\n');
+  g('pids.current', '1\n');
+  g('pids.max', '50\n');
+  const s2 = JSON.parse(toJson(containerStats(v2Host(v2.cg), v2set))) as Record<string, Record<string, unknown>>;
+  t.same(s2.cpu, { usage: { total: 5000, kernel: 2000, user: 3000 }, throttling: {} });
+  t.same(s2.memory!.usage, { limit: 8192, usage: 4096, failcnt: 7 });
+  t.equal(s2.memory!.cache, 100);
+  t.same(s2.pids, { current: 1, limit: 50 });
+  t.same((s2.blkio as Record<string, unknown>).ioServicedRecursive, [{ major: 8, op: 'Read', value: 3 }, { major: 8, op: 'Write', value: 4 }]);
+});
+
+t.test('update: the command line → LinuxResources, merged into the recorded ones', async (t) => {
+  t.equal(parseBytes('memory', '100m'), 100 * M);
+  t.equal(parseBytes('memory', '1.5g'), 1.5 * 1024 * M);
+  t.equal(parseBytes('memory', '64KiB'), 65536);
+  t.equal(parseBytes('memory', '123'), 123);
+  t.equal(parseBytes('memory', '-1'), -1);
+  t.throws(() => parseBytes('memory', '10x'), /^invalid value "10x" for --memory/);
+  t.same(requestedResources({ memory: '64m', 'memory-swap': '128m', 'cpu-shares': '512', 'cpu-quota': '-1', 'cpuset-cpus': '0', 'pids-limit': '10', 'blkio-weight': '300', 'cpu-rt-runtime': '100' }), {
+    memory: { limit: 64 * M, swap: 128 * M }, cpu: { shares: 512, quota: -1, cpus: '0', realtimeRuntime: 100 }, pids: { limit: 10 }, blockIO: { weight: 300 },
+  });
+  t.same(requestedResources({ memory: '-1' }), { memory: { limit: -1, swap: -1 } }, 'unlimited memory: unlimited swap too (runc)');
+  t.throws(() => requestedResources({ 'cpu-period': '-5' }), /^invalid value "-5" for --cpu-period: want an integer >= 0/);
+  const d = tmpdir(t);
+  write(`${d}/r.json`, '{"cpu":{"shares":100}}');
+  t.same(requestedResources({ resources: `${d}/r.json` }), { cpu: { shares: 100 } });
+  write(`${d}/bad.json`, '[1]');
+  t.throws(() => requestedResources({ resources: `${d}/bad.json` }), /^--resources: want a JSON object/);
+  t.throws(() => requestedResources({ resources: `${d}/r.json`, memory: '1m' }), /^--resources cannot be combined with --memory/);
+  t.throws(() => requestedResources({ resources: `${d}/none.json` }), /^--resources: cannot read /);
+
+  t.same(mergeResources(
+    { memory: { limit: 10, swap: 20 }, cpu: { cpus: '0' }, devices: [{ allow: false }], unified: { 'a.b': '1' } },
+    { memory: { limit: 15 }, pids: { limit: 3 }, unified: { 'c.d': '2' }, hugepageLimits: [{ pageSize: '2MB', limit: 0 }] },
+  ), {
+    memory: { limit: 15, swap: 20 }, cpu: { cpus: '0' }, devices: [{ allow: false }], unified: { 'a.b': '1', 'c.d': '2' }, pids: { limit: 3 },
+    hugepageLimits: [{ pageSize: '2MB', limit: 0 }],
+  });
+});
+
+t.test('ps: the table filtered to the container, events: intervals', async (t) => {
+  const out = 'UID   PID  PPID CMD\nroot    1     0 init\nroot   42     1 sleep 1\nroot  420     1 x 42\n\n';
+  t.equal(filterPsOutput(out, new Set([42])), 'UID   PID  PPID CMD\nroot   42     1 sleep 1\n');
+  t.throws(() => filterPsOutput('USER CMD\nroot x\n', new Set([1])), /no PID column/);
+  t.equal(parseDuration('5s'), 5000);
+  t.equal(parseDuration('1m30s'), 90000);
+  t.equal(parseDuration('250ms'), 250);
+  t.equal(parseDuration('1.5h'), 5400000);
+  t.throws(() => parseDuration('5'), /^invalid value "5" for --interval/);
+  t.throws(() => parseDuration('5sx'), /for --interval/);
 });

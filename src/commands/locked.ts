@@ -1,0 +1,25 @@
+// The frame of the commands that act on a live container: take its lock, load it, check its status.
+import { ContainerError, containerDir, loadRecord, lockContainer, NOT_RUNNING, unlockContainer, type ContainerRecord } from '../container/store';
+import { containerStatus, type Status } from '../container/status';
+import type { Context } from './context';
+
+/**
+ * Runs `action` on container `id` under its lock when its status is one of `allowed`; otherwise fails with
+ * `refusal` (runc's "container not running" by default).
+ */
+export function withContainer<T>(ctx: Context, id: string, allowed: readonly Status[], action: (record: ContainerRecord, status: Status, dir: string) => T,
+  refusal = NOT_RUNNING): T {
+  const dir = containerDir(ctx.root, id);
+  const lock = lockContainer(dir);
+  try {
+    const record = loadRecord(ctx.root, id);
+    const status = containerStatus(record, dir);
+    if (!allowed.includes(status)) throw new ContainerError(refusal);
+    return action(record, status, dir);
+  } finally {
+    unlockContainer(lock);
+  }
+}
+
+/** Created, running or paused: the process is there. */
+export const LIVE: readonly Status[] = ['created', 'running', 'paused'];
