@@ -117,21 +117,25 @@ void op_mode(const struct rec *r)
 	g_mode = strcmp(r->f[1], "wait") == 0 ? MODE_WAIT : MODE_DETACH;
 }
 
-void op_console_connect(const struct rec *r)
+int connect_unix(const char *path, const char *what)
 {
-	const char *path = r->f[1];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof sa.sun_path)
-		die(ENAMETOOLONG, "connect to console socket %s", path);
+		die(ENAMETOOLONG, "connect to %s %s", what, path);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		die(errno, "socket for console socket %s", path);
+		die(errno, "socket for %s %s", what, path);
 	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
-		die(errno, "connect to console socket %s", path);
+		die(errno, "connect to %s %s", what, path);
+	return s;
+}
+
+void op_console_connect(const struct rec *r)
+{
 	if (g_console >= 0)
 		close(g_console);
-	g_console = s;
+	g_console = connect_unix(r->f[1], "console socket");
 }
 
 void op_open_fifo(const struct rec *r)
@@ -232,6 +236,7 @@ void op_clone(const struct rec *r)
 		g_child_segment = true;
 		return;
 	}
+	seccomp_parent_after_clone();
 	char line[32];
 	snprintf(line, sizeof line, "PID %ld\n", pid);
 	int sent = send_msg(line);

@@ -22,6 +22,7 @@ static const struct opdef ops[] = {
 	/* parent */
 	{ "MODE", "m", NULL, op_mode },
 	{ "CONSOLE_CONNECT", "s", NULL, op_console_connect },
+	{ "SECCOMP_LISTENER", "s", NULL, op_seccomp_listener },
 	{ "OPEN_FIFO", "s", NULL, op_open_fifo },
 	{ "SETNS", "su", NULL, op_setns },
 	{ "UNSHARE", "u", NULL, op_unshare },
@@ -53,6 +54,10 @@ static const struct opdef ops[] = {
 	{ "SETRESUID", "u", NULL, op_setresuid },
 	{ "CAPSET", "UUU", NULL, op_capset },
 	{ "AMBIENT_RAISE", "u*", NULL, op_ambient_raise },
+	{ "SECCOMP_INIT", "uu", NULL, op_seccomp_init },
+	{ "SECCOMP_ARCH", "u", NULL, op_seccomp_arch },
+	{ "SECCOMP_RULE", "uwU*", check_seccomp_rule, op_seccomp_rule },
+	{ "SECCOMP_LOAD", "us?", check_seccomp_load, op_seccomp_load },
 	{ "CHDIR", "s", NULL, op_chdir },
 	{ "FIND_EXEC", "ss", NULL, op_find_exec },
 	{ "HOOK", NULL, check_hook, op_hook },

@@ -123,6 +123,25 @@ void op_find_exec(const struct rec *r);
 void op_close_fds(const struct rec *r);
 void op_exec(const struct rec *r);
 
+/* ---- unix sockets (main.c, terminal.c) ------------------------------------------------------------------- */
+
+/* A connected AF_UNIX SOCK_STREAM socket (close-on-exec) to path; dies naming `what` on failure. */
+int connect_unix(const char *path, const char *what);
+/* Sends data with fd attached (SCM_RIGHTS) to the first bytes; dies naming `what` on failure. */
+void send_fd(int sock, int fd, const char *data, size_t len, const char *what);
+
+/* ---- seccomp.c ------------------------------------------------------------------------------------------- */
+
+void op_seccomp_listener(const struct rec *r);
+/* The parent closes its copy of the listener connection: the listener reads the state up to EOF. */
+void seccomp_parent_after_clone(void);
+void op_seccomp_init(const struct rec *r);
+void op_seccomp_arch(const struct rec *r);
+void op_seccomp_rule(const struct rec *r);
+void op_seccomp_load(const struct rec *r);
+const char *check_seccomp_rule(const struct rec *r);
+const char *check_seccomp_load(const struct rec *r);
+
 /* ---- terminal.c, hook.c ---------------------------------------------------------------------------------- */
 
 void op_terminal(const struct rec *r);

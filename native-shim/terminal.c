@@ -14,9 +14,9 @@
 
 #include "shim.h"
 
-static void send_fd(int sock, int fd, const char *name)
+void send_fd(int sock, int fd, const char *data, size_t len, const char *what)
 {
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
@@ -37,8 +37,9 @@ static void send_fd(int sock, int fd, const char *name)
 	do
 		k = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (k < 0 && errno == EINTR);
-	if (k < 0)
-		die(errno, "send the terminal master to the console socket");
+	/* the fd goes with the first bytes; a stream socket may take the rest in more writes */
+	if (k < 0 || write_all(sock, data + k, len - (size_t)k) < 0)
+		die(errno, "send %s", what);
 }
 
 void op_terminal(const struct rec *r)
@@ -73,7 +74,7 @@ void op_terminal(const struct rec *r)
 		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
 			die(errno, "set the window size of %s", name);
 	}
-	send_fd(g_console, master, name);
+	send_fd(g_console, master, name, strlen(name), "the terminal master to the console socket");
 	close(master);
 	close(g_console);
 	g_console = -1;

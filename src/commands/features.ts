@@ -1,9 +1,11 @@
 // features.md: what this runt supports, exactly; `runt features` prints it.
 import { writeSync } from 'node:fs';
+import { release } from 'node:os';
 import { OCI_VERSION } from '../container/store';
 import { CAPABILITIES } from '../plan/linux';
 import { MOUNT_OPTIONS } from '../plan/mounts';
-import type { Features } from '../spec/types';
+import { SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_FLAGS, SECCOMP_OPERATORS, supportedSeccompFlags } from '../plan/seccomp';
+import type { Arch, Features, LinuxSeccompAction, LinuxSeccompFlag, LinuxSeccompOperator } from '../spec/types';
 
 export function features(): Features {
   return {
@@ -15,7 +17,14 @@ export function features(): Features {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
       capabilities: [...CAPABILITIES],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: Object.keys(SECCOMP_ACTIONS) as LinuxSeccompAction[],
+        operators: Object.keys(SECCOMP_OPERATORS) as LinuxSeccompOperator[],
+        archs: Object.keys(SECCOMP_ARCHS) as Arch[],
+        knownFlags: Object.keys(SECCOMP_FLAGS) as LinuxSeccompFlag[],
+        supportedFlags: supportedSeccompFlags(release()),
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

@@ -6,6 +6,7 @@ import { CLONE, MS } from './linux';
 import { isBindMount, mountSteps, rootPropagation } from './mounts';
 import { namespacePlan, type NamespacePlan } from './namespaces';
 import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
+import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { ConfigError, step, type HostFacts, type Step } from './types';
 
 export const PLAN_VERSION = 1;
@@ -53,7 +54,6 @@ export function checkSemantics(spec: Spec, ns: NamespacePlan, ctx: Pick<PlanCont
     throw new ConfigError('process.terminal: a terminal needs --console-socket (runt has no terminal relay yet)');
   }
   if (!spec.process.terminal && ctx.consoleSocket) throw new ConfigError('--console-socket: given but process.terminal is false');
-  if (spec.linux?.seccomp) throw new ConfigError('linux.seccomp: seccomp filters are not supported by runt yet');
   for (const key of Object.keys(spec.linux?.sysctl ?? {})) checkSysctl(key, ns);
 }
 
@@ -79,6 +79,7 @@ export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
   checkSemantics(spec, ns, ctx);
   const steps: Step[] = [step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', [ctx.mode])];
   if (ctx.consoleSocket) steps.push(step('CONSOLE_CONNECT', [ctx.consoleSocket], '--console-socket'));
+  steps.push(...seccompListenerSteps(spec.linux?.seccomp));
   steps.push(step('OPEN_FIFO', [ctx.execFifo]));
   steps.push(...ns.join);
   if (ns.unshareTime) {
@@ -136,12 +137,14 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   (spec.linux?.readonlyPaths ?? []).forEach((p, i) => steps.push(step('READONLY', [p], `linux.readonlyPaths[${i}]`)));
   if (spec.root?.readonly) steps.push(step('REMOUNT', ['/', MS.bind | MS.rdonly], 'root.readonly'));
   steps.push(...rlimitSteps(proc.rlimits));
+  const seccomp = seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState);
+  steps.push(...seccomp.beforeCredentials);
   steps.push(...credentialSteps(proc, ctx.host.lastCap, ctx.warn));
   steps.push(cwdStep(proc), findExecStep(proc));
   steps.push(step('CLOSE_FDS', [3 + ctx.preserveFds]));
   steps.push(step('SEND', ['READY']), step('WAIT_FIFO'));
   steps.push(...hookSteps(spec.hooks?.startContainer, 'startContainer', hookState));
-  steps.push(execStep(proc), step('END'));
+  steps.push(...seccomp.beforeExec, execStep(proc), step('END'));
   return steps;
 }
 
