@@ -32,11 +32,14 @@ export function hasFreezer(set: CgroupSet): boolean {
 /** Whether the container's cgroup is frozen or freezing (false when there is no freezer or no cgroup). */
 export function isFrozen(set: CgroupSet | undefined): boolean {
   if (!set) return false;
-  for (const dir of Object.values(set.dirs)) {
+  // where the v1 freezer is mounted as usual, its dir is found on the first read
+  const dirs = Object.entries(set.dirs);
+  const byName = [...dirs.filter(([m]) => m.endsWith('/freezer')), ...dirs.filter(([m]) => !m.endsWith('/freezer'))].map(([, d]) => d);
+  for (const dir of byName) {
     const v1 = readOrUndefined(`${dir}/freezer.state`);
     if (v1 !== undefined) return v1 !== 'THAWED';
   }
-  for (const dir of Object.values(set.dirs)) {
+  for (const dir of byName) {
     const v2 = readOrUndefined(`${dir}/cgroup.freeze`);
     if (v2 !== undefined) return v2 === '1';
   }

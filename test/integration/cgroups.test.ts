@@ -1,7 +1,7 @@
 // cgroups as a client drives them: update (flags, a file, stdin), pause/resume, ps, events (stats and OOM),
 // kill --all, delete --force of a container without its own pid namespace.
 import t, { type Test } from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, cgroupDirs, readState, runtAsync, setup, waitExit, type Env } from './harness';
 import type { Spec } from '../../src/spec/types';
@@ -75,6 +75,15 @@ t.test('update: single flags, a file, stdin; applied, seen inside, recorded', as
   t.equal(c.inside('/sys/fs/cgroup/pids/pids.max'), '7');
   t.same(recorded(env, c.id).linux!.resources!.cpu, { shares: 1024, period: 200000, quota: -1, burst: 10000, cpus: '0', mems: '0', realtimePeriod: 500000 });
 
+  const disk = readdirSync('/sys/block').map((b) => readFileSync(`/sys/block/${b}/dev`, 'utf8').trim())[0];
+  if (disk) {
+    const [major, minor] = disk.split(':').map(Number);
+    r = env.runt(['update', '-r', '-', c.id], { input: JSON.stringify({ blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 1048576 }], throttleWriteIOPSDevice: [{ major, minor, rate: 100 }] } }) });
+    t.equal(r.status, 0, r.stderr);
+    t.equal(file('blkio', 'blkio.throttle.read_bps_device'), `${disk} 1048576`);
+    t.equal(file('blkio', 'blkio.throttle.write_iops_device'), `${disk} 100`);
+  }
+
   r = env.runt(['update', '-r', '-', c.id], { input: JSON.stringify({ memory: { limit: 4096, checkBeforeUpdate: true } }) });
   t.equal(r.status, 1);
   t.match(r.stderr, /linux\.resources\.memory\.limit: rejecting a limit of 4096 at or below the current usage \d+/);
@@ -124,6 +133,11 @@ t.test('pause and resume; kill of a paused container', async (t) => {
   await waitExit(a.pid, 5000);
   t.equal(readFileSync(`${a.dir('pids')}/cgroup.procs`, 'utf8'), '', 'every process is gone');
   t.equal(env.runt(['delete', a.id]).status, 0);
+
+  const f = start(t, env, 'pauseforce', 'sleep 300');
+  t.equal(env.runt(['pause', f.id]).status, 0);
+  t.equal(env.runt(['delete', '--force', f.id]).status, 0, 'delete --force of a paused container');
+  t.notOk(existsSync(f.dir('freezer')), 'its cgroup is gone');
 });
 
 t.test('ps: json and table', async (t) => {
