@@ -85,25 +85,32 @@ export function requestedResources(flags: Context['flags']): LinuxResources {
   return r;
 }
 
-/** `change` laid over `base`: sections field by field, maps (unified, rdma) key by key, lists replaced. */
+const present = (o: object): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
+
+/**
+ * `change` laid over `base`: sections field by field, maps (unified, rdma) key by key, lists replaced; an
+ * absent or null value keeps what was there.
+ */
 export function mergeResources(base: LinuxResources, change: LinuxResources): LinuxResources {
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(change)) {
-    if (v === undefined || v === null) continue;
+  for (const [k, v] of Object.entries(present(change))) {
     const isMap = k === 'unified' || k === 'rdma' || (SECTIONS as readonly string[]).includes(k);
     const prev = out[k];
-    out[k] = isMap && typeof v === 'object' && !Array.isArray(v) && typeof prev === 'object' && prev !== null ? { ...prev, ...v } : v;
+    out[k] = isMap && typeof v === 'object' && !Array.isArray(v) ? { ...(typeof prev === 'object' ? prev : {}), ...present(v as object) } : v;
   }
   return out as LinuxResources;
 }
 
 export function update(ctx: Context): number {
-  const change = requestedResources(ctx.flags);
-  // as runc: device rules stay as create set them (rewriting them would briefly deny every device)
-  if (change.devices !== undefined) throw new UsageError('linux.resources.devices: cannot be changed by update');
+  // as runc: device rules stay as create set them (rewriting them would briefly deny every device).
+  // containerd and nerdctl send the container's whole resources, devices included: only a change is worth a word
+  const { devices: askedDevices, ...change } = requestedResources(ctx.flags);
   withContainer(ctx, ctx.args[0]!, LIVE, (record, _status, dir) => {
     if (!record.cgroup) throw new Error('update: the container has no cgroup');
     const linux = (record.config.linux ??= {});
+    if (askedDevices && JSON.stringify(askedDevices) !== JSON.stringify(linux.resources?.devices ?? [])) {
+      log.warn('linux.resources.devices: not changed (update does not change device rules, as in runc)');
+    }
     const merged = mergeResources(linux.resources ?? {}, change);
     const { devices: _unchanged, ...apply } = merged;
     for (const warning of cgroups.applyResources(cgroups.detectHost(), record.cgroup, apply)) log.warn(warning);

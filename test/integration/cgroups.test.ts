@@ -84,6 +84,14 @@ t.test('update: single flags, a file, stdin; applied, seen inside, recorded', as
     t.equal(file('blkio', 'blkio.throttle.write_iops_device'), `${disk} 100`);
   }
 
+  const whole = recorded(env, c.id).linux!.resources!;
+  r = env.runt(['update', '-r', '-', c.id], { input: JSON.stringify({ ...whole, cpu: { ...whole.cpu, shares: 768 } }) });
+  t.same([r.status, r.stderr, file('cpu', 'cpu.shares')], [0, '', '768'], 'the whole resources, devices included, as containerd sends them');
+  r = env.runt(['update', '-r', '-', c.id], { input: JSON.stringify({ devices: [{ allow: true }] }) });
+  t.equal(r.status, 0);
+  t.match(r.stderr, /level=warning msg="linux\.resources\.devices: not changed \(update does not change device rules, as in runc\)"/);
+  t.same(recorded(env, c.id).linux!.resources!.devices, whole.devices);
+
   r = env.runt(['update', '-r', '-', c.id], { input: JSON.stringify({ memory: { limit: 4096, checkBeforeUpdate: true } }) });
   t.equal(r.status, 1);
   t.match(r.stderr, /linux\.resources\.memory\.limit: rejecting a limit of 4096 at or below the current usage \d+/);
@@ -95,7 +103,7 @@ t.test('update: single flags, a file, stdin; applied, seen inside, recorded', as
   t.match(r.stderr, /invalid value "lots" for --memory/);
   r = env.runt(['update', '-r', '-', c.id], { input: '{"cpu":{"shares":2,"frobnicate":1}}' });
   t.match(r.stderr, /linux\.resources\.cpu\.frobnicate: unknown field/);
-  t.equal(file('cpu', 'cpu.shares'), '1024', 'nothing written when a field is refused');
+  t.equal(file('cpu', 'cpu.shares'), '768', 'nothing written when a field is refused');
 
   t.equal(env.runt(['kill', c.id, 'KILL']).status, 0);
   await waitExit(c.pid);

@@ -926,6 +926,8 @@ t.test('update: the command line → LinuxResources, merged into the recorded on
     memory: { limit: 15, swap: 20 }, cpu: { cpus: '0' }, devices: [{ allow: false }], unified: { 'a.b': '1', 'c.d': '2' }, pids: { limit: 3 },
     hugepageLimits: [{ pageSize: '2MB', limit: 0 }],
   });
+  t.same(mergeResources({ memory: { limit: 10 } }, { memory: { limit: null as unknown as number, swap: 5 }, cpu: null as unknown as undefined }),
+    { memory: { limit: 10, swap: 5 } }, 'null keeps what was there (Go clients write null for unset pointers)');
 });
 
 t.test('ps: the table filtered to the container, events: intervals', async (t) => {
