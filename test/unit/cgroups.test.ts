@@ -941,3 +941,26 @@ t.test('ps: the table filtered to the container, events: intervals', async (t) =
   t.throws(() => parseDuration('5'), /^invalid value "5" for --interval/);
   t.throws(() => parseDuration('5sx'), /for --interval/);
 });
+
+t.test('cgroup v2 freezing on a real cgroup2 dir', { skip: process.getuid?.() !== 0 || !fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') && !fs.existsSync('/sys/fs/cgroup/cgroup.procs') ? 'needs root and cgroup2' : false }, async (t) => {
+  // cgroup.freeze is a core cgroup2 file: it works in a hybrid host's unified hierarchy too
+  const v2 = detectHost().hierarchies.find((h) => h.version === 2)!;
+  const set = createCgroup({ mode: 'v2', hierarchies: [{ ...v2, controllers: [] }] }, `/runt-test-freeze-${process.pid}`);
+  const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.teardown(async () => {
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    setFrozen(set, false);
+    await exited;
+    removeCgroup(set);
+  });
+  await once(child, 'spawn');
+  addProcess(set, child.pid!);
+  setFrozen(set, true);
+  const dir = Object.values(set.dirs)[0]!;
+  t.match(read(`${dir}/cgroup.events`), /^frozen 1$/m);
+  t.ok(isFrozen(set));
+  setFrozen(set, false);
+  t.match(read(`${dir}/cgroup.events`), /^frozen 0$/m);
+  t.notOk(isFrozen(set));
+});
