@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as cgroups from '../cgroups';
 import { errnoOf } from '../cgroups/fs';
 import { type Json, containerStats, keyValues, toJson } from '../cgroups/stats';
+import { log } from '../cli/log';
 import { UsageError } from '../cli/parse';
 import { ContainerError, containerDir, loadRecord, type ContainerRecord } from '../container/store';
 import { containerStatus, isAlive } from '../container/status';
@@ -103,17 +104,24 @@ function streamEvents(record: ContainerRecord, host: cgroups.CgroupHost, set: cg
   const reportOoms = (): void => {
     for (let n = ooms(); n > 0; n--) emit({ type: 'oom', id: record.id });
   };
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const ticker = setInterval(() => {
       try {
         stats();
       } catch (e) {
-        // the cgroup went away under us (a delete): the container has stopped
-        if (errnoOf(e) !== 'ENOENT') throw e;
+        // as runc: a failed sample is reported and the stream goes on (ENOENT: a delete took the cgroup)
+        if (errnoOf(e) !== 'ENOENT') log.warn(`events: stats: ${(e as Error).message}`);
       }
     }, interval);
     const poller = setInterval(() => {
-      reportOoms();
+      try {
+        reportOoms();
+      } catch (e) {
+        clearInterval(ticker);
+        clearInterval(poller);
+        reject(e);
+        return;
+      }
       if (isAlive(record)) return;
       clearInterval(ticker);
       clearInterval(poller);
