@@ -16,6 +16,7 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   const buf = Buffer.alloc(4096);
   let received = '';
+  let exited = false;
   try {
     for (;;) {
       let n: number;
@@ -30,8 +31,14 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
         continue;
       }
       if (n === 0 && received.length > 0) break; // the shim closed its end: exec'd or failed
-      // no writer yet (n === 0) or nothing written yet (EAGAIN): the shim is on its way, unless it died
-      if (!isAlive(record)) throw new ContainerError('container process exited before start');
+      // no writer yet (n === 0) or nothing written yet (EAGAIN): the shim is on its way, unless it died.
+      // Between the read above and this check it may have written, exec'd a short program and exited:
+      // what it wrote stays in the fifo, so one more read decides.
+      if (!isAlive(record)) {
+        if (exited) throw new ContainerError('container process exited before start');
+        exited = true;
+        continue;
+      }
       Atomics.wait(sleeper, 0, 0, 1);
     }
   } finally {
