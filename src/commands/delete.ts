@@ -43,11 +43,7 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
   }
   if (record.cgroup) cgroups.removeCgroup(record.cgroup);
   removeContainerDir(dir);
-  try {
-    await runHooks(record.config.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'));
-  } catch (e) {
-    log.warn((e as Error).message);
-  }
+  await runHooks(record.config.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'), (e) => log.warn(e.message));
 }
 
 /** Waits (bounded) until the processes killed with the container have left its cgroup, so it can be removed. */

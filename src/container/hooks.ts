@@ -51,7 +51,17 @@ export function runHook(hook: Hook, field: string, state: string): Promise<void>
   });
 }
 
-/** Runs hooks in order; the first failure stops the rest and is thrown. */
-export async function runHooks(hooks: Hook[] | undefined, name: string, state: string): Promise<void> {
-  for (const [i, hook] of (hooks ?? []).entries()) await runHook(hook, `hooks.${name}[${i}]`, state);
+/**
+ * Runs hooks in order. The first failure stops the rest and is thrown, unless `onFailure` is given: then each
+ * failure goes to it and the remaining hooks still run (poststop: runtime.md "Lifecycle" step 13).
+ */
+export async function runHooks(hooks: Hook[] | undefined, name: string, state: string, onFailure?: (e: Error) => void): Promise<void> {
+  for (const [i, hook] of (hooks ?? []).entries()) {
+    try {
+      await runHook(hook, `hooks.${name}[${i}]`, state);
+    } catch (e) {
+      if (!onFailure) throw e;
+      onFailure(e as Error);
+    }
+  }
 }
