@@ -5,7 +5,7 @@ import { sleepMs } from '../cgroups/fs';
 import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
 import {
-  ContainerError, containerDir, loadRecord, lockContainer, removeContainerDir, STILL_RUNNING, unlockContainer,
+  ContainerError, containerDir, loadRecord, lockContainer, NOT_EXIST, removeContainerDir, STILL_RUNNING, unlockContainer,
   type ContainerRecord,
 } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, waitGone } from '../container/status';
@@ -81,6 +81,13 @@ export async function reclaimAbandoned(ctx: Context, id: string): Promise<void> 
 }
 
 export async function del(ctx: Context): Promise<number> {
-  await deleteContainer(ctx, ctx.args[0]!, ctx.flags.force === true);
+  const force = ctx.flags.force === true;
+  try {
+    await deleteContainer(ctx, ctx.args[0]!, force);
+  } catch (e) {
+    // as in runc, `delete --force` of a container that is gone succeeds: podman and containerd's shim clean up
+    // after a failed create this way, and an error here becomes a second, misleading one in their output
+    if (!(force && e instanceof ContainerError && e.message === NOT_EXIST)) throw e;
+  }
   return 0;
 }
