@@ -14,7 +14,7 @@
 # Sourcing the file defines the functions and runs nothing (they expect `set -eo pipefail`).
 #
 # Why the config says what it says:
-#   * runtime_supports_json = ["runt"]: podman then passes --log-format=json to runt and puts the `msg` of
+#   * runtime_supports_json lists "runt": podman then passes --log-format=json to runt and puts the `msg` of
 #     runt's last JSON log line into its own error ("OCI runtime error: runt: ..."), as it does for crun/runc.
 #   * default_ulimits: podman asks for RLIMIT_NOFILE/RLIMIT_NPROC of 1048576. Raising a hard limit needs
 #     CAP_SYS_RESOURCE, which root lacks on some hosts (this one): keep nofile at the caller's hard limit and
@@ -45,8 +45,8 @@ default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 tmp_dir = "$RUNT_PODMAN_DIR/tmp"
-# podman reads runt's errors from its --log-format=json log
-runtime_supports_json = ["runt"]
+# podman reads runt's errors from its --log-format=json log (the list replaces podman's own: keep its entries)
+runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "runt"]
 
 [engine.runtimes]
 runt = ["$RUNT"]
