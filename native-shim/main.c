@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -80,6 +82,7 @@ static _Noreturn void emit_err(uint32_t step, int err, bool suffix, const char *
 	send_msg(line);
 	if (g_fifo_wr >= 0)
 		write_all(g_fifo_wr, line, strlen(line));
+	console_restore();
 	_exit(1);
 }
 
@@ -155,16 +158,46 @@ void op_open_fifo(const struct rec *r)
 	g_fifo_name = path;
 }
 
+/* The files of the segment's SETNS steps, steps ns_first..ns_first+ns_count-1, opened by the first of them:
+ * once in a user namespace, the shim may no longer open those of a non-dumpable process (a created
+ * container's init), and once in a mount namespace, paths would resolve in it. */
+static int *ns_fds;
+static uint32_t ns_first, ns_count;
+
+static void open_namespaces(void)
+{
+	uint32_t step = g_step, end = g_step;
+	while (g_recs[end].op->fn != NULL) /* up to the segment's END */
+		end++;
+	free(ns_fds);
+	ns_fds = malloc((end - step) * sizeof *ns_fds);
+	if (!ns_fds)
+		die(ENOMEM, "open namespaces");
+	ns_first = step;
+	ns_count = end - step;
+	for (uint32_t i = step; i < end; i++) {
+		ns_fds[i - step] = -1;
+		if (g_recs[i].op->fn != op_setns)
+			continue;
+		g_step = i; /* an error names the step whose path it is */
+		ns_fds[i - step] = open(g_recs[i].f[1], O_RDONLY | O_CLOEXEC);
+		if (ns_fds[i - step] < 0)
+			die(errno, "open namespace %s", g_recs[i].f[1]);
+	}
+	g_step = step;
+}
+
 void op_setns(const struct rec *r)
 {
 	const char *path = r->f[1];
 	int type = (int)num_u32(r->f[2]);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		die(errno, "open namespace %s", path);
+	if (g_step < ns_first || g_step >= ns_first + ns_count || ns_fds[g_step - ns_first] < 0)
+		open_namespaces();
+	int fd = ns_fds[g_step - ns_first];
 	if (setns(fd, type) < 0)
 		die(errno, "setns %s (type 0x%x)", path, (unsigned)type);
 	close(fd);
+	ns_fds[g_step - ns_first] = -1;
 }
 
 void op_unshare(const struct rec *r)
@@ -186,8 +219,13 @@ void op_write(const struct rec *r)
 		die(errno, "close %s", path);
 }
 
+/* `wait` mode: forwards the signals in `set` (blocked since before CLONE) to the child, relays its terminal
+ * (CONSOLE_RELAY), and reports its end. */
 static _Noreturn void wait_child(pid_t pid, const sigset_t *set)
 {
+	int sfd = signalfd(-1, set, SFD_CLOEXEC);
+	if (sfd < 0)
+		die(errno, "signalfd");
 	int status;
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
@@ -195,16 +233,26 @@ static _Noreturn void wait_child(pid_t pid, const sigset_t *set)
 			break;
 		if (w < 0 && errno != EINTR)
 			die(errno, "wait for pid %d", (int)pid);
-		siginfo_t si;
-		int sig = sigwaitinfo(set, &si);
-		if (sig < 0) {
+		struct pollfd p[3] = { { .fd = sfd, .events = POLLIN } };
+		size_t n = 1 + console_pollfds(p + 1);
+		if (poll(p, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die(errno, "wait for signals");
 		}
-		if (sig != SIGCHLD && kill(pid, sig) < 0 && errno != ESRCH)
-			die(errno, "forward signal %d to pid %d", sig, (int)pid);
+		if (p[0].revents) {
+			struct signalfd_siginfo si;
+			ssize_t k = read(sfd, &si, sizeof si);
+			if (k < 0 && errno != EINTR)
+				die(errno, "read signalfd");
+			int sig = k == sizeof si ? (int)si.ssi_signo : SIGCHLD;
+			/* with a relayed terminal, a window change is the pty's (the kernel signals its process group) */
+			if (sig != SIGCHLD && !(sig == SIGWINCH && console_resize()) && kill(pid, sig) < 0 && errno != ESRCH)
+				die(errno, "forward signal %d to pid %d", sig, (int)pid);
+		}
+		console_events(p + 1, n - 1);
 	}
+	console_finish();
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	char line[32];
 	snprintf(line, sizeof line, "EXIT %d\n", code);
@@ -217,6 +265,8 @@ void op_clone(const struct rec *r)
 	unsigned flags = num_u32(r->f[1]);
 	if (g_mode == MODE_NONE)
 		die_plain(EINVAL, "clone: no MODE step before CLONE");
+	if (console_relayed() && g_mode != MODE_WAIT)
+		die_plain(EINVAL, "clone: CONSOLE_RELAY needs MODE wait");
 	sigset_t set;
 	sigemptyset(&set);
 	if (g_mode == MODE_WAIT) {
@@ -233,9 +283,11 @@ void op_clone(const struct rec *r)
 	if (pid == 0) {
 		if (sigprocmask(SIG_SETMASK, &g_origmask, NULL) < 0)
 			die(errno, "restore the signal mask");
+		console_after_clone(true);
 		g_child_segment = true;
 		return;
 	}
+	console_after_clone(false);
 	seccomp_parent_after_clone();
 	char line[32];
 	snprintf(line, sizeof line, "PID %ld\n", pid);

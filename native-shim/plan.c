@@ -21,6 +21,7 @@ static const struct opdef ops[] = {
 	{ "END", "", NULL, NULL },
 	/* parent */
 	{ "MODE", "m", NULL, op_mode },
+	{ "CONSOLE_RELAY", "", NULL, op_console_relay },
 	{ "CONSOLE_CONNECT", "s", NULL, op_console_connect },
 	{ "SECCOMP_LISTENER", "s", NULL, op_seccomp_listener },
 	{ "OPEN_FIFO", "s", NULL, op_open_fifo },

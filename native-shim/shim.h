@@ -53,7 +53,7 @@ extern int g_sock;          /* FD: the runtime's socket */
 extern int g_procfd;        /* the host's /proc, opened first thing */
 extern int g_fifo_path;     /* OPEN_FIFO: O_PATH fd of the exec fifo, or -1 */
 extern int g_fifo_wr;       /* WAIT_FIFO: write end of the exec fifo, or -1 */
-extern int g_console;       /* CONSOLE_CONNECT socket, or -1 */
+extern int g_console;       /* CONSOLE_CONNECT socket (or CONSOLE_RELAY's end for TERMINAL), or -1 */
 extern int g_root;          /* root for in-root paths, or -1 (then "/" is used) */
 extern char *g_exec_path;   /* FIND_EXEC result */
 extern uint32_t g_step;     /* index of the step being executed */
@@ -145,6 +145,16 @@ const char *check_seccomp_load(const struct rec *r);
 /* ---- terminal.c, hook.c ---------------------------------------------------------------------------------- */
 
 void op_terminal(const struct rec *r);
+void op_console_relay(const struct rec *r);
+/* CONSOLE_RELAY, in the parent in `wait` mode (terminal.c) */
+struct pollfd;
+bool console_relayed(void);             /* a CONSOLE_RELAY step ran */
+void console_after_clone(bool child);   /* each side closes the other's end of the socketpair */
+size_t console_pollfds(struct pollfd *p); /* the relay's fds to poll now (at most 2) */
+void console_events(const struct pollfd *p, size_t n);
+bool console_resize(void);              /* SIGWINCH: false when there is no pty to resize (yet) */
+void console_finish(void);              /* the child ended: copy what is left, restore fd 0's mode */
+void console_restore(void);             /* fd 0's mode back, if the relay changed it (also on ERR) */
 void op_hook(const struct rec *r);
 const char *check_hook(const struct rec *r);
 const char *check_exec(const struct rec *r);
