@@ -105,7 +105,7 @@ export function parseArgv(argv: string[]): Parsed {
 
 function checkArgCount(command: CommandSpec, args: string[]): void {
   const required = command.args.filter((a) => a.startsWith('<')).length;
-  const rest = command.args.some((a) => a.endsWith('...'));
+  const rest = command.args.some((a) => /\.\.\.[\]>]?$/.test(a)); // 'x...', '[x...]', '<x...>'
   const max = rest ? Infinity : command.args.length;
   if (args.length >= required && args.length <= max) return;
   const want = required === max ? `exactly ${required}` : args.length < required ? `at least ${required}` : `at most ${max}`;

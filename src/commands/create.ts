@@ -11,6 +11,7 @@ import { hookStateJson, procStat, waitGone } from '../container/status';
 import { log } from '../cli/log';
 import { cgroupMountSteps } from '../plan/cgroup-mounts';
 import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '../plan';
+import { withListenFds } from '../plan/process';
 import { ConfigError } from '../plan/types';
 import { runShim, type ShimSession } from '../shim/driver';
 import type { LinuxIDMapping, Spec } from '../spec/types';
@@ -18,6 +19,7 @@ import { readBundle } from './bundle';
 import { reclaimAbandoned } from './delete';
 import { stringFlag, type Context } from './context';
 import { hostFacts } from './host';
+import { listenFds, nsPid, terminalAtHand } from './stdio';
 
 export interface CreateOptions {
   bundle?: string;
@@ -109,20 +111,22 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     for (const warning of cgroups.applyResources(cgroupHost, cgroup, resources)) log.warn(warning);
 
     const host = hostFacts();
+    const listen = listenFds();
     const planCtx: PlanContext = {
       bundle,
       mode,
       execFifo: fifoPath(dir),
       consoleSocket: opts.consoleSocket,
+      consoleRelay: terminalAtHand(mode),
       noPivot: opts.noPivot,
-      preserveFds: opts.preserveFds,
+      preserveFds: listen + opts.preserveFds,
       host,
       cgroupMountSteps: (mount, field, cgroupns) =>
         cgroupMountSteps(cgroups.cgroupMountPlan(cgroupHost, cgroup, cgroupns, mount.options), mount, field),
       warn: (msg) => log.warn(msg),
     };
     const parent = buildParentPlan(spec, planCtx);
-    const session = await runShim(parent.steps, opts.preserveFds, {
+    const session = await runShim(parent.steps, planCtx.preserveFds, {
       onPid: (pid) => {
         undo.push(() => killQuietly(pid));
         record.pid = pid;
@@ -131,7 +135,8 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
         faultPoint('got-pid');
         if (process.env.RUNT_FAULT === 'shim-killed') process.kill(pid, 'SIGKILL');
         setUpFromOutside(spec, pid, cgroup);
-        return buildChildPlan(spec, parent.namespaces, planCtx, hookStateJson(record, 'creating'));
+        const withFds = listen ? { ...spec, process: withListenFds(spec.process!, listen, nsPid(pid)) } : spec;
+        return buildChildPlan(withFds, parent.namespaces, planCtx, hookStateJson(record, 'creating'));
       },
       onHooks: async () => {
         const state = hookStateJson(record, 'creating');
@@ -160,7 +165,7 @@ function setUpFromOutside(spec: Spec, pid: number, cgroup: cgroups.CgroupSet): v
   if (spec.process?.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(spec.process.oomScoreAdj), 'process.oomScoreAdj');
 }
 
-function writeProc(pid: number, file: string, content: string, field: string): void {
+export function writeProc(pid: number, file: string, content: string, field: string): void {
   try {
     writeFileSync(`/proc/${pid}/${file}`, content);
   } catch (e) {

@@ -1,6 +1,185 @@
-// Being written (see the issue for `exec`).
-import { ContainerError } from '../container/store';
+// `runt exec`: a new process in a created or running container (the plan: src/plan/exec.ts). In the
+// foreground runt waits for it, forwards signals and exits with its status; with --detach it returns once the
+// process runs, and the process belongs to the caller, as a container's init does after create.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as cgroups from '../cgroups';
+import { log } from '../cli/log';
+import { hookStateJson, containerStatus } from '../container/status';
+import {
+  ContainerError, containerDir, loadRecord, lockContainer, unlockContainer, writeAtomic, type ContainerRecord,
+} from '../container/store';
+import { execChildPlan, execParentPlan, JOIN_ORDER, processFromFlags, processFromJson, type ExecContext } from '../plan/exec';
+import { withListenFds } from '../plan/process';
+import { relaysTerminal } from '../plan/terminal';
+import { ConfigError } from '../plan/types';
+import { runShim } from '../shim/driver';
+import type { Process, Spec } from '../spec/types';
+import { checkConfig } from '../spec/validate';
+import { stringFlag, type Context } from './context';
+import { writeProc } from './create';
+import { hostFacts } from './host';
+import { forwardSignals, listenFds, nsPid, terminalAtHand } from './stdio';
 
-export function exec(): number {
-  throw new ContainerError('exec: not implemented yet');
+/** runc's refusals, which clients match. */
+function checkStatus(status: string, ignorePaused: boolean): void {
+  if (status === 'created' || status === 'running' || (status === 'paused' && ignorePaused)) return;
+  if (status === 'stopped') throw new ContainerError('cannot exec in a stopped container');
+  if (status === 'paused') throw new ContainerError('cannot exec in a paused container (use --ignore-paused to override)');
+  throw new ContainerError(`cannot exec in a container in the ${status} state`);
+}
+
+function strings(ctx: Context, name: string): string[] {
+  const v = ctx.flags[name];
+  return Array.isArray(v) ? v : [];
+}
+
+/** The process to run: --process's object, or the command line's, over the container's process. */
+function execProcess(ctx: Context, config: Spec): Process {
+  const base = config.process!;
+  const file = stringFlag(ctx.flags, 'process');
+  if (file === undefined) {
+    return processFromFlags(base, {
+      args: ctx.args.slice(1),
+      tty: ctx.flags.tty === true,
+      cwd: stringFlag(ctx.flags, 'cwd'),
+      env: strings(ctx, 'env'),
+      user: stringFlag(ctx.flags, 'user'),
+      additionalGids: strings(ctx, 'additional-gids'),
+      caps: strings(ctx, 'cap'),
+      noNewPrivs: typeof ctx.flags['no-new-privs'] === 'boolean' ? ctx.flags['no-new-privs'] : undefined,
+      apparmor: stringFlag(ctx.flags, 'apparmor'),
+      processLabel: stringFlag(ctx.flags, 'process-label'),
+    });
+  }
+  const source = `--process ${file}`;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`${source}: ${(e as Error).message}`);
+  }
+  const proc = processFromJson(base, doc, source);
+  const checked = checkConfig({ ...config, process: proc });
+  if (!checked.ok) throw new ConfigError(`${source}: ${checked.errors[0]}`);
+  return proc;
+}
+
+/** An LSM label runt cannot apply is refused where the LSM is on; where it is not, there is nothing to apply. */
+function checkLsm(proc: Process): void {
+  const apparmorOn = (() => {
+    try {
+      return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+    } catch {
+      return false;
+    }
+  })();
+  if (proc.apparmorProfile && apparmorOn) throw new ConfigError('process.apparmorProfile: AppArmor profiles are not supported by runt yet');
+  if (proc.selinuxLabel && existsSync('/sys/fs/selinux/enforce')) throw new ConfigError('process.selinuxLabel: SELinux labels are not supported by runt yet');
+}
+
+/** The namespaces in which the container's init is not where runt is: those are joined. */
+function namespacesToJoin(pid: number): Set<string> {
+  const joins = new Set<string>();
+  for (const ns of JOIN_ORDER) {
+    const own = statSync(`/proc/self/ns/${ns.file}`, { throwIfNoEntry: false });
+    const init = statSync(`/proc/${pid}/ns/${ns.file}`, { throwIfNoEntry: false });
+    if (own && init && (own.dev !== init.dev || own.ino !== init.ino)) joins.add(ns.type);
+  }
+  return joins;
+}
+
+/**
+ * --cgroup [controller[,controller...]:]path: a sub-cgroup of the container's, which must exist. With
+ * controllers, only their (v1) hierarchies take the path; the others keep the container's cgroup.
+ */
+export function subCgroup(set: cgroups.CgroupSet, hierarchies: cgroups.Hierarchy[], flag: string): cgroups.CgroupSet {
+  const colon = flag.indexOf(':');
+  const controllers = colon < 0 ? [] : flag.slice(0, colon).split(',');
+  const sub = cgroups.cleanPath(colon < 0 ? flag : flag.slice(colon + 1)).replace(/^\//, '');
+  if (!sub) throw new ConfigError(`--cgroup: "${flag}" names no sub-cgroup`);
+  const own = hierarchies.filter((h) => set.dirs[h.mountPoint] !== undefined);
+  for (const c of controllers) {
+    if (!own.some((h) => h.version === 1 && h.controllers.includes(c))) {
+      throw new ConfigError(`--cgroup: the container has no cgroup v1 hierarchy with controller "${c}"`);
+    }
+  }
+  const dirs: Record<string, string> = {};
+  for (const h of own) {
+    const takes = controllers.length === 0 || (h.version === 1 && controllers.some((c) => h.controllers.includes(c)));
+    dirs[h.mountPoint] = takes ? join(set.dirs[h.mountPoint]!, sub) : set.dirs[h.mountPoint]!;
+  }
+  return { dirs, created: [] };
+}
+
+function execCgroup(record: ContainerRecord, flag: string | undefined): cgroups.CgroupSet | undefined {
+  if (!record.cgroup || flag === undefined) return record.cgroup;
+  const set = subCgroup(record.cgroup, cgroups.detectHost().hierarchies, flag);
+  for (const dir of Object.values(set.dirs)) if (!existsSync(dir)) throw new ConfigError(`--cgroup: ${dir} does not exist`);
+  return set;
+}
+
+interface Prepared {
+  proc: Process;
+  planCtx: ExecContext;
+  cgroup?: cgroups.CgroupSet;
+  listen: number;
+}
+
+/**
+ * Under the container's lock: the checks and the plan. The lock is let go before the process starts: in a
+ * paused container (--ignore-paused) the process waits in the frozen cgroup for a resume, which takes the lock.
+ */
+function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
+  const dir = containerDir(ctx.root, id);
+  const lock = lockContainer(dir);
+  try {
+    const record = loadRecord(ctx.root, id);
+    const status = containerStatus(record, dir);
+    checkStatus(status, ctx.flags['ignore-paused'] === true);
+    const proc = execProcess(ctx, record.config);
+    checkLsm(proc);
+    const listen = listenFds();
+    const planCtx: ExecContext = {
+      mode,
+      consoleSocket: stringFlag(ctx.flags, 'console-socket'),
+      consoleRelay: terminalAtHand(mode),
+      initPid: record.pid,
+      joins: namespacesToJoin(record.pid),
+      preserveFds: listen + (typeof ctx.flags['preserve-fds'] === 'number' ? ctx.flags['preserve-fds'] : 0),
+      lastCap: hostFacts().lastCap,
+      seccomp: record.config.linux?.seccomp,
+      state: hookStateJson(record, status),
+      warn: (msg) => log.warn(msg),
+    };
+    return { proc, planCtx, cgroup: execCgroup(record, stringFlag(ctx.flags, 'cgroup')), listen };
+  } finally {
+    unlockContainer(lock);
+  }
+}
+
+export async function exec(ctx: Context): Promise<number> {
+  const detach = ctx.flags.detach === true;
+  const { proc, planCtx, cgroup, listen } = prepare(ctx, ctx.args[0]!, detach ? 'detach' : 'wait');
+  let stop: (() => void) | undefined;
+  const session = await runShim(execParentPlan(proc, planCtx), planCtx.preserveFds, {
+    onPid: (pid) => {
+      // from here: the program may run, and runt be signalled, before runShim has returned
+      if (!detach) stop = forwardSignals(pid, relaysTerminal(proc, planCtx));
+      if (cgroup) cgroups.addProcess(cgroup, pid);
+      if (proc.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(proc.oomScoreAdj), 'process.oomScoreAdj');
+      return execChildPlan(withListenFds(proc, listen, listen ? nsPid(pid) : 0), planCtx);
+    },
+  }, { followExec: true });
+  const pidFile = stringFlag(ctx.flags, 'pid-file');
+  if (detach) {
+    await session.execed;
+    if (pidFile) writeAtomic(pidFile, String(session.pid));
+    return 0;
+  }
+  if (pidFile) writeAtomic(pidFile, String(session.pid));
+  const status = await session.exited;
+  stop?.();
+  await session.execed;
+  return status;
 }

@@ -1,26 +1,21 @@
 // `run`: create and start; in the foreground runt stays, forwards signals to the container and exits with
-// its status (the shim's parent waits for it and reports it as its own exit status).
+// its status (the shim's parent waits for it and reports it as its own exit status). There a terminal with no
+// --console-socket is relayed to runt's own (src/plan/terminal.ts).
+import { relaysTerminal } from '../plan/terminal';
 import type { Context } from './context';
 import { createContainer, createOptions } from './create';
 import { deleteContainer } from './delete';
 import { startContainer } from './start';
-
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+import { forwardSignals, terminalAtHand } from './stdio';
 
 export async function run(ctx: Context): Promise<number> {
   const id = ctx.args[0]!;
   const detach = ctx.flags.detach === true;
-  const created = await createContainer(ctx, id, createOptions(ctx), detach ? 'detach' : 'wait');
-  const pid = created.record.pid;
-  const forward = (signal: NodeJS.Signals): void => {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // exited meanwhile
-    }
-  };
+  const opts = createOptions(ctx);
+  const created = await createContainer(ctx, id, opts, detach ? 'detach' : 'wait');
+  const relayed = relaysTerminal(created.record.config.process!, { consoleSocket: opts.consoleSocket, consoleRelay: terminalAtHand('wait') });
   // from before start: the program may already run, and print, before start has returned
-  if (!detach) for (const s of FORWARDED) process.on(s, forward);
+  const stop = detach ? undefined : forwardSignals(created.record.pid, relayed);
   try {
     await startContainer(ctx, id);
   } catch (e) {
@@ -29,7 +24,7 @@ export async function run(ctx: Context): Promise<number> {
   }
   if (detach) return 0;
   const status = await created.session.exited;
-  for (const s of FORWARDED) process.off(s, forward);
+  stop?.();
   if (ctx.flags.keep !== true) await deleteContainer(ctx, id, true);
   return status;
 }

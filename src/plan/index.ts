@@ -6,17 +6,17 @@ import { CLONE, MS } from './linux';
 import { isBindMount, mountSteps, rootPropagation } from './mounts';
 import { namespacePlan, type NamespacePlan } from './namespaces';
 import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
+import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { ConfigError, step, type HostFacts, type Step } from './types';
 
 export const PLAN_VERSION = 1;
 
-export interface PlanContext {
+export interface PlanContext extends ConsoleChoice {
   bundle: string;
   /** The shim's parent waits for the container (`run` in the foreground) or leaves at once (`create`). */
   mode: 'detach' | 'wait';
   execFifo: string;
-  consoleSocket?: string;
   noPivot: boolean;
   preserveFds: number;
   host: HostFacts;
@@ -38,7 +38,7 @@ export function rootfsPath(spec: Spec, bundle: string): string {
 }
 
 /** Checks the schema cannot express, made before anything is created. */
-export function checkSemantics(spec: Spec, ns: NamespacePlan, ctx: Pick<PlanContext, 'consoleSocket'>): void {
+export function checkSemantics(spec: Spec, ns: NamespacePlan): void {
   if (!spec.process) throw new ConfigError('process: is required to create a container');
   if (!ns.has('mount')) throw new ConfigError('linux.namespaces: a mount namespace is required');
   if (spec.hostname && !ns.isNew('uts')) throw new ConfigError('hostname: setting the hostname needs a new uts namespace');
@@ -50,10 +50,6 @@ export function checkSemantics(spec: Spec, ns: NamespacePlan, ctx: Pick<PlanCont
   }
   if (maps && !userNew) throw new ConfigError('linux.uidMappings: mappings need a new user namespace');
   if (spec.linux?.timeOffsets && !ns.isNew('time')) throw new ConfigError('linux.timeOffsets: time offsets need a new time namespace');
-  if (spec.process.terminal && !ctx.consoleSocket) {
-    throw new ConfigError('process.terminal: a terminal needs --console-socket (runt has no terminal relay yet)');
-  }
-  if (!spec.process.terminal && ctx.consoleSocket) throw new ConfigError('--console-socket: given but process.terminal is false');
   for (const key of Object.keys(spec.linux?.sysctl ?? {})) checkSysctl(key, ns);
 }
 
@@ -76,9 +72,9 @@ function checkSysctl(key: string, ns: NamespacePlan): void {
 
 export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
   const ns = namespacePlan(spec.linux?.namespaces);
-  checkSemantics(spec, ns, ctx);
+  checkSemantics(spec, ns);
   const steps: Step[] = [step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', [ctx.mode])];
-  if (ctx.consoleSocket) steps.push(step('CONSOLE_CONNECT', [ctx.consoleSocket], '--console-socket'));
+  steps.push(...consoleSteps(spec.process!, ctx));
   steps.push(...seccompListenerSteps(spec.linux?.seccomp));
   steps.push(step('OPEN_FIFO', [ctx.execFifo]));
   steps.push(...ns.join);
@@ -129,7 +125,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   if (hasRuntimeHooks(spec)) steps.push(step('SEND', ['HOOKS']), step('WAIT'));
   steps.push(...hookSteps(spec.hooks?.createContainer, 'createContainer', hookState));
   steps.push(step(ctx.noPivot ? 'CHROOT' : 'PIVOT', [], 'root.path'));
-  if (proc.terminal) steps.push(step('TERMINAL', [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0], 'process.terminal'));
+  steps.push(...terminalSteps(proc, true));
   for (const [key, value = ''] of Object.entries(spec.linux?.sysctl ?? {})) {
     steps.push(step('WRITE', [`/proc/sys/${key.replace(/\./g, '/')}`, value], `linux.sysctl["${key}"]`));
   }

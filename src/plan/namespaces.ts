@@ -3,7 +3,8 @@ import type { LinuxNamespace } from '../spec/types';
 import { CLONE } from './linux';
 import { ConfigError, step, type Step } from './types';
 
-const FLAG_OF: Record<string, number> = {
+/** A namespace type of config.json → its CLONE_NEW* flag (also setns's nstype). */
+export const FLAG_OF: Record<string, number> = {
   pid: CLONE.newpid,
   network: CLONE.newnet,
   mount: CLONE.newns,

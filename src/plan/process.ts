@@ -68,6 +68,29 @@ export function envValue(env: string[] | undefined, name: string): string | unde
   return undefined;
 }
 
+/**
+ * env with `add` set: a name already there takes the new value in its place, a new one comes last (runc's
+ * os.Setenv per entry, so the last of duplicates wins).
+ */
+export function setEnv(env: string[] | undefined, add: string[]): string[] {
+  const out = [...(env ?? [])];
+  for (const entry of add) {
+    const name = `${entry.split('=', 1)[0]}=`;
+    const at = out.findIndex((e) => e.startsWith(name));
+    if (at < 0) out.push(entry);
+    else out[at] = entry;
+  }
+  return out;
+}
+
+/**
+ * systemd socket activation (sd_listen_fds(3)): the process gets runt's LISTEN_FDS fds from 3 on, and learns
+ * of them from LISTEN_FDS and LISTEN_PID (its pid as it sees it, in its own pid namespace).
+ */
+export function withListenFds(proc: Process, fds: number, pid: number): Process {
+  return fds === 0 ? proc : { ...proc, env: setEnv(proc.env, [`LISTEN_FDS=${fds}`, `LISTEN_PID=${pid}`]) };
+}
+
 /** The program itself: found before `start` (a missing one fails create, as in runc), run by EXEC. */
 export function findExecStep(proc: Process): Step {
   const args = proc.args ?? [];

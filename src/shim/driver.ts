@@ -28,8 +28,16 @@ export function shimPath(): string {
 export interface ShimCallbacks {
   /** The init exists: set it up from outside, return the child's segment. */
   onPid(pid: number): Promise<Step[]> | Step[];
-  /** The child waits before pivot_root: prestart and createRuntime hooks. */
-  onHooks(): Promise<void>;
+  /** The child waits before pivot_root: prestart and createRuntime hooks (create's plans only). */
+  onHooks?(): Promise<void>;
+}
+
+export interface ShimOptions {
+  /**
+   * The child's EXEC follows its READY (exec's plan): after READY the runtime reads on, until EOF (the
+   * socket is close-on-exec: the program runs) or the `wait` parent's EXIT, as `ShimSession.execed`.
+   */
+  followExec?: boolean;
 }
 
 export interface ShimSession {
@@ -37,6 +45,8 @@ export interface ShimSession {
   shim: ChildProcess;
   /** The shim's exit status (in `wait` mode the container's). */
   exited: Promise<number>;
+  /** With `followExec`: resolves once the program runs, rejects with the ERR of a failed exec. */
+  execed?: Promise<void>;
 }
 
 /** Reads the shim's messages line by line. */
@@ -88,10 +98,10 @@ class Lines {
 }
 
 /**
- * Runs the shim through create: returns once the child reported READY (it then blocks on the exec fifo).
+ * Runs the shim until the child reported READY (create's then blocks on the exec fifo; exec's execs).
  * The container's stdio is the runtime's own fds 0-2, plus fds 3..3+preserveFds-1.
  */
-export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallbacks): Promise<ShimSession> {
+export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallbacks, opts: ShimOptions = {}): Promise<ShimSession> {
   const syncFd = 3 + preserveFds;
   const stdio: (number | 'inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
@@ -128,7 +138,7 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
     for (;;) {
       const line = await lines.next();
       if (line === 'READY') break;
-      if (line === 'HOOKS') {
+      if (line === 'HOOKS' && cb.onHooks) {
         await cb.onHooks();
         socket.write('GO\n');
         continue;
@@ -140,6 +150,21 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
     socket.destroy();
     throw e;
   }
-  socket.destroy();
-  return { pid, shim, exited };
+  if (!opts.followExec) {
+    socket.destroy();
+    return { pid, shim, exited };
+  }
+  const execed = (async (): Promise<void> => {
+    try {
+      for (;;) {
+        const line = await lines.next();
+        if (line === undefined || line.startsWith('EXIT ')) return;
+        await fail(line);
+      }
+    } finally {
+      socket.destroy();
+    }
+  })();
+  execed.catch(() => undefined); // the caller awaits it when it is ready to report
+  return { pid, shim, exited, execed };
 }

@@ -118,6 +118,39 @@ export function runtAsync(env: Env, args: string[]) {
   return spawn(RUNT, ['--root', env.root, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
 }
 
+/** A container running `sleep 300` in the background (`run -d`): its id, init pid and bundle. */
+export function runningContainer(env: Env, edit?: (s: Spec) => void): { id: string; pid: number; bundle: string } {
+  const id = env.id('bg');
+  const bundle = env.bundle(['sleep', '300'], edit);
+  const r = env.runt(['run', '-d', '-b', bundle, id]);
+  if (r.status !== 0) throw new Error(`run -d: ${r.stderr}`);
+  return { id, pid: readState(env, id).pid as number, bundle };
+}
+
+/** A C program of test/fixtures, compiled into the test's temp dir. */
+export function fixture(t: Test, env: Env, name: string): string {
+  const out = join(env.tmp, name);
+  const cc = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-o', out, join(REPO, `test/fixtures/${name}.c`)], { encoding: 'utf8' });
+  t.equal(cc.status, 0, cc.stderr);
+  return out;
+}
+
+/** A process that reports SIGTERM: it prints "ready", and on TERM prints "term" and exits 7. */
+export const TERM_TRAP = ['sh', '-c', 'trap "echo term; exit 7" TERM; echo ready; while true; do sleep 0.05; done'];
+
+/** Starts runt (its container's process runs TERM_TRAP) and sends runt SIGTERM once the process is ready. */
+export async function terminateWhenReady(env: Env, args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = runtAsync(env, args);
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  await new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+    if (out.includes('ready')) resolve();
+  }));
+  child.kill('SIGTERM');
+  return { code: await exited, out };
+}
+
 export function readState(env: Env, id: string): Record<string, unknown> {
   const r = env.runt(['state', id]);
   if (r.status !== 0) throw new Error(`state ${id}: ${r.stderr}`);

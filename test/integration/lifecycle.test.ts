@@ -2,7 +2,7 @@
 import t from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canRun, cgroupDirs, mountsUnder, readState, runtAsync, setup, waitExit } from './harness';
+import { canRun, cgroupDirs, mountsUnder, readState, setup, terminateWhenReady, TERM_TRAP, waitExit } from './harness';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);
@@ -194,14 +194,7 @@ t.test('run --detach returns while the container runs', async (t) => {
 
 t.test('run forwards SIGTERM to the container', async (t) => {
   const env = setup(t);
-  const child = runtAsync(env, ['run', '-b', env.bundle(['sh', '-c', 'trap "echo term; exit 7" TERM; echo ready; while true; do sleep 0.05; done']), env.id('fwd')]);
-  let out = '';
-  await new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => {
-    out += b.toString();
-    if (out.includes('ready')) resolve();
-  }));
-  child.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const { code, out } = await terminateWhenReady(env, ['run', '-b', env.bundle(TERM_TRAP), env.id('fwd')]);
   t.equal(code, 7);
   t.match(out, /term/);
 });
