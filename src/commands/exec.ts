@@ -1,6 +1,7 @@
-// `runt exec`: a new process in a created or running container (the plan: src/plan/exec.ts). In the
-// foreground runt waits for it, forwards signals and exits with its status; with --detach it returns once the
-// process runs, and the process belongs to the caller, as a container's init does after create.
+// `runt exec`: a new process in a created, running or (--ignore-paused) paused container (the plan:
+// src/plan/exec.ts). In the foreground runt waits for it, forwards signals and exits with its status; with
+// --detach it returns once the process runs, and the process belongs to the caller, as a container's init
+// does after create.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cgroups from '../cgroups';
