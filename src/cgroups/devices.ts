@@ -1,5 +1,5 @@
 // Device cgroup rules: the defaults runc appends, and their cgroup v1 form.
-import type { LinuxDevice, LinuxDeviceCgroup } from '../spec/types';
+import type { LinuxDeviceCgroup } from '../spec/types';
 
 const rule = (type: 'c' | 'b', major: number | undefined, minor: number | undefined, access: string): LinuxDeviceCgroup => {
   const r: LinuxDeviceCgroup = { allow: true, type };
@@ -78,12 +78,10 @@ export function deviceRuleV1(d: LinuxDeviceCgroup, field: string): DeviceRuleV1[
 }
 
 /**
- * The device rules a container's cgroup gets: the config's own (linux.resources.devices) first, then the
- * defaults every container needs, then access to each node of linux.devices, as runc orders them.
+ * The device rules a container's cgroup gets: the config's own (linux.resources.devices), then the defaults
+ * every container needs, as runc orders them. A node of linux.devices gets no rule of its own: the config
+ * says who may use it (a deny in linux.resources.devices stays a deny).
  */
-export function containerDeviceRules(configRules: LinuxDeviceCgroup[] | undefined, devices: LinuxDevice[] | undefined): LinuxDeviceCgroup[] {
-  const nodes = (devices ?? [])
-    .filter((d) => d.type !== 'p')
-    .map((d): LinuxDeviceCgroup => ({ allow: true, type: d.type === 'b' ? 'b' : 'c', major: d.major, minor: d.minor, access: 'rwm' }));
-  return [...(configRules ?? []), ...DEFAULT_DEVICE_RULES, ...nodes];
+export function containerDeviceRules(configRules: LinuxDeviceCgroup[] | undefined): LinuxDeviceCgroup[] {
+  return [...(configRules ?? []), ...DEFAULT_DEVICE_RULES];
 }

@@ -106,7 +106,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
     faultPoint('cgroup-made');
     const resources = spec.linux?.resources?.devices
-      ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices, spec.linux.devices) }
+      ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
       : spec.linux?.resources;
     for (const warning of cgroups.applyResources(cgroupHost, cgroup, resources)) log.warn(warning);
 

@@ -119,7 +119,14 @@ export function credentialSteps(proc: Process, lastCap: number, warn: (msg: stri
   steps.push(step('SETRESUID', [user.uid], 'process.user.uid'));
   steps.push(step('KEEPCAPS', [0]));
   steps.push(step('CAPSET', [caps.effective, caps.permitted, caps.inheritable], 'process.capabilities'));
-  const ambient = bits(caps.ambient, lastCap, true);
+  // the kernel raises an ambient capability only if it is permitted and inheritable; config.md asks for a
+  // warning, not a failure, for one that cannot be granted
+  const grantable = caps.ambient & caps.permitted & caps.inheritable;
+  const ungrantable = bits(caps.ambient & ~grantable, lastCap, true);
+  if (ungrantable.length) {
+    warn(`process.capabilities.ambient: ${ungrantable.map((c) => CAPABILITIES[c]).join(', ')} not in both the permitted and inheritable sets; not raised`);
+  }
+  const ambient = bits(grantable, lastCap, true);
   if (ambient.length) steps.push(step('AMBIENT_RAISE', ambient, 'process.capabilities.ambient'));
   if (proc.noNewPrivileges) steps.push(step('NO_NEW_PRIVS', [], 'process.noNewPrivileges'));
   if (user.umask !== undefined) steps.push(step('UMASK', [user.umask], 'process.user.umask'));

@@ -164,3 +164,13 @@ t.test('encoding: records of length-prefixed fields', async (t) => {
   t.same([...buf], [2, 0, 0, 0, 4, 0, 0, 0, ...Buffer.from('SEND'), 5, 0, 0, 0, ...Buffer.from('READY'), 1, 0, 0, 0, 3, 0, 0, 0, ...Buffer.from('END')]);
   t.throws(() => encodePlan([{ op: 'WRITE', args: ['a\0b'], field: 'linux.sysctl' }]), new ConfigError('linux.sysctl: a value contains a NUL byte'));
 });
+
+t.test('ambient capabilities: only those permitted and inheritable are raised, the others warned about', async (t) => {
+  const warnings: string[] = [];
+  const s = spec((s) => {
+    s.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_CHOWN'], permitted: ['CAP_KILL', 'CAP_CHOWN'], inheritable: ['CAP_KILL'], effective: ['CAP_KILL'], ambient: ['CAP_KILL', 'CAP_CHOWN'] };
+  });
+  const child = buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx({ warn: (w) => warnings.push(w) }), '{}');
+  t.same(find(child, 'AMBIENT_RAISE')[0]!.args, [5]);
+  t.match(warnings.join('\n'), /process.capabilities.ambient: CAP_CHOWN not in both the permitted and inheritable sets/);
+});
