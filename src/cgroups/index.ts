@@ -38,3 +38,4 @@ export const cgroupfsManager: CgroupManager = {
   pids: pidsOf,
   remove: removeCgroup,
 };
+export { recordParents, removeEmptyParents } from './parents';

@@ -101,7 +101,11 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     chmodSync(fifoPath(dir), 0o622);
 
     const cgroup = cgroups.createCgroup(cgroupHost, cgroupPath);
-    undo.push(() => cgroups.removeCgroup(cgroup));
+    cgroups.recordParents(ctx.root, cgroup);
+    undo.push(() => {
+      cgroups.removeCgroup(cgroup);
+      cgroups.removeEmptyParents(ctx.root, cgroup);
+    });
     record.cgroup = cgroup;
     saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
     faultPoint('cgroup-made');

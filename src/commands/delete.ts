@@ -41,7 +41,10 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
     if (!waitGone(record.pid)) throw new ContainerError(`container ${id}: process ${record.pid} did not die after SIGKILL`);
     if (record.cgroup) waitCgroupEmpty(record.cgroup);
   }
-  if (record.cgroup) cgroups.removeCgroup(record.cgroup);
+  if (record.cgroup) {
+    cgroups.removeCgroup(record.cgroup);
+    cgroups.removeEmptyParents(ctx.root, record.cgroup);
+  }
   removeContainerDir(dir);
   await runHooks(record.config.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'), (e) => log.warn(e.message));
 }

@@ -106,7 +106,8 @@ export function setup(t: Test): Env {
   };
   t.teardown(() => {
     for (const id of ids) spawnSync(RUNT, ['--root', root, 'delete', '--force', id], { encoding: 'utf8' });
-    const left = existsSync(root) ? readdirSync(root) : [];
+    // containers are directories; the root's own files (the cgroup-parents list) are not
+    const left = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
     rmSync(tmp, { recursive: true, force: true });
     if (left.length) throw new Error(`state dirs left behind: ${left.join(', ')}`);
   });

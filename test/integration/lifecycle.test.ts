@@ -209,3 +209,15 @@ t.test('--version; --systemd-cgroup where systemd does not run is a clear error'
   t.match(r.stderr, /systemd is not running/);
   t.notOk(existsSync(join(env.root, id)));
 });
+
+t.test('a parent cgroup runt made is removed by whichever delete empties it', async (t) => {
+  const env = setup(t);
+  const parent = `/runt-test-parent-${process.pid}`;
+  const [a, b] = [env.id('pa'), env.id('pb')];
+  t.equal(env.runt(['create', '-b', env.bundle(['true'], (s) => { s.linux!.cgroupsPath = `${parent}/a`; }), a]).status, 0);
+  t.equal(env.runt(['create', '-b', env.bundle(['true'], (s) => { s.linux!.cgroupsPath = `${parent}/b`; }), b]).status, 0);
+  t.equal(env.runt(['delete', a]).status, 0);
+  t.ok(cgroupDirs(parent).length > 0, 'the parent stays while b is in it');
+  t.equal(env.runt(['delete', b]).status, 0);
+  t.same(cgroupDirs(parent), [], 'the last delete removed the parent a made');
+});

@@ -1,0 +1,47 @@
+// Parent cgroups runt made for a container (the /runt of /runt/<id>) outlive that container when others are
+// inside them at its delete; the container that empties them later did not make them. The state root keeps
+// the list of parents runt made, so whichever delete leaves one empty removes it: a cgroup runt made never
+// stays behind, and one it did not make is never touched.
+import { closeSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { flock, LOCK_EX } from '../sys/native';
+import type { CgroupSet } from './cgroupfs';
+import { errnoOf } from './fs';
+
+const REGISTRY = 'cgroup-parents';
+
+function withRegistry(root: string, update: (dirs: Set<string>) => void): void {
+  const file = `${root}/${REGISTRY}`;
+  const fd = openSync(file, 'a+', 0o600);
+  try {
+    flock(fd, LOCK_EX);
+    const dirs = new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+    update(dirs);
+    writeFileSync(file, [...dirs].map((d) => `${d}\n`).join(''));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Records the parents a new container's cgroup needed runt to make. */
+export function recordParents(root: string, set: CgroupSet): void {
+  const leaves = new Set(Object.values(set.dirs));
+  const parents = set.created.filter((d) => !leaves.has(d));
+  if (parents.length) withRegistry(root, (dirs) => parents.forEach((d) => dirs.add(d)));
+}
+
+/** After a container's own cgroups are gone: removes the recorded parents above them that are now empty. */
+export function removeEmptyParents(root: string, set: CgroupSet): void {
+  const leaves = Object.values(set.dirs);
+  withRegistry(root, (dirs) => {
+    const above = [...dirs].filter((d) => leaves.some((leaf) => leaf.startsWith(`${d}/`)));
+    for (const dir of above.sort((a, b) => b.length - a.length)) {
+      try {
+        rmdirSync(dir);
+        dirs.delete(dir);
+      } catch (e) {
+        if (errnoOf(e) === 'ENOENT') dirs.delete(dir);
+        // not empty: another container is still inside; its delete will come back here
+      }
+    }
+  });
+}
