@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # bench.sh: runt, runc and crun side by side in one run, on the same busybox bundle, timed from outside with
-# hyperfine. Prints min / median / max per runtime and case, and each runtime's median over runt's.
+# hyperfine. Prints the median, spread, min and max per runtime and case, and each median over runc's.
 #
 # Usage: test/bench/bench.sh [OUTDIR]          (default /tmp/runt-bench; root)
 #   RUNS=40 WARMUP=3      hyperfine runs per command
-#   CASES="start-up state run cycle"   a subset
+#   CASES="start-up state run cycle exec kill memory podman ctr"   a subset
 #   RUNTIMES="build/runt /usr/sbin/runc /usr/bin/crun"
 #
 # Cases:
@@ -12,29 +12,40 @@
 #   state     RT state ID on a container left in "created"
 #   run       RT run ID: the container runs /bin/true, run deletes it
 #   cycle     RT create; RT start; wait for the process to exit; RT delete (four runtime calls)
-# crun 1.8 refuses hybrid cgroup hosts (see ../shared/clients/cgroup-hybrid-fix.sh): its rows then say so.
+#   exec      RT exec ID /bin/true in a running container
+#   kill      RT kill ID KILL of a running container (brought there, untimed, by --prepare)
+#   memory    peak RSS of one call (state, run) of each runtime, from GNU time
+#   podman    podman --runtime RT run --rm --network none IMAGE echo hi (test/engines/podman.sh's setup)
+#   ctr       ctr run --rm --runc-binary RT IMAGE id echo hi (test/engines/containerd.sh's private daemon)
+# A runtime that cannot run a container here is skipped with its reason (crun 1.8 refuses this hybrid cgroup
+# host: its cgroup2 mount still holds the hugetlb controller).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=${1:-/tmp/runt-bench}
 RUNS=${RUNS:-40}
 WARMUP=${WARMUP:-3}
-CASES=${CASES:-start-up state run cycle}
+CASES=${CASES:-start-up state run cycle exec kill memory podman ctr}
 RUNTIMES=${RUNTIMES:-$REPO/build/runt $(command -v runc || true) $(command -v crun || true)}
 unset NODE_EXTRA_CA_CERTS NODE_OPTIONS
-for tool in hyperfine jq; do command -v $tool >/dev/null || { echo "bench: $tool is missing (apt-get install $tool)" >&2; exit 1; }; done
+for tool in hyperfine jq /usr/bin/time; do command -v $tool >/dev/null || { echo "bench: $tool is missing (apt-get install hyperfine jq time)" >&2; exit 1; }; done
 [ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
 
 mkdir -p "$OUT"
 "$REPO/test/fixtures/mk-rootfs.sh" "$OUT/rootfs"
-bundle="$OUT/bundle"
-mkdir -p "$bundle"
-rm -f "$bundle/config.json"
-"$REPO/build/runt" spec --bundle "$bundle"
-jq --arg root "$OUT/rootfs" '.root.path = $root | .process.terminal = false | .process.args = ["/bin/true"]' \
-  "$bundle/config.json" >"$bundle/config.json.tmp" && mv "$bundle/config.json.tmp" "$bundle/config.json"
+# bundle ARGS_JSON DIR: runt's default spec on the busybox rootfs; ociVersion 1.0.2 so that crun 1.8 takes it
+bundle() {
+  mkdir -p "$2"; rm -f "$2/config.json"
+  "$REPO/build/runt" spec --bundle "$2"
+  jq --arg root "$OUT/rootfs" --argjson args "$1" \
+    '.ociVersion = "1.0.2" | .root.path = $root | .process.terminal = false | .process.args = $args' \
+    "$2/config.json" >"$2/config.json.tmp" && mv "$2/config.json.tmp" "$2/config.json"
+}
+bundle '["/bin/true"]' "$OUT/bundle"
+bundle '["sleep", "1000"]' "$OUT/bundle-sleep"
+B=$OUT/bundle S=$OUT/bundle-sleep
 
-# cycle.sh RT ID: create, start, wait for the process to exit, delete
+# cycle.sh RT BUNDLE ID PIDFILE: create, start, wait for the process to exit, delete
 cat >"$OUT/cycle.sh" <<'SH'
 #!/bin/bash
 set -e
@@ -45,18 +56,26 @@ read -r pid <"$pidf" || true
 while read -r st 2>/dev/null <"/proc/$pid/stat"; do st=${st##*) }; [ "${st%% *}" = Z ] && break; done
 "$rt" delete "$id"
 SH
-chmod +x "$OUT/cycle.sh"
+# running.sh RT BUNDLE ID: a fresh running container with that id (untimed preparation)
+cat >"$OUT/running.sh" <<'SH'
+#!/bin/bash
+rt=$1 bundle=$2 id=$3
+"$rt" delete -f "$id" >/dev/null 2>&1
+"$rt" run -d --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1
+SH
+chmod +x "$OUT/cycle.sh" "$OUT/running.sh"
 
 usable=()
 for rt in $RUNTIMES; do
   id=bench-probe-$(basename "$rt")
-  if "$rt" run --bundle "$bundle" "$id" </dev/null >/dev/null 2>"$OUT/probe.err"; then usable+=("$rt")
+  if "$rt" run --bundle "$B" "$id" </dev/null >/dev/null 2>"$OUT/probe.err"; then usable+=("$rt")
   else echo "| skip | $(basename "$rt") cannot run here: $(head -c 200 "$OUT/probe.err" | tr '\n' ' ') |"; "$rt" delete -f "$id" >/dev/null 2>&1 || true; fi
 done
 
-summary() {  # hyperfine json → rows, ratios against the first command
-  jq -r --arg c "$1" '.results as $r | $r[0].median as $base
-    | $r[] | "| \($c) | \(.command) | \(.min*1000|.*10|round/10) | \(.median*1000|.*10|round/10) | \(.max*1000|.*10|round/10) | \((.median/$base)*100|round/100) |"' "$2"
+summary() {  # hyperfine json → rows; ratio: each median over runc's in the same case (over the first without runc)
+  jq -r --arg c "$1" '.results as $r
+    | (([$r[] | select(.command | test("runc"))][0] // $r[0]).median) as $base
+    | $r[] | "| \($c) | \(.command) | \(.median*1000|.*10|round/10) | \(.stddev*1000|.*10|round/10) | \(.min*1000|.*10|round/10) | \(.max*1000|.*10|round/10) | \((.median/$base)*100|round/100) |"' "$2"
 }
 
 hf() {  # hf CASE [hyperfine args...]
@@ -65,8 +84,12 @@ hf() {  # hf CASE [hyperfine args...]
   summary "$c" "$OUT/$c.json"
 }
 
-echo "| case | command | min ms | median ms | max ms | median / first |"
-echo "|---|---|---|---|---|---|"
+# each runtime's container for the cases that need one running (or created), cleaned up at the end
+cleanup() { for rt in "${usable[@]}"; do for c in state exec kill; do "$rt" delete -f "bench-$c-$(basename "$rt")" >/dev/null 2>&1; done; done; }
+trap cleanup EXIT
+
+echo "| case | command | median ms | ± ms | min ms | max ms | × runc |"
+echo "|---|---|---|---|---|---|---|"
 for c in $CASES; do
   args=()
   case $c in
@@ -76,17 +99,47 @@ for c in $CASES; do
     state)
       for rt in "${usable[@]}"; do
         n=$(basename "$rt"); "$rt" delete -f "bench-state-$n" >/dev/null 2>&1 || true
-        "$rt" create --bundle "$bundle" "bench-state-$n" </dev/null >/dev/null
+        "$rt" create --bundle "$B" "bench-state-$n" </dev/null >/dev/null
         args+=(-n "$n state" "$rt state bench-state-$n")
       done
-      hf state "${args[@]}" || true
-      for rt in "${usable[@]}"; do "$rt" delete -f "bench-state-$(basename "$rt")" >/dev/null 2>&1 || true; done ;;
+      hf state "${args[@]}" ;;
     run)
-      for rt in "${usable[@]}"; do n=$(basename "$rt"); args+=(-n "$n run" "$rt run --bundle $bundle bench-run-$n"); done
+      for rt in "${usable[@]}"; do n=$(basename "$rt"); args+=(-n "$n run" "$rt run --bundle $B bench-run-$n"); done
       hf run "${args[@]}" ;;
     cycle)
-      for rt in "${usable[@]}"; do n=$(basename "$rt"); args+=(-n "$n create+start+delete" "$OUT/cycle.sh $rt $bundle bench-cycle-$n $OUT/$n.pid"); done
+      for rt in "${usable[@]}"; do n=$(basename "$rt"); args+=(-n "$n create+start+wait+delete" "$OUT/cycle.sh $rt $B bench-cycle-$n $OUT/$n.pid"); done
       hf cycle "${args[@]}" ;;
+    exec)
+      for rt in "${usable[@]}"; do
+        n=$(basename "$rt"); "$OUT/running.sh" "$rt" "$S" "bench-exec-$n"
+        args+=(-n "$n exec" "$rt exec bench-exec-$n /bin/true")
+      done
+      hf exec "${args[@]}" ;;
+    kill)
+      for rt in "${usable[@]}"; do
+        n=$(basename "$rt"); args+=(--prepare "$OUT/running.sh $rt $S bench-kill-$n" -n "$n kill" "$rt kill bench-kill-$n KILL")
+      done
+      hf kill "${args[@]}" ;;
+    memory)
+      for rt in "${usable[@]}"; do
+        n=$(basename "$rt")
+        "$rt" delete -f "bench-state-$n" >/dev/null 2>&1; "$rt" create --bundle "$B" "bench-state-$n" </dev/null >/dev/null
+        st=$( { /usr/bin/time -f %M "$rt" state "bench-state-$n" >/dev/null; } 2>&1 | tail -1)
+        ru=$( { /usr/bin/time -f %M "$rt" run --bundle "$B" "bench-mem-$n" </dev/null >/dev/null; } 2>&1 | tail -1)
+        echo "| memory | $n: peak RSS of one call | state $((st / 1024)) MiB | | run $((ru / 1024)) MiB | | |"
+      done ;;
+    podman)
+      command -v podman >/dev/null || { echo "| podman | skipped: podman is not installed | | | | | |"; continue; }
+      # shellcheck source=../engines/podman.sh
+      ( set -eo pipefail; source "$REPO/test/engines/podman.sh"; podman_setup >/dev/null
+        for rt in "${usable[@]}"; do n=$(basename "$rt"); args+=(-n "podman --runtime $n" "podman --runtime $rt run --rm --network none $RUNT_PODMAN_IMAGE echo hi"); done
+        hf podman "${args[@]}" ) ;;
+    ctr)
+      command -v containerd >/dev/null || { echo "| ctr | skipped: containerd is not installed | | | | | |"; continue; }
+      # shellcheck source=../engines/containerd.sh
+      ( set -eo pipefail; source "$REPO/test/engines/containerd.sh"; ctrd_start >/dev/null; ctrd_image >/dev/null
+        for rt in "${usable[@]}"; do n=$(basename "$rt"); args+=(-n "ctr --runc-binary $n" "ctr -a $RUNT_CTRD_SOCK -n $RUNT_CTRD_NS run --rm --runc-binary $rt $RUNT_CTRD_IMAGE bench-ctr-$n echo hi"); done
+        hf ctr "${args[@]}"; ctrd_stop >/dev/null ) ;;
     *) echo "unknown case $c" >&2 ;;
   esac
 done
