@@ -136,6 +136,33 @@ export function fixture(t: Test, env: Env, name: string): string {
   return out;
 }
 
+/** A fixture server (recvtty, seccomp-listener) that prints "listening" on stderr once its socket is ready. */
+export interface Listener {
+  /** What it wrote to stdout, and to stderr, so far. */
+  out(): string;
+  info(): string;
+  /** Its exit status, once it has exited. */
+  exited: Promise<number | null>;
+}
+
+/** Starts fixture `name` with `args`, resolves once it listens; it is killed in teardown if still running. */
+export async function startListener(t: Test, env: Env, name: string, args: string[]): Promise<Listener> {
+  const child = spawn(fixture(t, env, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  let info = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (b: Buffer) => {
+      info += b.toString();
+      if (info.includes('listening')) resolve();
+    });
+    exited.then(() => reject(new Error(`${name} exited before listening: ${info}`)));
+  });
+  return { out: () => out, info: () => info, exited };
+}
+
 /** A process that reports SIGTERM: it prints "ready", and on TERM prints "term" and exits 7. */
 export const TERM_TRAP = ['sh', '-c', 'trap "echo term; exit 7" TERM; echo ready; while true; do sleep 0.05; done'];
 

@@ -1,11 +1,11 @@
 // linux.seccomp in real containers: actions, errno values, argument conditions, flags, the load position,
 // a realistic default profile and a notify listener.
 import t, { type Test } from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { canRun, REPO, setup, type Env } from './harness';
+import { canRun, REPO, setup, startListener, type Env } from './harness';
 import type { LinuxSeccomp, LinuxSyscall, Spec } from '../../src/spec/types';
 
 const skip = canRun();
@@ -208,22 +208,10 @@ t.test("podman's default profile runs busybox", async (t) => {
 
 t.test('SCMP_ACT_NOTIFY: the listener gets the notify fd and the container process state, and answers', async (t) => {
   const env = setup(t);
-  const listener = join(env.tmp, 'seccomp-listener');
-  const cc = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-o', listener, join(REPO, 'test/fixtures/seccomp-listener.c')], { encoding: 'utf8' });
-  t.equal(cc.status, 0, cc.stderr);
   for (const noNewPrivileges of [true, false]) {
     const sock = join(env.tmp, `listener-${noNewPrivileges}.sock`);
     const stateFile = join(env.tmp, `state-${noNewPrivileges}.json`);
-    const agent = spawn(listener, [sock, stateFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    t.teardown(() => agent.kill('SIGKILL'));
-    let out = '';
-    let info = '';
-    agent.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    await new Promise<void>((resolve) => agent.stderr.on('data', (b: Buffer) => {
-      info += b.toString();
-      if (info.includes('listening')) resolve();
-    }));
-    const done = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
+    const agent = await startListener(t, env, 'seccomp-listener', [sock, stateFile]);
     const bundle = env.bundle(['sh', '-c', 'mkdir /dev/shm/n; echo status=$?'], (s) => {
       s.process!.noNewPrivileges = noNewPrivileges;
       s.linux!.seccomp = {
@@ -239,8 +227,8 @@ t.test('SCMP_ACT_NOTIFY: the listener gets the notify fd and the container proce
     t.equal(r.status, 0, r.stderr);
     t.equal(r.stdout, 'status=1\n');
     t.match(r.stderr, /Disk quota exceeded/, "the listener's answer");
-    t.equal(await done, 0, `the listener ends with the container (${info})`);
-    t.match(out, /^notified (83|258)\n/);
+    t.equal(await agent.exited, 0, `the listener ends with the container (${agent.info()})`);
+    t.match(agent.out(), /^notified (83|258)\n/);
     const state = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
     t.match(state, { ociVersion: '1.3.0', fds: ['seccompFd'], metadata: 'test-metadata', state: { id, status: 'creating', bundle } });
     t.equal(state.pid, (state.state as { pid: number }).pid);

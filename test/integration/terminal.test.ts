@@ -1,9 +1,9 @@
 // process.terminal: the pty is made in the container; its master goes to a --console-socket (create, exec -d),
 // or, for `run` and `exec -t` in a terminal with no socket, runt relays its own terminal to it.
 import t, { type Test } from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { canRun, fixture, RUNT, runningContainer, setup, type Env } from './harness';
+import { canRun, fixture, RUNT, runningContainer, setup, startListener, type Env } from './harness';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);
@@ -14,15 +14,8 @@ if (skip) t.plan(0, skip);
  */
 async function consoleReceiver(t: Test, env: Env): Promise<{ sock: string; done: Promise<{ info: string; output: string }> }> {
   const sock = join(env.tmp, 'console.sock');
-  const receiver = spawn(fixture(t, env, 'recvtty'), [sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let info = '';
-  receiver.stdout.on('data', (b: Buffer) => (output += b.toString()));
-  await new Promise<void>((resolve) => receiver.stderr.on('data', (b: Buffer) => {
-    info += b.toString();
-    if (info.includes('listening')) resolve();
-  }));
-  return { sock, done: new Promise((resolve) => receiver.on('exit', () => resolve({ info, output: output.replace(/\r/g, '') }))) };
+  const receiver = await startListener(t, env, 'recvtty', [sock]);
+  return { sock, done: receiver.exited.then(() => ({ info: receiver.info(), output: receiver.out().replace(/\r/g, '') })) };
 }
 
 t.test('the master reaches the console socket; the process has the pty as its controlling terminal', async (t) => {

@@ -6,6 +6,7 @@ import { subCgroup } from '../../src/commands/exec';
 import { defaultSpec } from '../../src/commands/spec';
 import type { Hierarchy } from '../../src/cgroups';
 import { buildChildPlan, buildParentPlan, type PlanContext } from '../../src/plan';
+import { planContext } from './plan-context';
 import { execChildPlan, execParentPlan, processFromFlags, processFromJson, type ExecContext, type ExecFlags } from '../../src/plan/exec';
 import { CLONE } from '../../src/plan/linux';
 import { setEnv, withListenFds } from '../../src/plan/process';
@@ -83,11 +84,7 @@ t.test('the terminal: a console socket, the relay in the foreground, or an error
 
   // create and run: the same choice, and the init's pty is also its /dev/console
   const spec = defaultSpec(false);
-  const pctx = (over: Partial<PlanContext>): PlanContext => ({
-    bundle: '/b', mode: 'wait', execFifo: '/f', noPivot: false, preserveFds: 0,
-    host: { lastCap: 40, kindOf: () => 'dir', inUserNamespace: false },
-    cgroupMountSteps: () => [], warn: () => undefined, ...over,
-  });
+  const pctx = (over: Partial<PlanContext>): PlanContext => planContext({ mode: 'wait', ...over });
   const parent = buildParentPlan(spec, pctx({ consoleRelay: true }));
   t.same(ops(parent.steps).slice(0, 3), ['RUNT-PLAN', 'MODE', 'CONSOLE_RELAY']);
   t.same(find(buildChildPlan(spec, parent.namespaces, pctx({ consoleRelay: true }), '{}'), 'TERMINAL')[0]!.args, [0, 0]);

@@ -5,7 +5,8 @@ import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultSpec } from '../../src/commands/spec';
-import { buildChildPlan, buildParentPlan, type PlanContext } from '../../src/plan';
+import { buildChildPlan, buildParentPlan } from '../../src/plan';
+import { planContext } from './plan-context';
 import { ConfigError } from '../../src/plan/types';
 import { checkSpec } from '../../src/commands/bundle';
 import { encodePlan } from '../../src/plan/encode';
@@ -14,12 +15,7 @@ import { mutate, namesField } from '../fuzz/mutate';
 const CASES = Number(process.env.FUZZ_CASES ?? 10_000);
 const CORPUS = join(__dirname, '../fuzz/corpus');
 
-const ctx: PlanContext = {
-  bundle: '/b', mode: 'detach', execFifo: '/f', noPivot: false, preserveFds: 0,
-  host: { lastCap: 40, inUserNamespace: false, kindOf: (p) => (p.includes('missing') ? 'missing' : 'dir') },
-  cgroupMountSteps: () => [],
-  warn: () => undefined,
-};
+const ctx = planContext({ execFifo: '/f' });
 
 /** undefined: accepted; a string: the rejection message. Throws anything that is not a user error. */
 function attempt(doc: unknown): string | undefined {

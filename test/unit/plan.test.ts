@@ -6,27 +6,13 @@ import { encodePlan } from '../../src/plan/encode';
 import { CLONE, MS } from '../../src/plan/linux';
 import { parseMountOptions } from '../../src/plan/mounts';
 import { capabilityMasks } from '../../src/plan/process';
-import { ConfigError, type HostFacts, type Step } from '../../src/plan/types';
+import { ConfigError, type Step } from '../../src/plan/types';
+import { planContext } from './plan-context';
 import type { Spec } from '../../src/spec/types';
 
-const host: HostFacts = {
-  lastCap: 40,
-  kindOf: (p) => (p.endsWith('.txt') ? 'file' : p.includes('missing') ? 'missing' : 'dir'),
-  inUserNamespace: false,
-};
-
+/** The cgroup mount expands to one step here: its real expansion is tested in cgroups.test.ts. */
 function ctx(over: Partial<PlanContext> = {}): PlanContext {
-  return {
-    bundle: '/b',
-    mode: 'detach',
-    execFifo: '/run/runt/c/exec.fifo',
-    noPivot: false,
-    preserveFds: 0,
-    host,
-    cgroupMountSteps: (m, field) => [{ op: 'MOUNT', args: ['cgroup', m.destination, 'tmpfs', 0, '', 'dir'], field }],
-    warn: () => undefined,
-    ...over,
-  };
+  return planContext({ cgroupMountSteps: (m, field) => [{ op: 'MOUNT', args: ['cgroup', m.destination, 'tmpfs', 0, '', 'dir'], field }], ...over });
 }
 
 function spec(edit: (s: Spec) => void = () => undefined): Spec {

@@ -2,7 +2,8 @@
 import t, { type Test } from 'tap';
 import { defaultSpec } from '../../src/commands/spec';
 import { features } from '../../src/commands/features';
-import { buildChildPlan, buildParentPlan, type PlanContext } from '../../src/plan';
+import { buildChildPlan, buildParentPlan } from '../../src/plan';
+import { planContext } from './plan-context';
 import { seccompListenerSteps, seccompSteps, supportedSeccompFlags } from '../../src/plan/seccomp';
 import { ConfigError, type Step } from '../../src/plan/types';
 import type { LinuxSeccomp, Spec } from '../../src/spec/types';
@@ -189,26 +190,14 @@ t.test('NOTIFY: the mistakes that would hang or break the hand-over are refused'
     /^linux\.seccomp\.syscalls\[0\]\.names\[1\]: SCMP_ACT_NOTIFY cannot be used for sendmsg/, 'sendmsg');
 });
 
-function ctx(): PlanContext {
-  return {
-    bundle: '/b',
-    mode: 'detach',
-    execFifo: '/run/runt/c/exec.fifo',
-    noPivot: false,
-    preserveFds: 0,
-    host: { lastCap: 40, kindOf: () => 'dir', inUserNamespace: false },
-    cgroupMountSteps: () => [],
-    warn: () => undefined,
-  };
-}
 
 function plans(edit: (s: Spec) => void): { parent: Step[]; child: Step[] } {
   const s = defaultSpec(false);
   s.process!.terminal = false;
   s.mounts = [];
   edit(s);
-  const parent = buildParentPlan(s, ctx());
-  return { parent: parent.steps, child: buildChildPlan(s, parent.namespaces, ctx(), STATE) };
+  const parent = buildParentPlan(s, planContext());
+  return { parent: parent.steps, child: buildChildPlan(s, parent.namespaces, planContext(), STATE) };
 }
 
 t.test('in the plan: loaded right before EXEC with noNewPrivileges, before the credentials change without', async (t) => {
