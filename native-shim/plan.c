@@ -28,6 +28,7 @@ static const struct opdef ops[] = {
 	{ "SETNS", "su", NULL, op_setns },
 	{ "UNSHARE", "u", NULL, op_unshare },
 	{ "WRITE", "ss", NULL, op_write },
+	{ "DUMPABLE", "b", NULL, op_dumpable },
 	{ "CLONE", "u", NULL, op_clone },
 	/* child */
 	{ "WAIT", "", NULL, op_wait },

@@ -53,6 +53,13 @@ void op_no_new_privs(const struct rec *r)
 		die(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
 }
 
+void op_dumpable(const struct rec *r)
+{
+	unsigned long v = num_u32(r->f[1]);
+	if (prctl(PR_SET_DUMPABLE, v, 0, 0, 0) < 0)
+		die(errno, "prctl(PR_SET_DUMPABLE, %lu)", v);
+}
+
 void op_bounding_drop(const struct rec *r)
 {
 	for (uint32_t i = 1; i < r->n; i++) {

@@ -111,6 +111,7 @@ void op_setdomainname(const struct rec *r);
 void op_setrlimit(const struct rec *r);
 void op_umask(const struct rec *r);
 void op_no_new_privs(const struct rec *r);
+void op_dumpable(const struct rec *r);
 void op_bounding_drop(const struct rec *r);
 void op_keepcaps(const struct rec *r);
 void op_setgroups(const struct rec *r);

@@ -5,6 +5,11 @@ import { defaultRoot } from '../container/store';
 export interface Context {
   root: string;
   systemdCgroup: boolean;
+  /**
+   * --rootless: the runtime has no privileges outside the container's user namespace (id maps through
+   * newuidmap/newgidmap, no cgroup unless one is delegated). auto (the default): when not root.
+   */
+  rootless: boolean;
   flags: Flags;
   args: string[];
 }
@@ -13,6 +18,7 @@ export function makeContext(global: Flags, flags: Flags, args: string[]): Contex
   return {
     root: typeof global.root === 'string' ? global.root : defaultRoot(),
     systemdCgroup: global['systemd-cgroup'] === true,
+    rootless: global.rootless === 'true' || (global.rootless !== 'false' && process.geteuid?.() !== 0),
     flags,
     args,
   };

@@ -14,11 +14,12 @@ import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '.
 import { withListenFds } from '../plan/process';
 import { ConfigError } from '../plan/types';
 import { runShim, type ShimSession } from '../shim/driver';
-import type { LinuxIDMapping, Spec } from '../spec/types';
+import type { Spec } from '../spec/types';
+import { checkRootlessConfig, idMapActions, rootlessCgroup, runIdMapHelper } from '../container/rootless';
 import { readBundle } from './bundle';
 import { reclaimAbandoned } from './delete';
 import { stringFlag, type Context } from './context';
-import { hostFacts } from './host';
+import { hostFacts, setgroupsDenied } from './host';
 import { listenFds, nsPid, terminalAtHand } from './stdio';
 
 export interface CreateOptions {
@@ -45,10 +46,6 @@ export interface Created {
   session: ShimSession;
 }
 
-function idMap(mappings: LinuxIDMapping[] | undefined): string {
-  return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
-}
-
 /** What create made so far, undone in reverse when a later step fails: nothing is left behind. */
 class Undo {
   private actions: (() => void)[] = [];
@@ -73,6 +70,8 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   const { bundle, spec } = readBundle(opts.bundle);
   const cgroupHost = cgroups.detectHost();
   const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup);
+  if (ctx.rootless) checkRootlessConfig(spec);
+  const withCgroup = !ctx.rootless || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
   await reclaimAbandoned(ctx, id);
   const undo = new Undo();
   try {
@@ -100,19 +99,21 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     // the process opens it after taking the container user's ids: writable by others, as runc makes it
     chmodSync(fifoPath(dir), 0o622);
 
-    const cgroup = cgroups.createCgroup(cgroupHost, cgroupPath);
-    cgroups.recordParents(ctx.root, cgroup);
-    undo.push(() => {
-      cgroups.removeCgroup(cgroup);
-      cgroups.removeEmptyParents(ctx.root, cgroup);
-    });
-    record.cgroup = cgroup;
-    saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
-    faultPoint('cgroup-made');
-    const resources = spec.linux?.resources?.devices
-      ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
-      : spec.linux?.resources;
-    for (const warning of cgroups.applyResources(cgroupHost, cgroup, resources)) log.warn(warning);
+    const cgroup = withCgroup ? cgroups.createCgroup(cgroupHost, cgroupPath) : undefined;
+    if (cgroup) {
+      cgroups.recordParents(ctx.root, cgroup);
+      undo.push(() => {
+        cgroups.removeCgroup(cgroup);
+        cgroups.removeEmptyParents(ctx.root, cgroup);
+      });
+      record.cgroup = cgroup;
+      saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
+      faultPoint('cgroup-made');
+      const resources = spec.linux?.resources?.devices
+        ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
+        : spec.linux?.resources;
+      for (const warning of cgroups.applyResources(cgroupHost, cgroup, resources)) log.warn(warning);
+    }
 
     const host = hostFacts();
     const listen = listenFds();
@@ -125,8 +126,11 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       noPivot: opts.noPivot,
       preserveFds: listen + opts.preserveFds,
       host,
-      cgroupMountSteps: (mount, field, cgroupns) =>
-        cgroupMountSteps(cgroups.cgroupMountPlan(cgroupHost, cgroup, cgroupns, mount.options), mount, field),
+      cgroupMountSteps: (mount, field, cgroupns) => {
+        if (!cgroup) throw new ConfigError(`${field}: rootless: the container has no cgroup to mount (none is delegated)`);
+        return cgroupMountSteps(cgroups.cgroupMountPlan(cgroupHost, cgroup, cgroupns, mount.options), mount, field);
+      },
+      rootless: ctx.rootless,
       warn: (msg) => log.warn(msg),
     };
     const parent = buildParentPlan(spec, planCtx);
@@ -138,9 +142,10 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
         saveRecord(dir, record);
         faultPoint('got-pid');
         if (process.env.RUNT_FAULT === 'shim-killed') process.kill(pid, 'SIGKILL');
-        setUpFromOutside(spec, pid, cgroup);
+        setUpFromOutside(spec, pid, cgroup, ctx.rootless);
         const withFds = listen ? { ...spec, process: withListenFds(spec.process!, listen, nsPid(pid)) } : spec;
-        return buildChildPlan(withFds, parent.namespaces, planCtx, hookStateJson(record, 'creating'));
+        const childCtx = { ...planCtx, setgroupsDenied: setgroupsDenied(pid) };
+        return buildChildPlan(withFds, parent.namespaces, childCtx, hookStateJson(record, 'creating'));
       },
       onHooks: async () => {
         const state = hookStateJson(record, 'creating');
@@ -161,11 +166,13 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
 }
 
 /** Done by the runtime while the child waits: id maps, cgroup membership, OOM score. */
-function setUpFromOutside(spec: Spec, pid: number, cgroup: cgroups.CgroupSet): void {
-  const linux = spec.linux;
-  if (linux?.uidMappings?.length) writeProc(pid, 'uid_map', idMap(linux.uidMappings), 'linux.uidMappings');
-  if (linux?.gidMappings?.length) writeProc(pid, 'gid_map', idMap(linux.gidMappings), 'linux.gidMappings');
-  cgroups.addProcess(cgroup, pid);
+function setUpFromOutside(spec: Spec, pid: number, cgroup: cgroups.CgroupSet | undefined, rootless: boolean): void {
+  const caller = rootless ? { uid: process.geteuid!(), gid: process.getegid!() } : undefined;
+  for (const action of idMapActions(spec, pid, caller)) {
+    if (action.kind === 'write') writeProc(pid, action.file, action.content, action.field);
+    else runIdMapHelper(action);
+  }
+  if (cgroup) cgroups.addProcess(cgroup, pid);
   if (spec.process?.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(spec.process.oomScoreAdj), 'process.oomScoreAdj');
 }
 

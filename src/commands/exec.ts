@@ -19,7 +19,7 @@ import type { Process, Spec } from '../spec/types';
 import { checkConfig } from '../spec/validate';
 import { stringFlag, type Context } from './context';
 import { writeProc } from './create';
-import { hostFacts } from './host';
+import { hostFacts, setgroupsDenied } from './host';
 import { forwardSignals, listenFds, nsPid, terminalAtHand } from './stdio';
 
 /** runc's refusals, which clients match. */
@@ -138,6 +138,10 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
     const record = loadRecord(ctx.root, id);
     const status = containerStatus(record, dir);
     checkStatus(status, ctx.flags['ignore-paused'] === true);
+    if (status === 'created' && process.geteuid?.() !== 0) {
+      // the shim waiting for start is not dumpable: its /proc/PID/ns files are open to root only
+      throw new ContainerError('cannot exec in a created container as a non-root user (its namespaces can be joined once it is started)');
+    }
     const proc = execProcess(ctx, record.config);
     checkLsm(proc);
     const listen = listenFds();
@@ -152,6 +156,8 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       seccomp: record.config.linux?.seccomp,
       state: hookStateJson(record, status),
       warn: (msg) => log.warn(msg),
+      rootless: ctx.rootless,
+      setgroupsDenied: setgroupsDenied(record.pid),
     };
     return { proc, planCtx, cgroup: execCgroup(record, stringFlag(ctx.flags, 'cgroup')), listen };
   } finally {

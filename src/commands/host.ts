@@ -16,3 +16,15 @@ export function hostFacts(): HostFacts {
   const initialUserNs = uidMap.length === 3 && uidMap[0] === '0' && uidMap[1] === '0' && uidMap[2] === '4294967295';
   return { lastCap, kindOf, inUserNamespace: !initialUserNs };
 }
+
+/**
+ * Whether setgroups(2) is denied in the user namespace of process `pid` (/proc/PID/setgroups says "deny": a
+ * rootless gid_map of the caller's own gid only): its process may not set supplementary groups.
+ */
+export function setgroupsDenied(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, 'utf8').trim() === 'deny';
+  } catch {
+    return false; // the process is gone: what would join or set it up fails on its own, naming its step
+  }
+}

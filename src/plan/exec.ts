@@ -16,8 +16,9 @@ import { ConfigError, step, type Step } from './types';
  * The namespaces a process can join, in joining order (`file`: the name under /proc/PID/ns). The user
  * namespace comes last: the runtime, root in the host's user namespace, may join any namespace as it is, and
  * once in the container's user namespace it no longer may join those the host's owns (the time namespace
- * create makes before clone, a namespace the config joins by path). The shim opens every file before the
- * first join, so the mount namespace, once joined, changes no path.
+ * create makes before clone, a namespace the config joins by path). A rootless runtime joins it first: it
+ * has rights over the others only there. The shim opens every file before the first join, so the mount
+ * namespace, once joined, changes no path.
  */
 export const JOIN_ORDER: readonly { type: string; file: string }[] = [
   { type: 'cgroup', file: 'cgroup' },
@@ -45,10 +46,15 @@ export interface ExecContext extends ConsoleChoice {
   /** The container's state, for a seccomp listener. */
   state: string;
   warn(msg: string): void;
+  /** The runtime is not root (rootless mode): the user namespace is joined first. */
+  rootless?: boolean;
+  /** setgroups(2) is denied in the container's user namespace (/proc/INIT/setgroups). */
+  setgroupsDenied?: boolean;
 }
 
 export function execParentPlan(proc: Process, ctx: ExecContext): Step[] {
-  const joins = JOIN_ORDER.filter((ns) => ctx.joins.has(ns.type)).map((ns) =>
+  const order = ctx.rootless ? [...JOIN_ORDER].sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user')) : JOIN_ORDER;
+  const joins = order.filter((ns) => ctx.joins.has(ns.type)).map((ns) =>
     step('SETNS', [`/proc/${ctx.initPid}/ns/${ns.file}`, FLAG_OF[ns.type]!], `the container's ${ns.type} namespace`));
   return [
     step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', [ctx.mode]),
@@ -70,7 +76,7 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
     ...terminalSteps(proc, false),
     ...rlimitSteps(proc.rlimits),
     ...seccomp.beforeCredentials,
-    ...credentialSteps(proc, ctx.lastCap, ctx.warn),
+    ...credentialSteps(proc, ctx.lastCap, ctx.warn, ctx.setgroupsDenied),
     cwdStep(proc), findExecStep(proc),
     step('CLOSE_FDS', [3 + ctx.preserveFds]),
     step('SEND', ['READY']),

@@ -23,6 +23,13 @@ export interface PlanContext extends ConsoleChoice {
   /** The steps for a mount of type "cgroup" (they depend on the host's hierarchies and the container's cgroup). */
   cgroupMountSteps(mount: Mount, field: string, cgroupns: boolean): Step[];
   warn(msg: string): void;
+  /**
+   * The runtime is not root (rootless mode): it can write the child's /proc files (id maps) only while the
+   * child is dumpable, which the shim, non-dumpable from its start, is then from CLONE to the child's first step.
+   */
+  rootless?: boolean;
+  /** setgroups(2) is denied in the child's user namespace (read once the maps are written). */
+  setgroupsDenied?: boolean;
 }
 
 export interface ParentPlan {
@@ -84,6 +91,7 @@ export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
     const lines = Object.entries(offsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`);
     if (lines.length) steps.push(step('WRITE', ['/proc/self/timens_offsets', lines.join('')], 'linux.timeOffsets'));
   }
+  if (ctx.rootless) steps.push(step('DUMPABLE', [1]));
   steps.push(step('CLONE', [ns.cloneFlags]), step('END'));
   return { steps, namespaces: ns };
 }
@@ -106,7 +114,9 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   const proc = spec.process!;
   const rootfs = rootfsPath(spec, ctx.bundle);
   const mounts = spec.mounts ?? [];
-  const steps: Step[] = [];
+  // rootless: dumpable until here so that the runtime could write its maps; from its first step on, before it
+  // touches anything of the container, its fds (the host's /proc among them) are out of reach again
+  const steps: Step[] = ctx.rootless ? [step('DUMPABLE', [0])] : [];
   // in a user namespace the child starts as the overflow id until it takes root there (the maps are written)
   if (ns.has('user')) steps.push(step('SETRESGID', [0], 'linux.gidMappings'), step('SETRESUID', [0], 'linux.uidMappings'));
   if (ns.unshareCgroup) steps.push(step('UNSHARE', [CLONE.newcgroup], 'linux.namespaces'));
@@ -135,7 +145,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   steps.push(...rlimitSteps(proc.rlimits));
   const seccomp = seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState);
   steps.push(...seccomp.beforeCredentials);
-  steps.push(...credentialSteps(proc, ctx.host.lastCap, ctx.warn));
+  steps.push(...credentialSteps(proc, ctx.host.lastCap, ctx.warn, ctx.setgroupsDenied));
   steps.push(cwdStep(proc), findExecStep(proc));
   steps.push(step('CLOSE_FDS', [3 + ctx.preserveFds]));
   steps.push(step('SEND', ['READY']), step('WAIT_FIFO'));

@@ -105,16 +105,21 @@ export function execStep(proc: Process): Step {
 
 /**
  * Identity and privileges, in the order that keeps the needed rights until the last moment: the bounding
- * set first (needs CAP_SETPCAP), ids with keep-caps, then the final capability sets.
+ * set first (needs CAP_SETPCAP), ids with keep-caps, then the final capability sets. Where setgroups(2) is
+ * denied (a rootless gid map of the caller's own gid) the process keeps the groups it has, and cannot be
+ * given additional ones.
  */
-export function credentialSteps(proc: Process, lastCap: number, warn: (msg: string) => void): Step[] {
+export function credentialSteps(proc: Process, lastCap: number, warn: (msg: string) => void, setgroupsDenied = false): Step[] {
   const caps = capabilityMasks(proc.capabilities, lastCap, warn);
   const user = { uid: 0, gid: 0, ...proc.user };
   const steps: Step[] = [];
   const drop = bits(caps.bounding, lastCap, false);
   if (drop.length) steps.push(step('BOUNDING_DROP', drop, 'process.capabilities.bounding'));
   steps.push(step('KEEPCAPS', [1]));
-  steps.push(step('SETGROUPS', user.additionalGids ?? [], 'process.user.additionalGids'));
+  if (!setgroupsDenied) steps.push(step('SETGROUPS', user.additionalGids ?? [], 'process.user.additionalGids'));
+  else if (user.additionalGids?.length) {
+    throw new ConfigError('process.user.additionalGids: setgroups is denied in the user namespace (its gid map, the caller\'s own gid only, was written without newgidmap)');
+  }
   steps.push(step('SETRESGID', [user.gid], 'process.user.gid'));
   steps.push(step('SETRESUID', [user.uid], 'process.user.uid'));
   steps.push(step('KEEPCAPS', [0]));

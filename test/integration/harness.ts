@@ -56,6 +56,35 @@ export function sweepStale(): void {
   }
 }
 
+/**
+ * spawnSync with stdout and stderr going to files in `dir`, not pipes: a container made by `create` keeps
+ * runt's stdio open (as it does a client's), and a pipe would not see EOF before the container exits.
+ */
+export function spawnCaptured(
+  dir: string, cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; extraFds?: number[]; cwd?: string } = {},
+): SpawnSyncReturns<string> {
+  const outFile = join(dir, `.out${counter}`);
+  const errFile = join(dir, `.err${counter++}`);
+  const out = openSync(outFile, 'w+');
+  const err = openSync(errFile, 'w+');
+  try {
+    const r = spawnSync(cmd, args, {
+      cwd: opts.cwd,
+      encoding: 'utf8',
+      input: opts.input ?? '',
+      stdio: ['pipe', out, err, ...(opts.extraFds ?? [])],
+      env: opts.env ?? { PATH: process.env.PATH },
+      timeout: 60_000,
+    });
+    return { ...r, stdout: readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8') };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    rmSync(outFile);
+    rmSync(errFile);
+  }
+}
+
 export function setup(t: Test): Env {
   const tmp = mkdtempSync(`${TMP_PREFIX}${process.pid}-`);
   const root = join(tmp, 'state');
@@ -76,27 +105,7 @@ export function setup(t: Test): Env {
       return dir;
     },
     runt(args, opts = {}) {
-      // stdout and stderr go to files, not pipes: a container made by `create` keeps runt's stdio open (as
-      // it does a client's), and a pipe would not see EOF before the container exits
-      const outFile = join(tmp, `.out${counter}`);
-      const errFile = join(tmp, `.err${counter++}`);
-      const out = openSync(outFile, 'w+');
-      const err = openSync(errFile, 'w+');
-      try {
-        const r = spawnSync(RUNT, ['--root', root, ...args], {
-          encoding: 'utf8',
-          input: opts.input ?? '',
-          stdio: ['pipe', out, err, ...(opts.extraFds ?? [])],
-          env: opts.env ?? { PATH: process.env.PATH },
-          timeout: 60_000,
-        });
-        return { ...r, stdout: readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8') };
-      } finally {
-        closeSync(out);
-        closeSync(err);
-        rmSync(outFile);
-        rmSync(errFile);
-      }
+      return spawnCaptured(tmp, RUNT, ['--root', root, ...args], opts);
     },
     id(name) {
       const id = `${name}-${process.pid}-${counter++}`;
