@@ -1,6 +1,7 @@
 // Reading a bundle: config.json parsed, validated against the schema, and checked for what runt cannot do.
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT } from '../plan/linux';
 import { ConfigError } from '../plan/types';
 import { checkConfig } from '../spec/validate';
 import type { Spec } from '../spec/types';
@@ -38,8 +39,31 @@ export function readBundle(bundleFlag: string | undefined): { bundle: string; sp
   return { bundle, spec: checkSpec(doc) };
 }
 
+const DEVICE_TYPE_BITS: Partial<Record<string, number>> = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO };
+
+/**
+ * podman --privileged writes linux.devices[].fileMode with the file type bits (e.g. 8612 = 0o20644 for a char
+ * device), which the schema refuses and runc and crun accept: the bits of the device's own type are dropped.
+ * Other type bits stay an error.
+ */
+function dropDeviceTypeBits(doc: unknown): void {
+  const devices = (doc as { linux?: { devices?: unknown } } | null)?.linux?.devices;
+  if (!Array.isArray(devices)) return;
+  devices.forEach((device: unknown, i) => {
+    const d = device as { type?: unknown; fileMode?: unknown } | null;
+    if (typeof d?.fileMode !== 'number' || !Number.isInteger(d.fileMode) || d.fileMode < 0 || d.fileMode > 0o177777) return;
+    const bits = d.fileMode & S_IFMT;
+    if (!bits) return;
+    if (bits !== DEVICE_TYPE_BITS[String(d.type)]) {
+      throw new ConfigError(`config.json: linux.devices[${i}].fileMode: the file type bits 0o${bits.toString(8)} are not those of a "${String(d.type)}" device`);
+    }
+    d.fileMode -= bits;
+  });
+}
+
 /** The schema, then what runt refuses by name rather than ignore. */
 export function checkSpec(doc: unknown): Spec {
+  dropDeviceTypeBits(doc);
   const checked = checkConfig(doc);
   if (!checked.ok) {
     const more = checked.errors.length > 1 ? ` (and ${checked.errors.length - 1} more: ${checked.errors.slice(1, 4).join('; ')})` : '';

@@ -199,6 +199,11 @@ else {
     t.equal(r.stdout, `${64 * 1024 * 1024}\n50\n`);
   });
 
+  t.test('--privileged: the host\'s devices, whose fileMode podman writes with the file type bits', async (t) => {
+    const r = run(['--rm', '--name', container(t), '--privileged', IMAGE, 'true']);
+    t.equal(r.status, 0, r.stderr);
+  });
+
   t.test('the removed containers left no runt state and no cgroup', async (t) => {
     t.ok(made.length >= 5, `${made.length} containers checked`);
     for (const id of made) {
