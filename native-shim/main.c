@@ -207,18 +207,6 @@ void op_unshare(const struct rec *r)
 		die(errno, "unshare 0x%x", flags);
 }
 
-void op_write(const struct rec *r)
-{
-	const char *path = r->f[1];
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		die(errno, "open %s for writing", path);
-	if (write_all(fd, r->f[2], r->len[2]) < 0)
-		die(errno, "write to %s", path);
-	if (close(fd) < 0)
-		die(errno, "close %s", path);
-}
-
 /* `wait` mode: forwards the signals in `set` (blocked since before CLONE) to the child, relays its terminal
  * (CONSOLE_RELAY), and reports its end. */
 static _Noreturn void wait_child(pid_t pid, const sigset_t *set)
@@ -364,6 +352,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g_sock = (int)fd;
+	/* Before anything else: from here on the shim runs from a sealed copy of itself (sealed.c). */
+	run_sealed(argv);
 
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	sigemptyset(&ign.sa_mask);

@@ -107,14 +107,49 @@ void op_rootfs(const struct rec *r)
 	g_root = fd;
 }
 
+/* MOUNT's optional last field: comma-separated words. */
+enum { MOUNT_NOFOLLOW = 1, MOUNT_COPYUP = 2 };
+
+static unsigned mount_extras(const char *s, const char **bad)
+{
+	unsigned extras = 0;
+	while (*s) {
+		const char *e = strchrnul(s, ',');
+		size_t n = (size_t)(e - s);
+		if (n == 8 && memcmp(s, "nofollow", n) == 0)
+			extras |= MOUNT_NOFOLLOW;
+		else if (n == 6 && memcmp(s, "copyup", n) == 0)
+			extras |= MOUNT_COPYUP;
+		else if (bad)
+			*bad = "MOUNT: field 7 must be a comma-separated list of nofollow, copyup";
+		s = *e ? e + 1 : e;
+	}
+	return extras;
+}
+
+const char *check_mount(const struct rec *r)
+{
+	const char *bad = NULL;
+	if (r->n > 7)
+		mount_extras(r->f[7], &bad);
+	return bad;
+}
+
 void op_mount(const struct rec *r)
 {
 	const char *src = r->f[1], *target = r->f[2], *fstype = r->f[3], *data = r->f[5], *cr = r->f[6];
 	unsigned long flags = num_u32(r->f[4]);
 	enum create create = strcmp(cr, "dir") == 0 ? CREATE_DIR : strcmp(cr, "file") == 0 ? CREATE_FILE : CREATE_NONE;
-	int fd = inroot_resolve(target, create);
+	unsigned extras = r->n > 7 ? mount_extras(r->f[7], NULL) : 0;
+	char what[4096];
+	describe(what, sizeof what, src, fstype, flags, target);
+	int fd = extras & MOUNT_NOFOLLOW ? inroot_nofollow(target, create, what) : inroot_resolve(target, create);
 	if (fd < 0)
 		die(errno, create == CREATE_NONE ? "open mount target %s" : "make mount target %s", target);
+	/* tmpcopyup: the directory's contents, read through this fd once the mount covers them */
+	int lower = -1;
+	if ((extras & MOUNT_COPYUP) && (lower = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die(errno, "tmpcopyup of %s: open the directory", target);
 	int srcfd = -1;
 	if (flags & MS_BIND) {
 		srcfd = open(src, O_PATH | O_CLOEXEC);
@@ -129,13 +164,16 @@ void op_mount(const struct rec *r)
 	}
 	if (mount_fds(srcfd >= 0 ? NULL : nullable(src), srcfd, fd, nullable(fstype), flags, nullable(data)) < 0) {
 		int err = errno;
-		char what[4096];
 		describe(what, sizeof what, src, fstype, flags, target);
 		die(err, "%s", what);
 	}
 	if (srcfd >= 0)
 		close(srcfd);
 	close(fd);
+	if (lower >= 0) {
+		copy_up(lower, target);
+		close(lower);
+	}
 }
 
 void op_remount(const struct rec *r)

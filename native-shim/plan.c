@@ -27,7 +27,7 @@ static const struct opdef ops[] = {
 	{ "OPEN_FIFO", "s", NULL, op_open_fifo },
 	{ "SETNS", "su", NULL, op_setns },
 	{ "UNSHARE", "u", NULL, op_unshare },
-	{ "WRITE", "ss", NULL, op_write },
+	{ "WRITE_PROC", "ss", check_write_proc, op_write_proc },
 	{ "DUMPABLE", "b", NULL, op_dumpable },
 	{ "CLONE", "u", NULL, op_clone },
 	/* child */
@@ -37,7 +37,7 @@ static const struct opdef ops[] = {
 	{ "SETDOMAINNAME", "s", NULL, op_setdomainname },
 	{ "MOUNT_PATH", "sssus", NULL, op_mount_path },
 	{ "ROOTFS", "s", NULL, op_rootfs },
-	{ "MOUNT", "sssusc", NULL, op_mount },
+	{ "MOUNT", "sssuscs?", check_mount, op_mount },
 	{ "REMOUNT", "su", NULL, op_remount },
 	{ "MKNOD", "suuuii", NULL, op_mknod },
 	{ "SYMLINK", "ss", NULL, op_symlink },
@@ -296,7 +296,7 @@ void plan_read_segment(bool header)
 		if (first) {
 			if (strcmp(r->f[0], "RUNT-PLAN") != 0)
 				die_plan(EINVAL, "malformed plan: record 0 is %.64s, not RUNT-PLAN", r->f[0]);
-			if (r->n != 2 || strcmp(r->f[1], "1") != 0)
+			if (r->n != 2 || strcmp(r->f[1], "2") != 0)
 				die_plan(0, "unsupported plan version");
 			first = false;
 			continue;

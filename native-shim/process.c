@@ -131,10 +131,12 @@ void op_chdir(const struct rec *r)
 	char cwd[PATH_MAX];
 	if (chdir(path) < 0)
 		die(errno, "chdir to %s", path);
-	/* CVE-2024-21626: a working directory outside the root (a leaked fd) makes getcwd fail. */
-	if (!getcwd(cwd, sizeof cwd))
+	/* CVE-2024-21626: a working directory outside the root (a leaked fd) makes getcwd fail (ENOENT) or, with
+	 * an older libc, return "(unreachable)/...". */
+	bool got = getcwd(cwd, sizeof cwd) != NULL;
+	if (!got && errno != ENOENT)
 		die(errno, "getcwd after chdir to %s", path);
-	if (cwd[0] != '/')
+	if (!got || cwd[0] != '/')
 		die_plain(ENOENT, "chdir to %s: the working directory is outside the root", path);
 }
 

@@ -1,6 +1,7 @@
-/* In-root paths: resolved with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) from the root fd, so a
- * symlink or ".." in the container's tree can never lead outside it. Missing components are made one at a
- * time relative to their parent's fd, itself obtained that way. */
+/* In-root paths: resolved with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) from the root fd (or, without
+ * openat2, the same walk in inroot_compat.c), so a symlink or ".." in the container's tree can never lead
+ * outside it. Missing components are made one at a time relative to their parent's fd, itself obtained that
+ * way. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,6 +40,8 @@ static int openat2_root(int root, const char *path, int flags)
 		/* EAGAIN: a concurrent rename made the kernel give up on a safe walk; try again a few times. */
 		if (errno == EINTR || (errno == EAGAIN && tries < 32))
 			continue;
+		if (errno == ENOSYS) /* Linux < 5.6 */
+			return openat_in_root_compat(root, path, flags);
 		return -1;
 	}
 }
@@ -225,6 +228,43 @@ int inroot_parent(const char *path, char **base)
 		free(*base);
 		*base = NULL;
 	}
+	errno = err;
+	return fd;
+}
+
+int inroot_nofollow(const char *path, enum create create, const char *what)
+{
+	char *base;
+	int dir = inroot_parent(path, &base);
+	if (dir < 0)
+		return -1;
+	int fd = openat(dir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create != CREATE_NONE) {
+		int rc;
+		if (create == CREATE_DIR) {
+			rc = mkdirat(dir, base, 0755);
+		} else {
+			rc = openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+			if (rc >= 0) {
+				close(rc);
+				rc = 0;
+			}
+		}
+		/* EEXIST: made meanwhile, or a dangling symlink; the open below tells which */
+		if (rc == 0 || errno == EEXIST)
+			fd = openat(dir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	int err = errno;
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) < 0) {
+		err = errno;
+		close(fd);
+		fd = -1;
+	} else if (fd >= 0 && S_ISLNK(st.st_mode)) {
+		die_plain(ELOOP, "%s: %s in the container is a symbolic link (refused, never followed)", what, path);
+	}
+	close(dir);
+	free(base);
 	errno = err;
 	return fd;
 }

@@ -1,4 +1,4 @@
-/* runt-shim: shared declarations. See README.md for the protocol (version 1). */
+/* runt-shim: shared declarations. See README.md for the protocol (version 2). */
 #ifndef RUNT_SHIM_H
 #define RUNT_SHIM_H
 
@@ -87,6 +87,12 @@ int inroot_open(const char *path, int flags);
 int inroot_resolve(const char *path, enum create create);
 /* O_PATH fd of path's parent directory (made when missing); *base gets the last component (malloc'd). */
 int inroot_parent(const char *path, char **base);
+/* openat2_root's fallback for kernels without openat2 (inroot_compat.c): the same walk in userspace, its
+ * result checked to be below root. fd or -1 with errno (EXDEV: it was not). */
+int openat_in_root_compat(int root, const char *path, int flags);
+/* As inroot_resolve, but the last component is never followed: a symlink there is refused with an ERR
+ * naming `what` (the step's action). */
+int inroot_nofollow(const char *path, enum create create, const char *what);
 
 /* ---- mounts (mounts.c) ---------------------------------------------------------------------------------- */
 
@@ -96,6 +102,10 @@ int mount_fds(const char *src, int srcfd, int dstfd, const char *fstype, unsigne
 void op_mount_path(const struct rec *r);
 void op_rootfs(const struct rec *r);
 void op_mount(const struct rec *r);
+const char *check_mount(const struct rec *r);
+/* tmpcopyup (copyup.c): what `lower` (the target's directory, opened before the mount) holds, into the
+ * mount now at target. */
+void copy_up(int lower, const char *target);
 void op_remount(const struct rec *r);
 void op_mknod(const struct rec *r);
 void op_symlink(const struct rec *r);
@@ -160,6 +170,19 @@ void op_hook(const struct rec *r);
 const char *check_hook(const struct rec *r);
 const char *check_exec(const struct rec *r);
 
+/* ---- procfs.c ------------------------------------------------------------------------------------------- */
+
+void op_write_proc(const struct rec *r);
+/* Dies unless fd is on a filesystem of type magic (fstatfs): "<what> is not on a <fsname>". */
+void require_fs(int fd, long magic, const char *what, const char *fsname);
+const char *check_write_proc(const struct rec *r);
+
+/* ---- sealed.c ------------------------------------------------------------------------------------------- */
+
+/* Returns when the shim runs from a sealed memfd; otherwise execs a sealed copy of itself with the same argv
+ * and environment (the socket FD is inherited), or reports the failure and exits (CVE-2019-5736). */
+void run_sealed(char **argv);
+
 /* ---- main.c ops ------------------------------------------------------------------------------------------ */
 
 void op_mode(const struct rec *r);
@@ -167,7 +190,6 @@ void op_console_connect(const struct rec *r);
 void op_open_fifo(const struct rec *r);
 void op_setns(const struct rec *r);
 void op_unshare(const struct rec *r);
-void op_write(const struct rec *r);
 void op_clone(const struct rec *r);
 void op_wait(const struct rec *r);
 void op_send(const struct rec *r);

@@ -10,7 +10,7 @@ import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { ConfigError, step, type HostFacts, type Step } from './types';
 
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 
 export interface PlanContext extends ConsoleChoice {
   bundle: string;
@@ -89,7 +89,7 @@ export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
     steps.push(step('UNSHARE', [CLONE.newtime], 'linux.namespaces'));
     const offsets = spec.linux?.timeOffsets ?? {};
     const lines = Object.entries(offsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`);
-    if (lines.length) steps.push(step('WRITE', ['/proc/self/timens_offsets', lines.join('')], 'linux.timeOffsets'));
+    if (lines.length) steps.push(step('WRITE_PROC', ['self/timens_offsets', lines.join('')], 'linux.timeOffsets'));
   }
   if (ctx.rootless) steps.push(step('DUMPABLE', [1]));
   steps.push(step('CLONE', [ns.cloneFlags]), step('END'));
@@ -137,7 +137,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   steps.push(step(ctx.noPivot ? 'CHROOT' : 'PIVOT', [], 'root.path'));
   steps.push(...terminalSteps(proc, true));
   for (const [key, value = ''] of Object.entries(spec.linux?.sysctl ?? {})) {
-    steps.push(step('WRITE', [`/proc/sys/${key.replace(/\./g, '/')}`, value], `linux.sysctl["${key}"]`));
+    steps.push(step('WRITE_PROC', [`sys/${key.replace(/\./g, '/')}`, value], `linux.sysctl["${key}"]`));
   }
   (spec.linux?.maskedPaths ?? []).forEach((p, i) => steps.push(step('MASK', [p], `linux.maskedPaths[${i}]`)));
   (spec.linux?.readonlyPaths ?? []).forEach((p, i) => steps.push(step('READONLY', [p], `linux.readonlyPaths[${i}]`)));

@@ -58,21 +58,28 @@ const PROPAGATION_OPTIONS: Record<string, number> = {
 /** Options runc accepts that need features runt does not have yet: refused by name, never ignored. */
 const UNSUPPORTED_OPTIONS = new Set(['idmap', 'ridmap', 'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev',
   'rnoexec', 'rexec', 'rnodiratime', 'rdiratime', 'rrelatime', 'rnorelatime', 'rnoatime', 'ratime',
-  'rstrictatime', 'rnostrictatime', 'rnosymfollow', 'rsymfollow', 'tmpcopyup']);
+  'rstrictatime', 'rnostrictatime', 'rnosymfollow', 'rsymfollow']);
+
+/** A tmpfs mount gets what its target directory held before (as runc and crun do): the shim's `copyup`. */
+const TMPCOPYUP = 'tmpcopyup';
 
 export interface MountOptions {
   flags: number;
   propagation: number[];
   data: string;
+  copyUp: boolean;
 }
 
 export function parseMountOptions(options: string[] | undefined, field: string): MountOptions {
   let flags = 0;
   const propagation: number[] = [];
   const data: string[] = [];
+  let copyUp = false;
   for (const [i, option] of (options ?? []).entries()) {
     const flag = FLAG_OPTIONS[option];
-    if (flag) {
+    if (option === TMPCOPYUP) {
+      copyUp = true;
+    } else if (flag) {
       flags = flag.set ? flags | flag.flag : flags & ~flag.flag;
     } else if (option in PROPAGATION_OPTIONS) {
       propagation.push(PROPAGATION_OPTIONS[option]!);
@@ -82,7 +89,7 @@ export function parseMountOptions(options: string[] | undefined, field: string):
       data.push(option);
     }
   }
-  return { flags, propagation, data: data.join(',') };
+  return { flags, propagation, data: data.join(','), copyUp };
 }
 
 export function isBindMount(mount: Mount): boolean {
@@ -99,12 +106,28 @@ export function mountSource(source: string | undefined, bundle: string): string 
   return source.startsWith('/') ? source : `${bundle}/${source}`;
 }
 
+/**
+ * Filesystems whose target may not be a symlink (CVE-2019-19921, CVE-2023-27561): the shim refuses one at the
+ * last component instead of following it (in the rootfs), so a procfs or sysfs never lands where the image's
+ * link points, e.g. on a volume whose files the runtime would take for proc files.
+ */
+const NOFOLLOW_TYPES = new Set(['proc', 'sysfs']);
+
+/** MOUNT's optional last field (native-shim/README.md): none for most mounts, so their steps stay as they were. */
+function mountExtras(fstype: string, copyUp: boolean): string[] {
+  const extras = [...(NOFOLLOW_TYPES.has(fstype) ? ['nofollow'] : []), ...(copyUp ? ['copyup'] : [])];
+  return extras.length ? [extras.join(',')] : [];
+}
+
 /** Steps for one entry of config.json mounts (not cgroup mounts: see cgroupMountSteps). */
 export function mountSteps(mount: Mount, field: string, bundle: string, host: HostFacts): Step[] {
   const opts = parseMountOptions(mount.options, field);
   const target = mount.destination;
   if (!target.startsWith('/')) throw new ConfigError(`${field}.destination: must be an absolute path, got "${target}"`);
   const steps: Step[] = [];
+  if (opts.copyUp && (isBindMount(mount) || mount.type !== 'tmpfs')) {
+    throw new ConfigError(`${field}.options[${mount.options!.indexOf(TMPCOPYUP)}]: mount option "${TMPCOPYUP}" is for tmpfs mounts only`);
+  }
   if (isBindMount(mount)) {
     const source = mountSource(mount.source, bundle);
     if (!source) throw new ConfigError(`${field}.source: a bind mount needs a source`);
@@ -117,7 +140,7 @@ export function mountSteps(mount: Mount, field: string, bundle: string, host: Ho
   } else {
     const fstype = mount.type ?? '';
     if (!fstype) throw new ConfigError(`${field}.type: a mount that is not a bind mount needs a type`);
-    steps.push(step('MOUNT', [mount.source ?? fstype, target, fstype, opts.flags, opts.data, 'dir'], field));
+    steps.push(step('MOUNT', [mount.source ?? fstype, target, fstype, opts.flags, opts.data, 'dir', ...mountExtras(fstype, opts.copyUp)], field));
   }
   for (const flags of opts.propagation) steps.push(step('REMOUNT', [target, flags], field));
   return steps;
@@ -135,4 +158,4 @@ export function rootPropagation(rootfsPropagation: string | undefined): number {
 
 
 /** Every mount option runt understands (features.md "mountOptions"). */
-export const MOUNT_OPTIONS = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS)];
+export const MOUNT_OPTIONS = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), TMPCOPYUP];

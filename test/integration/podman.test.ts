@@ -199,6 +199,14 @@ else {
     t.equal(r.stdout, `${64 * 1024 * 1024}\n50\n`);
   });
 
+  t.test('--read-only: the tmpfs mounts keep the image\'s contents (tmpcopyup), the rest is read-only', async (t) => {
+    const tmp = run(['--rm', '--name', container(t), '--read-only', IMAGE, 'touch', '/tmp/x']);
+    t.equal(tmp.status, 0, tmp.stderr);
+    const root = run(['--rm', '--name', container(t), '--read-only', IMAGE, 'touch', '/x']);
+    t.equal(root.status, 1);
+    t.match(root.stderr, /touch: \/x: Read-only file system/);
+  });
+
   t.test('--privileged: the host\'s devices, whose fileMode podman writes with the file type bits', async (t) => {
     const r = run(['--rm', '--name', container(t), '--privileged', IMAGE, 'true']);
     t.equal(r.status, 0, r.stderr);

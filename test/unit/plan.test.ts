@@ -28,7 +28,7 @@ const find = (steps: Step[], op: string): Step[] => steps.filter((s) => s.op ===
 t.test('parent: namespaces to create become clone flags; cgroup and time are unshared separately', async (t) => {
   const p = buildParentPlan(spec(), ctx());
   t.same(ops(p.steps), ['RUNT-PLAN', 'MODE', 'OPEN_FIFO', 'CLONE', 'END']);
-  t.same(p.steps[0]!.args, [1], 'protocol version 1');
+  t.same(p.steps[0]!.args, [2], 'protocol version 2');
   const flags = find(p.steps, 'CLONE')[0]!.args[0] as number;
   t.equal(flags, CLONE.newpid | CLONE.newnet | CLONE.newipc | CLONE.newuts | CLONE.newns);
   t.ok(p.namespaces.unshareCgroup);
@@ -45,7 +45,7 @@ t.test('parent: joined namespaces are setns steps, user first; time offsets are 
   const p = buildParentPlan(s, ctx());
   t.same(find(p.steps, 'SETNS').map((x) => x.args), [['/proc/1/ns/user', CLONE.newuser], ['/proc/1/ns/net', CLONE.newnet]]);
   t.same(find(p.steps, 'UNSHARE')[0]!.args, [CLONE.newtime]);
-  t.same(find(p.steps, 'WRITE')[0]!.args, ['/proc/self/timens_offsets', 'monotonic 7 0\n']);
+  t.same(find(p.steps, 'WRITE_PROC')[0]!.args, ['self/timens_offsets', 'monotonic 7 0\n']);
   t.equal(find(p.steps, 'CLONE')[0]!.args[0], CLONE.newns);
 });
 
@@ -84,7 +84,7 @@ t.test('child: rootfs, mounts, devices, pivot, then process setup, fifo, exec', 
   t.same(find(child, 'MKNOD')[0]!.args, ['/dev/null', 0o20666, 1, 3, 0, 0]);
   t.ok(find(child, 'SYMLINK').some((l) => l.args[0] === 'pts/ptmx' && l.args[1] === '/dev/ptmx'));
   const proc = find(child, 'MOUNT').find((m) => m.args[1] === '/proc')!;
-  t.same(proc, { op: 'MOUNT', args: ['proc', '/proc', 'proc', 0, '', 'dir'], field: 'mounts[0]' });
+  t.same(proc, { op: 'MOUNT', args: ['proc', '/proc', 'proc', 0, '', 'dir', 'nofollow'], field: 'mounts[0]' });
   const dev = find(child, 'MOUNT').find((m) => m.args[1] === '/dev')!;
   t.same(dev.args, ['tmpfs', '/dev', 'tmpfs', MS.nosuid | MS.strictatime, 'mode=755,size=65536k', 'dir']);
   t.same(find(child, 'REMOUNT').at(-1), { op: 'REMOUNT', args: ['/', MS.bind | MS.rdonly], field: 'root.readonly' });
@@ -133,7 +133,7 @@ t.test('child: hooks in the container get the state; runtime hooks add a sync po
 
 t.test('mount options: flags, clearing options, propagation, data', async (t) => {
   t.same(parseMountOptions(['ro', 'rw', 'nosuid', 'noexec', 'size=1k', 'rshared', 'mode=700'], 'mounts[0]'),
-    { flags: MS.nosuid | MS.noexec, propagation: [MS.shared | MS.rec], data: 'size=1k,mode=700' });
+    { flags: MS.nosuid | MS.noexec, propagation: [MS.shared | MS.rec], data: 'size=1k,mode=700', copyUp: false });
   t.throws(() => parseMountOptions(['idmap'], 'mounts[3]'), /mounts\[3\].options\[0\]: mount option "idmap" is not supported/);
 });
 
@@ -148,7 +148,7 @@ t.test('capabilities: names to masks; a cap this kernel lacks is warned about', 
 t.test('encoding: records of length-prefixed fields', async (t) => {
   const buf = encodePlan([{ op: 'SEND', args: ['READY'] }, { op: 'END', args: [] }]);
   t.same([...buf], [2, 0, 0, 0, 4, 0, 0, 0, ...Buffer.from('SEND'), 5, 0, 0, 0, ...Buffer.from('READY'), 1, 0, 0, 0, 3, 0, 0, 0, ...Buffer.from('END')]);
-  t.throws(() => encodePlan([{ op: 'WRITE', args: ['a\0b'], field: 'linux.sysctl' }]), new ConfigError('linux.sysctl: a value contains a NUL byte'));
+  t.throws(() => encodePlan([{ op: 'WRITE_PROC', args: ['a\0b'], field: 'linux.sysctl' }]), new ConfigError('linux.sysctl: a value contains a NUL byte'));
 });
 
 t.test('ambient capabilities: only those permitted and inheritable are raised, the others warned about', async (t) => {
