@@ -21,32 +21,43 @@ try {
 }
 
 const esbuild = await import('esbuild');
-await esbuild.build({
-  entryPoints: [join(root, 'src/main.ts')],
-  outfile: join(out, 'runt.cjs'),
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // the schema validator (~285 KB) stays a file of its own: parsing it would cost every call, `state` too
-  external: ['@yuuang/ffi-rs-linux-x64-gnu', './validators.cjs'],
-  define: { RUNT_VERSION: JSON.stringify(pkg.version), RUNT_COMMIT: JSON.stringify(commit) },
+  external: ['@yuuang/ffi-rs-linux-x64-gnu'],
   logLevel: 'warning',
+};
+// the CLI, and build/runt.cjs, the few lines that load it from its code cache (src/load-cached.ts)
+await esbuild.build({
+  ...common,
+  entryPoints: [join(root, 'src/main.ts')],
+  outfile: join(out, 'runt-main.cjs'),
+  define: { RUNT_VERSION: JSON.stringify(pkg.version), RUNT_COMMIT: JSON.stringify(commit) },
 });
+await esbuild.build({ ...common, entryPoints: [join(root, 'src/loader.ts')], outfile: join(out, 'runt.cjs') });
+// the schema validator (~285 KB) stays a file of its own, loaded by create only
 copyFileSync(join(root, 'src/spec/validators.cjs'), join(out, 'validators.cjs'));
-writeValidatorCodeCache();
+
+writeCodeCache(join(out, 'runt-main.cjs'));
+writeCodeCache(join(out, 'validators.cjs'), (validators) => {
+  const example = JSON.parse(readFileSync(join(root, 'test/fixtures/schema/config/good/spec-example.json'), 'utf8'));
+  if (!validators.validateConfig(example)) throw new Error('the validator rejects the spec example');
+});
 
 /**
- * build/validators.cjs.cache: V8's code for the validator after validating upstream's example config, so
- * that `create` does not compile the validator's functions again (see src/spec/validate.ts).
+ * FILE.cache: V8's code for FILE, as src/load-cached.ts loads it (the same wrapper and file name). With a
+ * warm-up, the cache is made after it ran, so the functions it compiled lazily are in it too (the CLI gets
+ * none: running it would end this process).
  */
-function writeValidatorCodeCache() {
-  const file = join(out, 'validators.cjs');
+function writeCodeCache(file, warmUp) {
   const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, out);
-  const example = JSON.parse(readFileSync(join(root, 'test/fixtures/schema/config/good/spec-example.json'), 'utf8'));
-  if (!module.exports.validateConfig(example)) throw new Error('the validator rejects the spec example');
+  if (warmUp) {
+    const module = { exports: {} };
+    script.runInThisContext()(module.exports, createRequire(file), module, file, out);
+    warmUp(module.exports);
+  }
   writeFileSync(`${file}.cache`, script.createCachedData());
 }
 

@@ -2,10 +2,8 @@
 //
 // The validators are loaded on first use with a plain relative require, so importing this module costs nothing
 // and esbuild bundles the .cjs file into build/runt.cjs as a lazily initialised module.
-import { readFileSync } from 'node:fs';
-import Module from 'node:module';
-import { dirname, join } from 'node:path';
-import { Script } from 'node:vm';
+import { join } from 'node:path';
+import { loadCached } from '../load-cached';
 import type { Features, Spec, State } from './types';
 
 /** The subset of an ajv ErrorObject that the generated code produces (messages on, verbose off). */
@@ -30,31 +28,10 @@ interface Validators {
 
 let validators: Validators | undefined;
 
-/**
- * The generated validator is ~285 KB of code that V8 compiles on every `create`. The build leaves a V8 code
- * cache beside it (build/validators.cjs.cache, made after a warm-up validation so that the lazily compiled
- * functions are in it too). Without the cache (running from src/, as the tests do) or when V8 rejects it
- * (another Node version), this is a plain require.
- */
+/** The generated validator (~285 KB), loaded on first use from its code cache (see load-cached.ts). */
 function load(): Validators {
-  if (validators) return validators;
-  const file = join(__dirname, 'validators.cjs');
-  let cache: Buffer | undefined;
-  try {
-    cache = readFileSync(`${file}.cache`);
-  } catch {
-    // no cache next to the module
-  }
-  validators = cache ? runWithCodeCache(file, cache) : (require('./validators.cjs') as Validators);
+  validators ??= loadCached(join(__dirname, 'validators.cjs')) as Validators;
   return validators;
-}
-
-/** Loads a CommonJS file as require() would, but compiled from a V8 code cache. */
-function runWithCodeCache(file: string, cache: Buffer): Validators {
-  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData: cache });
-  const module = { exports: {} as Validators };
-  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, require, module, file, dirname(file));
-  return module.exports;
 }
 
 export type ConfigCheck = { ok: true; spec: Spec } | { ok: false; errors: string[] };
