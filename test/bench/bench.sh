@@ -74,7 +74,7 @@ done
 
 summary() {  # hyperfine json → rows; ratio: each median over runc's in the same case (over the first without runc)
   jq -r --arg c "$1" '.results as $r
-    | (([$r[] | select(.command | test("runc"))][0] // $r[0]).median) as $base
+    | (([$r[] | select(.command | test("(^|\\s)runc(\\s|$)"))][0] // $r[0]).median) as $base
     | $r[] | "| \($c) | \(.command) | \(.median*1000|.*10|round/10) | \(.stddev*1000|.*10|round/10) | \(.min*1000|.*10|round/10) | \(.max*1000|.*10|round/10) | \((.median/$base)*100|round/100) |"' "$2"
 }
 
