@@ -2,23 +2,38 @@
 // inside them at its delete; the container that empties them later did not make them. The state root keeps
 // the list of parents runt made, so whichever delete leaves one empty removes it: a cgroup runt made never
 // stays behind, and one it did not make is never touched.
-import { closeSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { flock, LOCK_EX } from '../sys/native';
 import type { CgroupSet } from './cgroupfs';
 import { errnoOf } from './fs';
 
 const REGISTRY = 'cgroup-parents';
 
+/** Runs `update` on the list under its lock; an emptied list is removed, so an idle root holds no file. */
 function withRegistry(root: string, update: (dirs: Set<string>) => void): void {
   const file = `${root}/${REGISTRY}`;
-  const fd = openSync(file, 'a+', 0o600);
+  for (;;) {
+    const fd = openSync(file, 'a+', 0o600);
+    try {
+      flock(fd, LOCK_EX);
+      // another process may have removed the list while this one waited for the lock: start over
+      if (!sameFile(fd, file)) continue;
+      const dirs = new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+      update(dirs);
+      if (dirs.size) writeFileSync(file, [...dirs].map((d) => `${d}\n`).join(''));
+      else rmSync(file, { force: true });
+      return;
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function sameFile(fd: number, path: string): boolean {
   try {
-    flock(fd, LOCK_EX);
-    const dirs = new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
-    update(dirs);
-    writeFileSync(file, [...dirs].map((d) => `${d}\n`).join(''));
-  } finally {
-    closeSync(fd);
+    return fstatSync(fd).ino === statSync(path).ino;
+  } catch {
+    return false;
   }
 }
 

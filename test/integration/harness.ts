@@ -37,6 +37,7 @@ export interface Env {
 }
 
 let counter = 0;
+let envs = 0;
 const TMP_PREFIX = '/tmp/runt-it-';
 
 /**
@@ -86,6 +87,8 @@ export function spawnCaptured(
 }
 
 export function setup(t: Test): Env {
+  // a parent per environment: runt removes it with the last container (the list of parents is per state root)
+  const cgroupParent = `/runt-test-${process.pid}-${envs++}`;
   const tmp = mkdtempSync(`${TMP_PREFIX}${process.pid}-`);
   const root = join(tmp, 'state');
   const ids: string[] = [];
@@ -99,7 +102,7 @@ export function setup(t: Test): Env {
       spec.root = { path: rootfs(), readonly: true };
       spec.process!.terminal = false;
       spec.process!.args = args;
-      spec.linux!.cgroupsPath = `/runt-test/${process.pid}-${counter}`;
+      spec.linux!.cgroupsPath = `${cgroupParent}/${counter}`;
       edit?.(spec);
       writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
       return dir;
