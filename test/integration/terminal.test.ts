@@ -12,9 +12,9 @@ if (skip) t.plan(0, skip);
  * recvtty on a socket in the test's temp dir, listening: `done` resolves when the pty closes, with what
  * recvtty said (the pty's name) and what the terminal showed.
  */
-async function consoleReceiver(t: Test, env: Env): Promise<{ sock: string; done: Promise<{ info: string; output: string }> }> {
+async function consoleReceiver(t: Test, env: Env, actions: string[] = []): Promise<{ sock: string; done: Promise<{ info: string; output: string }> }> {
   const sock = join(env.tmp, 'console.sock');
-  const receiver = await startListener(t, env, 'recvtty', [sock]);
+  const receiver = await startListener(t, env, 'recvtty', [sock, ...actions]);
   return { sock, done: receiver.exited.then(() => ({ info: receiver.info(), output: receiver.out().replace(/\r/g, '') })) };
 }
 
@@ -32,6 +32,22 @@ t.test('the master reaches the console socket; the process has the pty as its co
   const { info, output } = await done;
   t.match(info, /received \/dev\/pts\/0/);
   t.equal(output, '/dev/pts/0\n40 100\nc\nstdin-is-tty\n');
+});
+
+t.test('over the console socket the listener types into the terminal and resizes it', async (t) => {
+  const env = setup(t);
+  // typed ahead: the shell reads each line when it is ready, and the resize comes before `stty size` is typed
+  const { sock, done } = await consoleReceiver(t, env, ['--type', 'tty', '--resize', '50x120', '--type', 'stty size', '--type', 'exit 5']);
+  const id = env.id('typed');
+  const bundle = env.bundle(['sh'], (s) => {
+    s.process!.terminal = true;
+    s.process!.consoleSize = { height: 40, width: 100 };
+  });
+  t.equal(env.runt(['create', '--console-socket', sock, '-b', bundle, id]).status, 0);
+  t.equal(env.runt(['start', id]).status, 0);
+  const { output } = await done;
+  t.match(output, /tty\n\/dev\/pts\/0\n/, 'typed `tty` answers /dev/pts/0');
+  t.match(output, /stty size\n50 120\n/, 'the new window size shows in `stty size`');
 });
 
 t.test('exec -t with --console-socket: the master reaches the socket, the process has the pty', async (t) => {
