@@ -58,7 +58,7 @@ static int walk(int root, const char *path, bool nofollow)
 		while (*p == '/')
 			p++;
 		if (!*p) {
-			result = depth ? stack[depth] : dup(root);
+			result = depth ? stack[depth] : fcntl(root, F_DUPFD_CLOEXEC, 0);
 			if (result < 0)
 				err = errno;
 			if (depth)

@@ -68,7 +68,7 @@ static int open_beneath(int dir, const char *rel, int flags)
 	char *copy = strdup(rel), *save = NULL;
 	if (!copy)
 		return -1;
-	int cur = dup(dir);
+	int cur = fcntl(dir, F_DUPFD_CLOEXEC, 0);
 	char *comp = strtok_r(copy, "/", &save);
 	while (cur >= 0 && comp) {
 		char *next = strtok_r(NULL, "/", &save);

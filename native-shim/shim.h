@@ -34,7 +34,7 @@ extern struct rec *g_recs;
 extern uint32_t g_nrecs;
 
 /* Reads records from the socket up to END, appending them to g_recs. `header`: the first segment, whose
- * first record must be RUNT-PLAN 1; without it, the child's segment, where EOF is a silent exit 1. Reports a
+ * first record must be RUNT-PLAN with the protocol version (2); without it, the child's segment, where EOF is a silent exit 1. Reports a
  * malformed plan and exits on any other error. */
 void plan_read_segment(bool header);
 /* Reads exactly n bytes from the socket (through the plan reader's buffer). 0 on success, -1 on EOF

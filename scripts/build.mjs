@@ -1,6 +1,7 @@
-// npm run build (and npm install): the CLI bundle build/runt.cjs, then the C shim and the launcher.
-// One CommonJS bundle starts fastest (see README "Start-up"); the ffi-rs binding and the generated schema
-// validator stay plain requires, loaded only by the commands that use them.
+// npm run build (and npm install): the CLI bundle build/runt-main.cjs and its loader build/runt.cjs, the
+// schema validator, V8 code caches for both, then the C shim and the launcher. One CommonJS bundle starts
+// fastest (see README "Design notes"); the ffi-rs binding and the validator stay files of their own, loaded
+// only by the commands that use them.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';

@@ -1,7 +1,8 @@
 // runt's entry point: argv → command, and the one place errors become a message and an exit status.
 import { writeSync } from 'node:fs';
 import { closeLog, configureLog, log } from './cli/log';
-import { helpText, parseArgv, UsageError, type Parsed } from './cli/parse';
+import { helpText, parseArgv, type Parsed } from './cli/parse';
+import { UserError } from './errors';
 import { makeContext, type Context } from './commands/context';
 import { OCI_VERSION } from './container/store';
 
@@ -64,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as Error;
     // a user's mistake is one line; a stack only for --debug (it is runt's bug, not theirs)
     log.fatal(err.message);
-    if (global.debug === true && !(err instanceof UsageError)) log.debug(err.stack ?? '');
+    if (global.debug === true && !(err instanceof UserError)) log.debug(err.stack ?? '');
     return 1;
   } finally {
     closeLog();

@@ -165,26 +165,6 @@ export function addProcess(set: CgroupSet, pid: number): void {
   }
 }
 
-/** Every pid in the container's cgroups and their sub-cgroups, sorted. */
-export function pidsOf(host: CgroupHost, set: CgroupSet): number[] {
-  const pids = new Set<number>();
-  const walk = (dir: string): void => {
-    let text: string;
-    try {
-      text = fs.readFileSync(`${dir}/cgroup.procs`, 'utf8');
-    } catch (e) {
-      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return;
-      throw e;
-    }
-    for (const l of text.split('\n')) if (l.trim()) pids.add(Number(l));
-    for (const ent of fs.readdirSync(dir, { withFileTypes: true })) if (ent.isDirectory()) walk(`${dir}/${ent.name}`);
-  };
-  for (const h of host.hierarchies) {
-    const dir = set.dirs[h.mountPoint];
-    if (dir) walk(dir);
-  }
-  return [...pids].sort((a, b) => a - b);
-}
 
 /** Sleeps between rmdir attempts of a busy cgroup (a process that just died may still be counted). */
 const BUSY_RETRY_MS = [10, 20, 40, 80, 160];

@@ -1,6 +1,7 @@
 // Shared by the v1 and v2 translators: the Write record, the probe, and the checks that name OCI fields.
 import type { LinuxHugepageLimit, LinuxRdma, LinuxResources, LinuxThrottleDevice } from '../spec/types';
 import { v1Hierarchy, v2Hierarchy, type CgroupHost, type Hierarchy } from './host';
+import { UserError } from '../errors';
 
 /** One cgroup file write, in order. `field` names the OCI field it comes from (for error messages). */
 export interface Write {
@@ -49,7 +50,7 @@ export interface Ctx {
 }
 
 export function fail(field: string, msg: string): never {
-  throw new Error(`${field}: ${msg}`);
+  throw new UserError(`${field}: ${msg}`);
 }
 
 /** Present in the config: not undefined and not JSON null. */

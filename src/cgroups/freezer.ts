@@ -3,18 +3,10 @@
 // container's dirs say which one they have, so `state` can ask "paused?" for the price of a few reads.
 import * as fs from 'node:fs';
 import type { CgroupSet } from './cgroupfs';
-import { errnoOf, sleepMs, writeCgroupFile } from './fs';
+import { readTrim, sleepMs, writeCgroupFile } from './fs';
 
 type Freezer = { version: 1; dir: string } | { version: 2; dir: string };
 
-function readOrUndefined(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined;
-    throw e;
-  }
-}
 
 /** The container's v1 freezer dir (it has freezer.state), else its v2 dir (cgroup.freeze), else none. */
 function freezerOf(set: CgroupSet): Freezer | undefined {
@@ -36,11 +28,11 @@ export function isFrozen(set: CgroupSet | undefined): boolean {
   const dirs = Object.entries(set.dirs);
   const byName = [...dirs.filter(([m]) => m.endsWith('/freezer')), ...dirs.filter(([m]) => !m.endsWith('/freezer'))].map(([, d]) => d);
   for (const dir of byName) {
-    const v1 = readOrUndefined(`${dir}/freezer.state`);
+    const v1 = readTrim(`${dir}/freezer.state`);
     if (v1 !== undefined) return v1 !== 'THAWED';
   }
   for (const dir of byName) {
-    const v2 = readOrUndefined(`${dir}/cgroup.freeze`);
+    const v2 = readTrim(`${dir}/cgroup.freeze`);
     if (v2 !== undefined) return v2 === '1';
   }
   return false;
@@ -59,8 +51,8 @@ export function setFrozen(set: CgroupSet | undefined, frozen: boolean): void {
   const want = f.version === 1 ? (frozen ? 'FROZEN' : 'THAWED') : frozen ? '1' : '0';
   const write = (): void => writeCgroupFile(f.version === 1 ? `${f.dir}/freezer.state` : `${f.dir}/cgroup.freeze`, want);
   const done = (): boolean => f.version === 1
-    ? readOrUndefined(`${f.dir}/freezer.state`) === want
-    : (readOrUndefined(`${f.dir}/cgroup.events`) ?? '').split('\n').includes(`frozen ${want}`);
+    ? readTrim(`${f.dir}/freezer.state`) === want
+    : (readTrim(`${f.dir}/cgroup.events`) ?? '').split('\n').includes(`frozen ${want}`);
   write();
   const deadline = Date.now() + FREEZE_TIMEOUT_MS;
   for (let wait = 1; !done(); wait = Math.min(wait * 2, 50)) {

@@ -4,10 +4,6 @@ import * as path from 'node:path';
 
 const O_WRONLY_TRUNC = fs.constants.O_WRONLY | fs.constants.O_TRUNC;
 
-/** Blocks the thread for `ms` milliseconds (no event loop needed). */
-export function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 export function errnoOf(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | null)?.code;
@@ -18,7 +14,7 @@ export function readTrim(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return undefined;
+    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined;
     throw e;
   }
 }
@@ -59,3 +55,5 @@ export function mkdirP(dir: string, created: string[]): void {
     }
   }
 }
+
+export { sleepMs } from '../sys/sleep';

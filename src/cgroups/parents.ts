@@ -7,7 +7,8 @@ import { flock, LOCK_EX } from '../sys/native';
 import type { CgroupSet } from './cgroupfs';
 import { errnoOf } from './fs';
 
-const REGISTRY = 'cgroup-parents';
+// '~' is not allowed in container ids, so the list can never be taken for a container's directory
+const REGISTRY = '~cgroup-parents';
 
 /** Runs `update` on the list under its lock; an emptied list is removed, so an idle root holds no file. */
 function withRegistry(root: string, update: (dirs: Set<string>) => void): void {

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Hierarchy } from './host';
+import { UserError } from '../errors';
 
 export const SYSTEMD_NOT_RUNNING =
   'systemd cgroup driver requested (--systemd-cgroup), but systemd is not running on this host';
@@ -36,11 +37,11 @@ export function resolveCgroupsPath(
   systemdProbe = '/run/systemd/system',
 ): string {
   if (systemdCgroup) {
-    if (!fs.existsSync(systemdProbe)) throw new Error(SYSTEMD_NOT_RUNNING);
+    if (!fs.existsSync(systemdProbe)) throw new UserError(SYSTEMD_NOT_RUNNING);
     if (cgroupsPath && cgroupsPath.split(':').length !== 3) {
-      throw new Error(`linux.cgroupsPath: expected "slice:prefix:name" for systemd cgroups, got ${JSON.stringify(cgroupsPath)}`);
+      throw new UserError(`linux.cgroupsPath: expected "slice:prefix:name" for systemd cgroups, got ${JSON.stringify(cgroupsPath)}`);
     }
-    throw new Error('systemd cgroup driver (--systemd-cgroup) is not supported by runt yet; use the default cgroupfs driver');
+    throw new UserError('systemd cgroup driver (--systemd-cgroup) is not supported by runt yet; use the default cgroupfs driver');
   }
   if (!cgroupsPath) {
     if (!id || id.includes('/') || id === '.' || id === '..') throw new Error(`invalid container id ${JSON.stringify(id)}`);
@@ -48,7 +49,7 @@ export function resolveCgroupsPath(
   }
   const p = cleanPath(cgroupsPath);
   if (p === '/' || p === '') {
-    throw new Error(`linux.cgroupsPath: ${JSON.stringify(cgroupsPath)} names the ${p === '/' ? 'root' : "runtime's own"} cgroup, not a cgroup of the container's own`);
+    throw new UserError(`linux.cgroupsPath: ${JSON.stringify(cgroupsPath)} names the ${p === '/' ? 'root' : "runtime's own"} cgroup, not a cgroup of the container's own`);
   }
   return p;
 }

@@ -1,6 +1,7 @@
 // argv → global options, a command and its options, driven by the table. runc's rules: global flags come
 // before the command; `--flag value` and `--flag=value`; `-x value`; `--` ends the flags.
 import { COMMANDS, GLOBAL_FLAGS, type CommandSpec, type FlagSpec } from './table';
+import { UserError } from '../errors';
 
 export type FlagValue = string | number | boolean | string[];
 export type Flags = Record<string, FlagValue>;
@@ -13,7 +14,7 @@ export interface Parsed {
 }
 
 /** A usage mistake: exit status 1 (runc's), message names the argument. */
-export class UsageError extends Error {}
+export class UsageError extends UserError {}
 
 function findFlag(specs: FlagSpec[], arg: string): { spec: FlagSpec; inline?: string } | undefined {
   let name: string;

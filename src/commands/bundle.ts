@@ -1,7 +1,7 @@
 // Reading a bundle: config.json parsed, validated against the schema, and checked for what runt cannot do.
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT } from '../plan/linux';
+import { DEVICE_TYPE_BITS, S_IFMT } from '../plan/linux';
 import { ConfigError } from '../plan/types';
 import { checkConfig } from '../spec/validate';
 import type { Spec } from '../spec/types';
@@ -39,8 +39,6 @@ export function readBundle(bundleFlag: string | undefined): { bundle: string; sp
   return { bundle, spec: checkSpec(doc) };
 }
 
-const DEVICE_TYPE_BITS: Partial<Record<string, number>> = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO };
-
 /**
  * podman --privileged writes linux.devices[].fileMode with the file type bits (e.g. 8612 = 0o20644 for a char
  * device), which the schema refuses and runc and crun accept: the bits of the device's own type are dropped.
@@ -54,7 +52,7 @@ function dropDeviceTypeBits(doc: unknown): void {
     if (typeof d?.fileMode !== 'number' || !Number.isInteger(d.fileMode) || d.fileMode < 0 || d.fileMode > 0o177777) return;
     const bits = d.fileMode & S_IFMT;
     if (!bits) return;
-    if (bits !== DEVICE_TYPE_BITS[String(d.type)]) {
+    if (bits !== (DEVICE_TYPE_BITS as Partial<Record<string, number>>)[String(d.type)]) {
       throw new ConfigError(`config.json: linux.devices[${i}].fileMode: the file type bits 0o${bits.toString(8)} are not those of a "${String(d.type)}" device`);
     }
     d.fileMode -= bits;

@@ -7,7 +7,7 @@ import {
   fifoPath, lockContainer, makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic,
   OCI_VERSION, type ContainerRecord,
 } from '../container/store';
-import { hookStateJson, procStat, waitGone } from '../container/status';
+import { hookStateJson, killAndWait, procStat } from '../container/status';
 import { log } from '../cli/log';
 import { cgroupMountSteps } from '../plan/cgroup-mounts';
 import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '../plan';
@@ -136,7 +136,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     const parent = buildParentPlan(spec, planCtx);
     const session = await runShim(parent.steps, planCtx.preserveFds, {
       onPid: (pid) => {
-        undo.push(() => killQuietly(pid));
+        undo.push(() => killAndWait(pid));
         record.pid = pid;
         record.startTime = procStat(pid)?.startTime ?? '';
         saveRecord(dir, record);
@@ -192,14 +192,6 @@ function faultPoint(point: string): void {
   if (process.env.RUNT_FAULT === point) process.kill(process.pid, 'SIGKILL');
 }
 
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-  waitGone(pid);
-}
 
 export async function create(ctx: Context): Promise<number> {
   await createContainer(ctx, ctx.args[0]!, createOptions(ctx), 'detach');

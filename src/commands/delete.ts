@@ -51,9 +51,8 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
 
 /** Waits (bounded) until the processes killed with the container have left its cgroup, so it can be removed. */
 function waitCgroupEmpty(set: cgroups.CgroupSet, timeoutMs = 2000): void {
-  const host = cgroups.detectHost();
   const deadline = Date.now() + timeoutMs;
-  for (let wait = 1; cgroups.pidsOf(host, set).length > 0 && Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
+  for (let wait = 1; cgroups.pidsOf(set).length > 0 && Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
     sleepMs(wait);
   }
 }

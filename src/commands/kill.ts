@@ -1,7 +1,7 @@
 // runtime.md "Kill": a signal to the container's process (or, with --all, to every process in its cgroup).
 import { constants } from 'node:os';
-import * as cgroups from '../cgroups';
 import { hasFreezer, isFrozen, setFrozen } from '../cgroups/freezer';
+import { pidsOf } from '../cgroups/procs';
 import { log } from '../cli/log';
 import { UsageError } from '../cli/parse';
 import type { ContainerRecord } from '../container/store';
@@ -38,12 +38,11 @@ function send(pid: number, signal: number): void {
  */
 export function signalContainer(record: ContainerRecord, signal: number, all: boolean): void {
   const set = record.cgroup;
-  const wasFrozen = isFrozen(set);
   if (!all || !set) {
     send(record.pid, signal);
   } else {
     let froze = false;
-    if (!wasFrozen && hasFreezer(set)) {
+    if (hasFreezer(set) && !isFrozen(set)) {
       try {
         setFrozen(set, true);
         froze = true;
@@ -52,7 +51,7 @@ export function signalContainer(record: ContainerRecord, signal: number, all: bo
       }
     }
     try {
-      for (const pid of cgroups.pidsOf(cgroups.detectHost(), set)) send(pid, signal);
+      for (const pid of pidsOf(set)) send(pid, signal);
     } finally {
       if (froze && signal !== SIGKILL) setFrozen(set, false);
     }

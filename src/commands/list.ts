@@ -7,7 +7,7 @@ import type { Context } from './context';
 export function list(ctx: Context): number {
   let ids: string[];
   try {
-    ids = readdirSync(ctx.root).sort();
+    ids = readdirSync(ctx.root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
   } catch {
     ids = [];
   }

@@ -24,7 +24,7 @@ export function filterPsOutput(output: string, pids: ReadonlySet<number>): strin
 export function ps(ctx: Context): number {
   const id = ctx.args[0]!;
   const record = loadRecord(ctx.root, id);
-  const pids = record.cgroup ? cgroups.pidsOf(cgroups.detectHost(), record.cgroup) : [];
+  const pids = record.cgroup ? cgroups.pidsOf(record.cgroup) : [];
   if (ctx.flags.format === 'json') {
     writeSync(1, `${JSON.stringify(pids)}\n`);
     return 0;

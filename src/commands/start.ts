@@ -2,10 +2,15 @@
 import { constants, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { runHooks } from '../container/hooks';
 import { ContainerError, containerDir, fifoPath, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
-import { containerStatus, hookStateJson, isAlive, waitGone } from '../container/status';
+import { containerStatus, hookStateJson, isAlive, killAndWait } from '../container/status';
 import type { Context } from './context';
+import { sleepMs } from '../sys/sleep';
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const WRITER_TIMEOUT_MS = 10_000;
+const ALREADY_RUNNING = 'cannot start an already running container';
+
+/** The fifo outlived a start that was killed after releasing it: the process runs, and must not be stopped. */
+class NotWaiting extends ContainerError {}
 
 /**
  * Opens the fifo's read end, which lets the shim's blocked open return. The shim writes '1' once through,
@@ -17,6 +22,9 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
   const buf = Buffer.alloc(4096);
   let received = '';
   let exited = false;
+  // a created container's shim is already blocked opening the fifo, so its writer shows up at once; one
+  // that never does is not waiting (its process runs something else): give up rather than spin
+  const deadline = Date.now() + WRITER_TIMEOUT_MS;
   try {
     for (;;) {
       let n: number;
@@ -39,7 +47,8 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
         exited = true;
         continue;
       }
-      Atomics.wait(sleeper, 0, 0, 1);
+      if (received.length === 0 && Date.now() > deadline) throw new NotWaiting(ALREADY_RUNNING);
+      sleepMs(1);
     }
   } finally {
     closeSync(fd);
@@ -61,13 +70,13 @@ export async function startContainer(ctx: Context, id: string): Promise<Containe
 async function startLocked(dir: string, record: ContainerRecord): Promise<ContainerRecord> {
   const status = containerStatus(record, dir);
   if (status === 'stopped') throw new ContainerError('cannot start a container that has stopped');
-  if (status === 'running') throw new ContainerError('cannot start an already running container');
+  if (status === 'running') throw new ContainerError(ALREADY_RUNNING);
   if (status !== 'created') throw new ContainerError(`cannot start a container in the ${status} state`);
   const fifo = fifoPath(dir);
   try {
     releaseExecFifo(record, fifo);
   } catch (e) {
-    stop(record);
+    if (!(e instanceof NotWaiting)) killAndWait(record.pid);
     throw e;
   } finally {
     rmSync(fifo, { force: true });
@@ -76,20 +85,12 @@ async function startLocked(dir: string, record: ContainerRecord): Promise<Contai
     await runHooks(record.config.hooks?.poststart, 'poststart', hookStateJson(record, 'running'));
   } catch (e) {
     // runtime-spec 1.3: a failing poststart hook fails start, and the container is stopped
-    stop(record);
+    killAndWait(record.pid);
     throw e;
   }
   return record;
 }
 
-function stop(record: ContainerRecord): void {
-  try {
-    process.kill(record.pid, 'SIGKILL');
-    waitGone(record.pid);
-  } catch {
-    // gone already
-  }
-}
 
 export async function start(ctx: Context): Promise<number> {
   await startContainer(ctx, ctx.args[0]!);

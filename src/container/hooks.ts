@@ -3,8 +3,9 @@
 // the state on stdin and only the env it names; its output is kept for the error message.
 import { spawn } from 'node:child_process';
 import type { Hook } from '../spec/types';
+import { UserError } from '../errors';
 
-export class HookError extends Error {}
+export class HookError extends UserError {}
 
 function envObject(env: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isFrozen } from '../cgroups/freezer';
 import { fifoPath, type ContainerRecord } from './store';
+import { sleepMs } from '../sys/sleep';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -60,12 +61,21 @@ export function hookStateJson(record: ContainerRecord, status: Status): string {
 
 /** Waits (bounded) until pid is dead or a zombie, so its cgroup can be removed. */
 export function waitGone(pid: number, timeoutMs = 5000): boolean {
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const stat = procStat(pid);
     if (!stat || stat.state === 'Z' || stat.state === 'X') return true;
     if (Date.now() > deadline) return false;
-    Atomics.wait(sleeper, 0, 0, 2);
+    sleepMs(2);
   }
+}
+
+/** SIGKILL to a pid that may be gone already, then the bounded wait for it to die. */
+export function killAndWait(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+  waitGone(pid);
 }

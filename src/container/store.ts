@@ -3,6 +3,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
 import type { CgroupSet } from '../cgroups';
 import type { Spec } from '../spec/types';
+import { UserError } from '../errors';
 
 export const OCI_VERSION = '1.3.0';
 
@@ -27,7 +28,7 @@ export interface ContainerRecord {
 }
 
 /** A failure a client may match by text (runc's wording). */
-export class ContainerError extends Error {}
+export class ContainerError extends UserError {}
 
 export const NOT_EXIST = 'container does not exist';
 export const EXISTS = 'container with given ID already exists';
@@ -106,16 +107,19 @@ export function loadRecord(root: string, id: string): ContainerRecord {
   try {
     text = readFileSync(`${dir}/state.json`, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerError(NOT_EXIST);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ContainerError(NOT_EXIST);
     throw e;
   }
-  return JSON.parse(text) as ContainerRecord;
+  try {
+    return JSON.parse(text) as ContainerRecord;
+  } catch (e) {
+    throw new ContainerError(`${dir}/state.json: ${(e as Error).message}`);
+  }
 }
 
 export function saveRecord(dir: string, record: ContainerRecord): void {
-  const tmp = `${dir}/.state.json.tmp`;
-  writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
-  renameSync(tmp, `${dir}/state.json`);
+  writeAtomic(`${dir}/state.json`, JSON.stringify(record), 0o600);
 }
 
 export function fifoPath(dir: string): string {
@@ -123,10 +127,10 @@ export function fifoPath(dir: string): string {
 }
 
 /** Writes a file atomically (temp file, then rename): a reader never sees it half-written. */
-export function writeAtomic(path: string, content: string): void {
+export function writeAtomic(path: string, content: string, mode = 0o644): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, content, { mode: 0o644 });
+    writeFileSync(tmp, content, { mode });
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });

@@ -1,6 +1,7 @@
 // config-linux.md "Devices" and "Default Devices": nodes and links made in the container's /dev.
 import type { LinuxDevice, Mount } from '../spec/types';
-import { MS, S_IFBLK, S_IFCHR, S_IFIFO } from './linux';
+import { DEVICE_TYPE_BITS, MS } from './linux';
+import { isBindMount } from './mounts';
 import { ConfigError, step, type HostFacts, type Step } from './types';
 
 interface DeviceNode {
@@ -27,7 +28,6 @@ const DEFAULT_LINKS: [target: string, link: string][] = [
   ['/proc/self/fd/2', '/dev/stderr'],
 ];
 
-const TYPE_BITS = { c: S_IFCHR, b: S_IFBLK, p: S_IFIFO, u: S_IFCHR } as const;
 
 function configDevice(device: LinuxDevice, field: string): DeviceNode {
   if (!device.path.startsWith('/dev/')) throw new ConfigError(`${field}.path: "${device.path}" is not under /dev`);
@@ -52,7 +52,7 @@ function configDevice(device: LinuxDevice, field: string): DeviceNode {
  */
 export function deviceSteps(devices: LinuxDevice[] | undefined, mounts: Mount[], canMknod: boolean, host: HostFacts): Step[] {
   const steps: Step[] = [];
-  const bindsDev = mounts.some((m) => m.destination === '/dev' && (m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind')));
+  const bindsDev = mounts.some((m) => m.destination === '/dev' && isBindMount(m));
   const nodes: [DeviceNode, string | undefined][] = [];
   if (!bindsDev) for (const d of DEFAULT_DEVICES) nodes.push([d, undefined]);
   (devices ?? []).forEach((d, i) => {
@@ -64,7 +64,7 @@ export function deviceSteps(devices: LinuxDevice[] | undefined, mounts: Mount[],
   });
   for (const [node, field] of nodes) {
     if (canMknod) {
-      steps.push(step('MKNOD', [node.path, TYPE_BITS[node.type] | (node.fileMode & 0o7777), node.major, node.minor, node.uid, node.gid], field));
+      steps.push(step('MKNOD', [node.path, DEVICE_TYPE_BITS[node.type] | (node.fileMode & 0o7777), node.major, node.minor, node.uid, node.gid], field));
     } else {
       if (host.kindOf(node.path) === 'missing') {
         throw new ConfigError(`${field ?? 'linux.devices'}: ${node.path} must exist on the host to be bound into a container that may not mknod`);

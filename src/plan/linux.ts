@@ -37,7 +37,6 @@ export const MS = {
   lazytime: 1 << 25,
 } as const;
 
-export const PROPAGATION_MASK = MS.unbindable | MS.private | MS.slave | MS.shared;
 
 /** Capability names in bit order (linux/capability.h). */
 export const CAPABILITIES = [
@@ -61,3 +60,6 @@ export const S_IFMT = 0o170000;
 export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
 export const S_IFIFO = 0o010000;
+
+/** The file type bits of each linux.devices type (`u`, unbuffered, is a char device too). */
+export const DEVICE_TYPE_BITS = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO } as const;

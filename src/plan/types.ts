@@ -1,5 +1,6 @@
 // The plan: what the shim executes, as data. Builders in this folder are pure: config and host facts in,
 // steps out. See native-shim/README.md for every op.
+import { UserError } from '../errors';
 
 export type Arg = string | number | bigint;
 
@@ -25,4 +26,4 @@ export function step(op: string, args: Arg[] = [], field?: string): Step {
 }
 
 /** A user mistake the plan builder found; its message names the config field. */
-export class ConfigError extends Error {}
+export class ConfigError extends UserError {}

@@ -7,17 +7,12 @@ import { constants } from 'node:os';
 import type { Socket } from 'node:net';
 import { encodePlan } from '../plan/encode';
 import type { Step } from '../plan/types';
+import { UserError } from '../errors';
 
-export class ShimError extends Error {
-  constructor(
-    message: string,
-    readonly errno: number,
-  ) {
-    super(message);
-  }
-}
+/** A step of the plan failed: what the config asked for cannot be done here; the message names the field. */
+export class ShimError extends UserError {}
 
-/** build/runt-shim next to the bundle this code runs from (build/runt.cjs), or the build dir from src/. */
+/** build/runt-shim next to the bundle this code runs from (build/runt-main.cjs), or the build dir from src/. */
 export function shimPath(): string {
   const candidates = [join(__dirname, 'runt-shim'), join(__dirname, '..', '..', 'build', 'runt-shim')];
   const found = candidates.find((p) => existsSync(p));
@@ -119,12 +114,12 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
   const fail = async (line: string | undefined): Promise<never> => {
     if (line === undefined) {
       const status = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), 2000))]);
-      throw new ShimError(`runt-shim ended without a report (status ${status})`, 0);
+      throw new ShimError(`runt-shim ended without a report (status ${status})`);
     }
     const m = /^ERR (\d+) (\d+) (.*)$/.exec(line);
-    if (!m) throw new ShimError(`runt-shim: unexpected message "${line}"`, 0);
+    if (!m) throw new Error(`runt-shim: unexpected message "${line}"`);
     const field = steps[Number(m[1])]?.field;
-    throw new ShimError(field ? `${field}: ${m[3]}` : m[3]!, Number(m[2]));
+    throw new ShimError(field ? `${field}: ${m[3]}` : m[3]!);
   };
 
   const first = await Promise.race([lines.next(), spawnError]);

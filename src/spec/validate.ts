@@ -1,7 +1,7 @@
 // Typed wrapper around the generated standalone validators (src/spec/validators.cjs, see scripts/gen-schema.mjs).
 //
-// The validators are loaded on first use with a plain relative require, so importing this module costs nothing
-// and esbuild bundles the .cjs file into build/runt.cjs as a lazily initialised module.
+// The validators are loaded on first use (from build/validators.cjs and its code cache, see load-cached.ts), so
+// importing this module costs nothing: only the commands that validate a config pay for them.
 import { join } from 'node:path';
 import { loadCached } from '../load-cached';
 import type { Features, Spec, State } from './types';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import {
   type CgroupHost, type CgroupSet, type Probe, type Write, DEFAULT_DEVICE_RULES, SYSTEMD_NOT_RUNNING, addProcess,
-  applyResources, blkioToIoWeight, cgroupDir, cgroupMountPlan, cgroupfsManager, createCgroup, detectHost, deviceRuleV1,
+  applyResources, blkioToIoWeight, cgroupDir, cgroupMountPlan, createCgroup, detectHost, deviceRuleV1,
   containerStats, deviceFilter, hasFreezer, isFrozen, pidsOf, removeCgroup, resolveCgroupsPath, resourcePlan, resourceWrites, setFrozen,
   sharesToWeight, toJson,
 } from '../../src/cgroups';
@@ -582,8 +582,7 @@ t.test('create, apply, add, pids, remove on a fake hybrid cgroupfs', async (t) =
   addProcess(set, 12345);
   for (const dir of Object.values(set.dirs)) t.equal(read(`${dir}/cgroup.procs`), '12345');
   write(`${cg}/memory/runt/c1/sub/cgroup.procs`, '777\n');
-  t.same(pidsOf(host, set), [777, 12345], 'sub-cgroups count');
-  t.same(cgroupfsManager.pids(host, set), [777, 12345]);
+  t.same(pidsOf(set), [777, 12345], 'sub-cgroups count');
   fs.rmSync(`${cg}/memory/runt/c1/sub`, { recursive: true });
   t.throws(() => addProcess({ dirs: { x: `${cg}/nope` }, created: [] }, 1), /cannot add pid 1 to .*nope: ENOENT/);
 
@@ -707,7 +706,7 @@ t.test('real cgroups on this host', { skip: process.getuid?.() !== 0 || !fs.exis
     const line = lines.find((l) => l.split(':')[1] === key);
     t.equal(line?.slice(line.indexOf(':', line.indexOf(':') + 1) + 1), name, `${h.mountPoint}: in ${name}`);
   }
-  t.same(pidsOf(host, set), [pid]);
+  t.same(pidsOf(set), [pid]);
 
   child.kill('SIGKILL');
   await once(child, 'exit');

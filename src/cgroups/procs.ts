@@ -1,0 +1,23 @@
+// The processes in a container's cgroups, its sub-cgroups included. A leaf module: `kill` and `ps` need no
+// more of the cgroup layer than this, and the container's record already names its directories.
+import * as fs from 'node:fs';
+import type { CgroupSet } from './cgroupfs';
+import { errnoOf } from './fs';
+
+/** Host pids in every cgroup of the set (v1 hierarchies can differ: the union), ascending. */
+export function pidsOf(set: CgroupSet): number[] {
+  const pids = new Set<number>();
+  const walk = (dir: string): void => {
+    let text: string;
+    try {
+      text = fs.readFileSync(`${dir}/cgroup.procs`, 'utf8');
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return;
+      throw e;
+    }
+    for (const l of text.split('\n')) if (l.trim()) pids.add(Number(l));
+    for (const ent of fs.readdirSync(dir, { withFileTypes: true })) if (ent.isDirectory()) walk(`${dir}/${ent.name}`);
+  };
+  for (const dir of Object.values(set.dirs)) walk(dir);
+  return [...pids].sort((a, b) => a - b);
+}
