@@ -28,3 +28,8 @@ export function stringFlag(flags: Flags, name: string): string | undefined {
   const v = flags[name];
   return typeof v === 'string' ? v : undefined;
 }
+
+export function intFlag(flags: Flags, name: string): number {
+  const v = flags[name];
+  return typeof v === 'number' ? v : 0;
+}

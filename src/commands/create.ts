@@ -18,7 +18,7 @@ import type { Spec } from '../spec/types';
 import { checkRootlessConfig, idMapActions, rootlessCgroup, runIdMapHelper } from '../container/rootless';
 import { readBundle } from './bundle';
 import { reclaimAbandoned } from './delete';
-import { stringFlag, type Context } from './context';
+import { intFlag, stringFlag, type Context } from './context';
 import { hostFacts, setgroupsDenied } from './host';
 import { listenFds, nsPid, terminalAtHand } from './stdio';
 
@@ -36,7 +36,7 @@ export function createOptions(ctx: Context): CreateOptions {
     pidFile: stringFlag(ctx.flags, 'pid-file'),
     consoleSocket: stringFlag(ctx.flags, 'console-socket'),
     noPivot: ctx.flags['no-pivot'] === true,
-    preserveFds: typeof ctx.flags['preserve-fds'] === 'number' ? ctx.flags['preserve-fds'] : 0,
+    preserveFds: intFlag(ctx.flags, 'preserve-fds'),
   };
 }
 

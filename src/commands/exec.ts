@@ -6,10 +6,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cgroups from '../cgroups';
 import { log } from '../cli/log';
-import { hookStateJson, containerStatus } from '../container/status';
-import {
-  ContainerError, containerDir, loadRecord, lockContainer, unlockContainer, writeAtomic, type ContainerRecord,
-} from '../container/store';
+import { hookStateJson, type Status } from '../container/status';
+import { ContainerError, writeAtomic, type ContainerRecord } from '../container/store';
 import { execChildPlan, execParentPlan, JOIN_ORDER, processFromFlags, processFromJson, type ExecContext } from '../plan/exec';
 import { withListenFds } from '../plan/process';
 import { relaysTerminal } from '../plan/terminal';
@@ -17,9 +15,10 @@ import { ConfigError } from '../plan/types';
 import { runShim } from '../shim/driver';
 import type { Process, Spec } from '../spec/types';
 import { checkConfig } from '../spec/validate';
-import { stringFlag, type Context } from './context';
+import { intFlag, stringFlag, type Context } from './context';
 import { writeProc } from './create';
 import { hostFacts, setgroupsDenied } from './host';
+import { withContainer } from './locked';
 import { forwardSignals, listenFds, nsPid, terminalAtHand } from './stdio';
 
 /** runc's refusals, which clients match. */
@@ -132,16 +131,14 @@ interface Prepared {
  * paused container (--ignore-paused) the process waits in the frozen cgroup for a resume, which takes the lock.
  */
 function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
-  const dir = containerDir(ctx.root, id);
-  const lock = lockContainer(dir);
-  try {
-    const record = loadRecord(ctx.root, id);
-    const status = containerStatus(record, dir);
+  const allowed = (status: Status): void => {
     checkStatus(status, ctx.flags['ignore-paused'] === true);
     if (status === 'created' && process.geteuid?.() !== 0) {
       // the shim waiting for start is not dumpable: its /proc/PID/ns files are open to root only
       throw new ContainerError('cannot exec in a created container as a non-root user (its namespaces can be joined once it is started)');
     }
+  };
+  return withContainer(ctx, id, allowed, (record, status) => {
     const proc = execProcess(ctx, record.config);
     checkLsm(proc);
     const listen = listenFds();
@@ -151,7 +148,7 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       consoleRelay: terminalAtHand(mode),
       initPid: record.pid,
       joins: namespacesToJoin(record.pid),
-      preserveFds: listen + (typeof ctx.flags['preserve-fds'] === 'number' ? ctx.flags['preserve-fds'] : 0),
+      preserveFds: listen + intFlag(ctx.flags, 'preserve-fds'),
       lastCap: hostFacts().lastCap,
       seccomp: record.config.linux?.seccomp,
       state: hookStateJson(record, status),
@@ -160,9 +157,7 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       setgroupsDenied: setgroupsDenied(record.pid),
     };
     return { proc, planCtx, cgroup: execCgroup(record, stringFlag(ctx.flags, 'cgroup')), listen };
-  } finally {
-    unlockContainer(lock);
-  }
+  });
 }
 
 export async function exec(ctx: Context): Promise<number> {

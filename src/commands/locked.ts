@@ -4,17 +4,18 @@ import { containerStatus, type Status } from '../container/status';
 import type { Context } from './context';
 
 /**
- * Runs `action` on container `id` under its lock when its status is one of `allowed`; otherwise fails with
- * `refusal` (runc's "container not running" by default).
+ * Runs `action` on container `id` under its lock when its status is one of `allowed` (otherwise fails with
+ * `refusal`, runc's "container not running" by default), or passes `allowed` when it is a check that throws.
  */
-export function withContainer<T>(ctx: Context, id: string, allowed: readonly Status[], action: (record: ContainerRecord, status: Status, dir: string) => T,
-  refusal = NOT_RUNNING): T {
+export function withContainer<T>(ctx: Context, id: string, allowed: readonly Status[] | ((status: Status) => void),
+  action: (record: ContainerRecord, status: Status, dir: string) => T, refusal = NOT_RUNNING): T {
   const dir = containerDir(ctx.root, id);
   const lock = lockContainer(dir);
   try {
     const record = loadRecord(ctx.root, id);
     const status = containerStatus(record, dir);
-    if (!allowed.includes(status)) throw new ContainerError(refusal);
+    if (typeof allowed === 'function') allowed(status);
+    else if (!allowed.includes(status)) throw new ContainerError(refusal);
     return action(record, status, dir);
   } finally {
     unlockContainer(lock);

@@ -6,7 +6,7 @@
 import type { LinuxCapabilities, LinuxSeccomp, Process, User } from '../spec/types';
 import { PLAN_VERSION } from './index';
 import { CAPABILITIES } from './linux';
-import { FLAG_OF } from './namespaces';
+import { FLAG_OF, rootInUserNamespace, userFirst } from './namespaces';
 import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps, setEnv } from './process';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
@@ -53,7 +53,7 @@ export interface ExecContext extends ConsoleChoice {
 }
 
 export function execParentPlan(proc: Process, ctx: ExecContext): Step[] {
-  const order = ctx.rootless ? [...JOIN_ORDER].sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user')) : JOIN_ORDER;
+  const order = ctx.rootless ? userFirst(JOIN_ORDER) : JOIN_ORDER;
   const joins = order.filter((ns) => ctx.joins.has(ns.type)).map((ns) =>
     step('SETNS', [`/proc/${ctx.initPid}/ns/${ns.file}`, FLAG_OF[ns.type]!], `the container's ${ns.type} namespace`));
   return [
@@ -70,7 +70,7 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
   const seccomp = seccompSteps(ctx.seccomp, proc.noNewPrivileges === true, ctx.state);
   // as create's child: in the container's user namespace the runtime's ids are unmapped until it takes root
   // there, and the pty TERMINAL makes would belong to the overflow id
-  const root = ctx.joins.has('user') ? [step('SETRESGID', [0], 'linux.gidMappings'), step('SETRESUID', [0], 'linux.uidMappings')] : [];
+  const root = ctx.joins.has('user') ? rootInUserNamespace() : [];
   return [
     ...root,
     ...terminalSteps(proc, false),

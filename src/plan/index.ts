@@ -4,7 +4,7 @@ import type { Hook, Mount, Spec } from '../spec/types';
 import { deviceSteps } from './devices';
 import { CLONE, MS } from './linux';
 import { isBindMount, mountSteps, rootPropagation } from './mounts';
-import { namespacePlan, type NamespacePlan } from './namespaces';
+import { namespacePlan, rootInUserNamespace, type NamespacePlan } from './namespaces';
 import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
 import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
@@ -118,7 +118,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   // touches anything of the container, its fds (the host's /proc among them) are out of reach again
   const steps: Step[] = ctx.rootless ? [step('DUMPABLE', [0])] : [];
   // in a user namespace the child starts as the overflow id until it takes root there (the maps are written)
-  if (ns.has('user')) steps.push(step('SETRESGID', [0], 'linux.gidMappings'), step('SETRESUID', [0], 'linux.uidMappings'));
+  if (ns.has('user')) steps.push(...rootInUserNamespace());
   if (ns.unshareCgroup) steps.push(step('UNSHARE', [CLONE.newcgroup], 'linux.namespaces'));
   steps.push(step('MOUNT_PATH', ['', '/', '', rootPropagation(spec.linux?.rootfsPropagation), ''], 'linux.rootfsPropagation'));
   steps.push(step('MOUNT_PATH', [rootfs, rootfs, '', MS.bind | MS.rec, ''], 'root.path'));

@@ -37,7 +37,7 @@ export function namespacePlan(namespaces: LinuxNamespace[] | undefined): Namespa
   }
   const join: Step[] = [];
   let cloneFlags = 0;
-  const entries = [...seen.values()].sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user'));
+  const entries = userFirst([...seen.values()]);
   for (const ns of entries) {
     const i = (namespaces ?? []).indexOf(ns);
     if (ns.path) join.push(step('SETNS', [ns.path, FLAG_OF[ns.type]!], `linux.namespaces[${i}].path`));
@@ -52,4 +52,14 @@ export function namespacePlan(namespaces: LinuxNamespace[] | undefined): Namespa
     has: (type) => seen.has(type),
     isNew,
   };
+}
+
+/** The user namespace first: joined first, the others are joined with the rights it grants. */
+export function userFirst<T extends { type: string }>(namespaces: readonly T[]): T[] {
+  return [...namespaces].sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user'));
+}
+
+/** In a user namespace a process is the overflow id until it takes root there (its maps are written). */
+export function rootInUserNamespace(): Step[] {
+  return [step('SETRESGID', [0], 'linux.gidMappings'), step('SETRESUID', [0], 'linux.uidMappings')];
 }
