@@ -4,7 +4,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import * as cgroups from '../cgroups';
 import { runHooks } from '../container/hooks';
 import {
-  fifoPath, lockContainer, makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic,
+  fifoPath, makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic,
   OCI_VERSION, type ContainerRecord,
 } from '../container/store';
 import { hookStateJson, killAndWait, procStat } from '../container/status';
@@ -75,11 +75,6 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   await reclaimAbandoned(ctx, id);
   const undo = new Undo();
   try {
-    const dir = makeContainerDir(ctx.root, id);
-    faultPoint('dir-made');
-    undo.push(() => removeContainerDir(dir));
-    const lock = lockContainer(dir);
-    undo.push(() => unlockContainer(lock));
     const record: ContainerRecord = {
       ociVersion: OCI_VERSION,
       id,
@@ -93,7 +88,10 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
       config: spec,
     };
-    saveRecord(dir, record);
+    const { dir, lock } = makeContainerDir(ctx.root, record);
+    undo.push(() => removeContainerDir(dir));
+    undo.push(() => unlockContainer(lock));
+    faultPoint('dir-made');
     const { mkfifo } = await import('../sys/native');
     mkfifo(fifoPath(dir), 0o622);
     // the process opens it after taking the container user's ids: writable by others, as runc makes it

@@ -1,6 +1,6 @@
 // The state store under --root: one directory per container, holding state.json (what create recorded)
 // and, until start, the exec fifo. Calls that change a container hold an flock on its directory.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
 import type { CgroupSet } from '../cgroups';
 import type { Spec } from '../spec/types';
 import { UserError } from '../errors';
@@ -53,17 +53,29 @@ export function containerDir(root: string, id: string): string {
   return `${root}/${id}`;
 }
 
-/** Makes the container's directory; its existence is what "the id is taken" means. */
-export function makeContainerDir(root: string, id: string): string {
-  const dir = containerDir(root, id);
+/**
+ * Makes the container's directory, its record in it and its lock held: all three appear at once, under a
+ * temporary name ('~' is never in an id) renamed into place, so no other call ever sees the id's directory
+ * without a record or unlocked by its create. The directory's existence is what "the id is taken" means.
+ */
+export function makeContainerDir(root: string, record: ContainerRecord): { dir: string; lock: number } {
+  const dir = containerDir(root, record.id);
   mkdirSync(root, { recursive: true, mode: 0o700 });
+  const tmp = mkdtempSync(`${root}/~${record.id}.`);
+  let lock: number | undefined;
   try {
-    mkdirSync(dir, { mode: 0o711 });
+    chmodSync(tmp, 0o711);
+    lock = lockContainer(tmp);
+    saveRecord(tmp, record);
+    renameSync(tmp, dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ContainerError(EXISTS);
+    if (lock !== undefined) unlockContainer(lock);
+    rmSync(tmp, { recursive: true, force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTEMPTY') throw new ContainerError(EXISTS);
     throw e;
   }
-  return dir;
+  return { dir, lock };
 }
 
 export function removeContainerDir(dir: string): void {
