@@ -207,8 +207,10 @@ void op_unshare(const struct rec *r)
 		die(errno, "unshare 0x%x", flags);
 }
 
-/* `wait` mode: forwards the signals in `set` (blocked since before CLONE) to the child, relays its terminal
- * (CONSOLE_RELAY), and reports its end. */
+/* `wait` mode: relays the child's terminal (CONSOLE_RELAY) and reports its end. The signals in `set` are blocked
+ * since before CLONE and only drained here: the runtime forwards the signals sent to it, and a signal to the
+ * whole process group (a terminal's ^C) reaches the child by itself; forwarding it again would deliver it
+ * twice. With a relayed terminal, a window change is the pty's. */
 static _Noreturn void wait_child(pid_t pid, const sigset_t *set)
 {
 	int sfd = signalfd(-1, set, SFD_CLOEXEC);
@@ -233,10 +235,8 @@ static _Noreturn void wait_child(pid_t pid, const sigset_t *set)
 			ssize_t k = read(sfd, &si, sizeof si);
 			if (k < 0 && errno != EINTR)
 				die(errno, "read signalfd");
-			int sig = k == sizeof si ? (int)si.ssi_signo : SIGCHLD;
-			/* with a relayed terminal, a window change is the pty's (the kernel signals its process group) */
-			if (sig != SIGCHLD && !(sig == SIGWINCH && console_resize()) && kill(pid, sig) < 0 && errno != ESRCH)
-				die(errno, "forward signal %d to pid %d", sig, (int)pid);
+			if (k == sizeof si && si.ssi_signo == SIGWINCH)
+				console_resize();
 		}
 		console_events(p + 1, n - 1);
 	}
