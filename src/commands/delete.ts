@@ -27,7 +27,8 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
   try {
     record = loadRecord(ctx.root, id);
   } catch (e) {
-    // we hold the lock, so no create is under way: a dir without a record is what a killed create left
+    // a container's dir appears with its record (makeContainerDir): one that cannot be read is damaged, and
+    // nothing else of that container can be found; the dir goes
     removeContainerDir(dir);
     throw e;
   }
@@ -58,8 +59,8 @@ function waitCgroupEmpty(set: cgroups.CgroupSet, timeoutMs = 2000): void {
 }
 
 /**
- * A create that died (killed, or its machine lost power) leaves a dir nobody holds the lock of, with no
- * record or one that never reached `created`: it is removed, so the id can be used again.
+ * A create that died (killed, or its machine lost power) leaves a dir nobody holds the lock of, whose record
+ * never reached `created` (or cannot be read): it is removed, so the id can be used again.
  */
 export async function reclaimAbandoned(ctx: Context, id: string): Promise<void> {
   const dir = containerDir(ctx.root, id);
