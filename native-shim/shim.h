@@ -153,6 +153,15 @@ void op_seccomp_load(const struct rec *r);
 const char *check_seccomp_rule(const struct rec *r);
 const char *check_seccomp_load(const struct rec *r);
 
+/* ---- sched.c: inherited kernel attributes of the process ------------------------------------------------ */
+
+void op_personality(const struct rec *r);
+void op_sched_setattr(const struct rec *r);
+const char *check_sched_setattr(const struct rec *r);
+void op_ioprio_set(const struct rec *r);
+void op_set_affinity(const struct rec *r);
+void op_set_mempolicy(const struct rec *r);
+
 /* ---- terminal.c, hook.c ---------------------------------------------------------------------------------- */
 
 void op_terminal(const struct rec *r);

@@ -8,13 +8,8 @@ import type { Spec } from '../spec/types';
 
 /** Fields runt refuses rather than ignore, until it implements them. */
 const UNSUPPORTED: [string, (s: Spec) => unknown][] = [
-  ['linux.personality', (s) => s.linux?.personality],
   ['linux.intelRdt', (s) => s.linux?.intelRdt],
-  ['linux.memoryPolicy', (s) => s.linux?.memoryPolicy],
   ['linux.netDevices', (s) => s.linux?.netDevices],
-  ['process.scheduler', (s) => s.process?.scheduler],
-  ['process.ioPriority', (s) => s.process?.ioPriority],
-  ['process.execCPUAffinity', (s) => s.process?.execCPUAffinity],
 ];
 
 export function readBundle(bundleFlag: string | undefined): { bundle: string; spec: Spec } {

@@ -151,6 +151,7 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       preserveFds: listen + intFlag(ctx.flags, 'preserve-fds'),
       lastCap: hostFacts().lastCap,
       seccomp: record.config.linux?.seccomp,
+      linux: record.config.linux,
       state: hookStateJson(record, status),
       warn: (msg) => log.warn(msg),
       rootless: ctx.rootless,

@@ -3,11 +3,12 @@
 // container's cgroup; the child takes the process's terminal, rlimits, seccomp filter, identity and
 // capabilities as create's init does, and execs. Nothing of what only an init does: no mounts, no pivot_root
 // (the mount namespace's root is the container's), no /dev/console, no exec fifo.
-import type { LinuxCapabilities, LinuxSeccomp, Process, User } from '../spec/types';
+import type { Linux, LinuxCapabilities, LinuxSeccomp, Process, User } from '../spec/types';
 import { PLAN_VERSION } from './index';
 import { CAPABILITIES } from './linux';
 import { FLAG_OF, rootInUserNamespace, userFirst } from './namespaces';
 import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps, setEnv } from './process';
+import { execAffinitySteps, processAttributeSteps } from './sched';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
 import { ConfigError, step, type Step } from './types';
@@ -43,6 +44,8 @@ export interface ExecContext extends ConsoleChoice {
   lastCap: number;
   /** The container's filter: an exec'd process is under it too. */
   seccomp?: LinuxSeccomp;
+  /** The container's personality and memory policy: an exec'd process takes them too (as in runc). */
+  linux?: Pick<Linux, 'personality' | 'memoryPolicy'>;
   /** The container's state, for a seccomp listener. */
   state: string;
   warn(msg: string): void;
@@ -58,6 +61,7 @@ export function execParentPlan(proc: Process, ctx: ExecContext): Step[] {
     step('SETNS', [`/proc/${ctx.initPid}/ns/${ns.file}`, FLAG_OF[ns.type]!], `the container's ${ns.type} namespace`));
   return [
     step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', [ctx.mode]),
+    ...execAffinitySteps(proc.execCPUAffinity).initial,
     ...consoleSteps(proc, ctx), ...seccompListenerSteps(ctx.seccomp),
     ...joins,
     // no clone flags: after setns(CLONE_NEWPID) the child is born in the container's pid namespace
@@ -72,9 +76,11 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
   // there, and the pty TERMINAL makes would belong to the overflow id
   const root = ctx.joins.has('user') ? rootInUserNamespace() : [];
   return [
+    ...execAffinitySteps(proc.execCPUAffinity).final,
     ...root,
     ...terminalSteps(proc, false),
     ...rlimitSteps(proc.rlimits),
+    ...processAttributeSteps(proc, ctx.linux),
     ...seccomp.beforeCredentials,
     ...credentialSteps(proc, ctx.lastCap, ctx.warn, ctx.setgroupsDenied),
     cwdStep(proc), findExecStep(proc),

@@ -6,6 +6,7 @@ import { CLONE, MS } from './linux';
 import { isBindMount, mountSteps, rootPropagation } from './mounts';
 import { namespacePlan, rootInUserNamespace, type NamespacePlan } from './namespaces';
 import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
+import { execAffinitySteps, processAttributeSteps } from './sched';
 import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { ConfigError, step, type HostFacts, type Step } from './types';
@@ -58,6 +59,7 @@ export function checkSemantics(spec: Spec, ns: NamespacePlan): void {
   if (maps && !userNew) throw new ConfigError('linux.uidMappings: mappings need a new user namespace');
   if (spec.linux?.timeOffsets && !ns.isNew('time')) throw new ConfigError('linux.timeOffsets: time offsets need a new time namespace');
   for (const key of Object.keys(spec.linux?.sysctl ?? {})) checkSysctl(key, ns);
+  execAffinitySteps(spec.process.execCPUAffinity); // used by exec (not for init), but a bad list fails create
 }
 
 const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall',
@@ -143,6 +145,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   (spec.linux?.readonlyPaths ?? []).forEach((p, i) => steps.push(step('READONLY', [p], `linux.readonlyPaths[${i}]`)));
   if (spec.root?.readonly) steps.push(step('REMOUNT', ['/', MS.bind | MS.rdonly], 'root.readonly'));
   steps.push(...rlimitSteps(proc.rlimits));
+  steps.push(...processAttributeSteps(proc, spec.linux));
   const seccomp = seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState);
   steps.push(...seccomp.beforeCredentials);
   steps.push(...credentialSteps(proc, ctx.host.lastCap, ctx.warn, ctx.setgroupsDenied));
