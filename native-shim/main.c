@@ -277,6 +277,7 @@ void op_clone(const struct rec *r)
 	}
 	console_after_clone(false);
 	seccomp_parent_after_clone();
+	netdev_after_clone((pid_t)pid);
 	char line[32];
 	snprintf(line, sizeof line, "PID %ld\n", pid);
 	int sent = send_msg(line);

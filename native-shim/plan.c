@@ -29,6 +29,7 @@ static const struct opdef ops[] = {
 	{ "UNSHARE", "u", NULL, op_unshare },
 	{ "WRITE_PROC", "ss", check_write_proc, op_write_proc },
 	{ "DUMPABLE", "b", NULL, op_dumpable },
+	{ "NETDEV", "ss", check_netdev, op_netdev },
 	{ "CLONE", "u", NULL, op_clone },
 	/* child */
 	{ "WAIT", "", NULL, op_wait },

@@ -162,6 +162,14 @@ void op_ioprio_set(const struct rec *r);
 void op_set_affinity(const struct rec *r);
 void op_set_mempolicy(const struct rec *r);
 
+/* ---- netdev.c: linux.netDevices ------------------------------------------------------------------------- */
+
+void op_netdev(const struct rec *r);
+const char *check_netdev(const struct rec *r);
+/* In the parent right after CLONE: the NETDEV devices into the child's network namespace (dies on failure,
+ * the child killed). */
+void netdev_after_clone(pid_t pid);
+
 /* ---- terminal.c, hook.c ---------------------------------------------------------------------------------- */
 
 void op_terminal(const struct rec *r);

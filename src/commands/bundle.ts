@@ -9,7 +9,6 @@ import type { Spec } from '../spec/types';
 /** Fields runt refuses rather than ignore, until it implements them. */
 const UNSUPPORTED: [string, (s: Spec) => unknown][] = [
   ['linux.intelRdt', (s) => s.linux?.intelRdt],
-  ['linux.netDevices', (s) => s.linux?.netDevices],
 ];
 
 export function readBundle(bundleFlag: string | undefined): { bundle: string; spec: Spec } {

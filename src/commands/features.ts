@@ -29,7 +29,7 @@ export function features(): Features {
       selinux: { enabled: false },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
-      netDevices: { enabled: false },
+      netDevices: { enabled: true },
     },
   };
 }

@@ -5,6 +5,7 @@ import { deviceSteps } from './devices';
 import { CLONE, MS } from './linux';
 import { isBindMount, mountSteps, rootPropagation } from './mounts';
 import { namespacePlan, rootInUserNamespace, type NamespacePlan } from './namespaces';
+import { netDeviceSteps } from './netdev';
 import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
 import { execAffinitySteps, processAttributeSteps } from './sched';
 import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
@@ -93,6 +94,7 @@ export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
     const lines = Object.entries(offsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`);
     if (lines.length) steps.push(step('WRITE_PROC', ['self/timens_offsets', lines.join('')], 'linux.timeOffsets'));
   }
+  steps.push(...netDeviceSteps(spec.linux?.netDevices, ns, ctx.rootless === true));
   if (ctx.rootless) steps.push(step('DUMPABLE', [1]));
   steps.push(step('CLONE', [ns.cloneFlags]), step('END'));
   return { steps, namespaces: ns };
