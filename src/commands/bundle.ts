@@ -6,11 +6,6 @@ import { ConfigError } from '../plan/types';
 import { checkConfig } from '../spec/validate';
 import type { Spec } from '../spec/types';
 
-/** Fields runt refuses rather than ignore, until it implements them. */
-const UNSUPPORTED: [string, (s: Spec) => unknown][] = [
-  ['linux.intelRdt', (s) => s.linux?.intelRdt],
-];
-
 export function readBundle(bundleFlag: string | undefined): { bundle: string; spec: Spec } {
   const bundle = resolve(bundleFlag ?? '.');
   let text: string;
@@ -62,9 +57,6 @@ export function checkSpec(doc: unknown): Spec {
     throw new ConfigError(`config.json: ${checked.errors[0]}${more}`);
   }
   const spec = checked.spec;
-  for (const [field, get] of UNSUPPORTED) {
-    if (get(spec) !== undefined) throw new ConfigError(`config.json: ${field}: not supported by runt yet`);
-  }
   for (const [i, m] of (spec.mounts ?? []).entries()) {
     if (m.uidMappings || m.gidMappings) throw new ConfigError(`config.json: mounts[${i}]: id-mapped mounts are not supported by runt yet`);
   }

@@ -13,6 +13,7 @@ import { cgroupMountSteps } from '../plan/cgroup-mounts';
 import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '../plan';
 import { withListenFds } from '../plan/process';
 import { ConfigError } from '../plan/types';
+import { joinRdtGroup, leaveRdtGroup, resctrlRoot } from '../rdt';
 import { runShim, type ShimSession } from '../shim/driver';
 import type { Spec } from '../spec/types';
 import { checkRootlessConfig, idMapActions, rootlessCgroup, runIdMapHelper } from '../container/rootless';
@@ -72,6 +73,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup);
   if (ctx.rootless) checkRootlessConfig(spec);
   const withCgroup = !ctx.rootless || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
+  const rdtRoot = spec.linux?.intelRdt ? resctrlRoot() : undefined;
   await reclaimAbandoned(ctx, id);
   const undo = new Undo();
   try {
@@ -141,6 +143,12 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
         faultPoint('got-pid');
         if (process.env.RUNT_FAULT === 'shim-killed') process.kill(pid, 'SIGKILL');
         setUpFromOutside(spec, pid, cgroup, ctx.rootless);
+        if (rdtRoot) {
+          const rdt = joinRdtGroup(spec.linux!.intelRdt!, id, pid, rdtRoot);
+          undo.push(() => leaveRdtGroup(rdt));
+          record.rdt = rdt;
+          saveRecord(dir, record);
+        }
         const withFds = listen ? { ...spec, process: withListenFds(spec.process!, listen, nsPid(pid)) } : spec;
         const childCtx = { ...planCtx, setgroupsDenied: setgroupsDenied(pid) };
         return buildChildPlan(withFds, parent.namespaces, childCtx, hookStateJson(record, 'creating'));

@@ -4,6 +4,7 @@ import * as cgroups from '../cgroups';
 import { sleepMs } from '../cgroups/fs';
 import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
+import { leaveRdtGroup } from '../rdt';
 import {
   ContainerError, containerDir, loadRecord, lockContainer, NOT_EXIST, removeContainerDir, STILL_RUNNING, unlockContainer,
   type ContainerRecord,
@@ -46,6 +47,7 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
     cgroups.removeCgroup(record.cgroup);
     cgroups.removeEmptyParents(ctx.root, record.cgroup);
   }
+  if (record.rdt) leaveRdtGroup(record.rdt);
   removeContainerDir(dir);
   await runHooks(record.config.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'), (e) => log.warn(e.message));
 }

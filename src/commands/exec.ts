@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cgroups from '../cgroups';
+import { addRdtTask, type RdtGroup } from '../rdt';
 import { log } from '../cli/log';
 import { hookStateJson, type Status } from '../container/status';
 import { ContainerError, writeAtomic, type ContainerRecord } from '../container/store';
@@ -123,6 +124,7 @@ interface Prepared {
   proc: Process;
   planCtx: ExecContext;
   cgroup?: cgroups.CgroupSet;
+  rdt?: RdtGroup;
   listen: number;
 }
 
@@ -157,19 +159,20 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       rootless: ctx.rootless,
       setgroupsDenied: setgroupsDenied(record.pid),
     };
-    return { proc, planCtx, cgroup: execCgroup(record, stringFlag(ctx.flags, 'cgroup')), listen };
+    return { proc, planCtx, cgroup: execCgroup(record, stringFlag(ctx.flags, 'cgroup')), rdt: record.rdt, listen };
   });
 }
 
 export async function exec(ctx: Context): Promise<number> {
   const detach = ctx.flags.detach === true;
-  const { proc, planCtx, cgroup, listen } = prepare(ctx, ctx.args[0]!, detach ? 'detach' : 'wait');
+  const { proc, planCtx, cgroup, rdt, listen } = prepare(ctx, ctx.args[0]!, detach ? 'detach' : 'wait');
   let stop: (() => void) | undefined;
   const session = await runShim(execParentPlan(proc, planCtx), planCtx.preserveFds, {
     onPid: (pid) => {
       // from here: the program may run, and runt be signalled, before runShim has returned
       if (!detach) stop = forwardSignals(pid, relaysTerminal(proc, planCtx));
       if (cgroup) cgroups.addProcess(cgroup, pid);
+      if (rdt) addRdtTask(rdt, pid);
       if (proc.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(proc.oomScoreAdj), 'process.oomScoreAdj');
       return execChildPlan(withListenFds(proc, listen, listen ? nsPid(pid) : 0), planCtx);
     },

@@ -27,7 +27,7 @@ export function features(): Features {
       },
       apparmor: { enabled: false },
       selinux: { enabled: false },
-      intelRdt: { enabled: false },
+      intelRdt: { enabled: true },
       mountExtensions: { idmap: { enabled: false } },
       netDevices: { enabled: true },
     },

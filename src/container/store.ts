@@ -2,6 +2,7 @@
 // and, until start, the exec fifo. Calls that change a container hold an flock on its directory.
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
 import type { CgroupSet } from '../cgroups';
+import type { RdtGroup } from '../rdt';
 import type { Spec } from '../spec/types';
 import { UserError } from '../errors';
 
@@ -23,6 +24,8 @@ export interface ContainerRecord {
   owner: string;
   annotations: Record<string, string>;
   cgroup?: CgroupSet;
+  /** linux.intelRdt: the resctrl group the container's processes are in. */
+  rdt?: RdtGroup;
   /** The config as create read it: later edits of config.json have no effect on this container. */
   config: Spec;
 }
