@@ -3,7 +3,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canRun, runningContainer, setup } from './harness';
+import { canRun, RUNT, runningContainer, setup, spawnCaptured } from './harness';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);
@@ -68,6 +68,12 @@ t.test('ioPriority: ionice inside reads the class and level', async (t) => {
   t.equal(be.stdout, 'best-effort: prio 6\n', be.stderr);
   const idle = env.runt(['run', '-b', env.bundle(['sh', '-c', 'ionice; ionice -p $$'], (s) => { s.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 }; }), env.id('ioidle')]);
   t.equal(idle.stdout, 'idle\nidle\n', `inherited by children (${idle.stderr})`);
+  // without a terminal the container's init is in its caller's process group: runc's IOPRIO_WHO_PGRP would
+  // reach the caller too (this shell, and the test runner), runt's IOPRIO_WHO_PROCESS only the container
+  const bundle = env.bundle(['ionice'], (s) => { s.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 }; });
+  const caller = spawnCaptured(env.tmp, 'sh', ['-c', `"$0" --root "$1" run -b "$2" "$3" && ionice -p $$`, RUNT, env.root, bundle, env.id('iocaller')]);
+  t.equal(caller.status, 0, caller.stderr);
+  t.match(caller.stdout, /^idle\n(none|best-effort): prio \d\n$/, 'the caller keeps its own I/O priority');
   const bad = env.runt(['run', '-b', env.bundle(['true'], (s) => { s.process!.ioPriority = { class: 'IOPRIO_CLASS_RT', priority: 9 }; }), env.id('iobad')]);
   t.equal(bad.status, 1);
   t.match(bad.stderr, /^runt: process.ioPriority.priority: 9 is not in 0/);
