@@ -59,6 +59,19 @@ t.test('a %d template is numbered by the kernel; two devices; the host name is k
   t.same(r.stdout.trim().split('\n').sort(), [b, 'eth0', 'lo'].sort());
 });
 
+t.test('into a namespace owned by the container\'s new user namespace', async (t) => {
+  const env = setup(t);
+  const [a] = vethPair(t);
+  const r = env.runt(['run', '-b', env.bundle(['ip', '-o', 'addr', 'show', 'ctr1'], (s) => {
+    s.linux!.netDevices = { [a]: { name: 'ctr1' } };
+    s.linux!.namespaces!.push({ type: 'user' });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  }), env.id('userns')]);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /inet 10\.251\.7\.2\/24 scope global ctr1/);
+});
+
 t.test('mistakes are named by field and leave the interface on the host', async (t) => {
   const env = setup(t);
   const [a] = vethPair(t);
