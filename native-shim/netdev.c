@@ -86,7 +86,7 @@ static void msg_attr(struct nlmsghdr *h, uint16_t type, const void *data, size_t
 	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
-static unsigned char reply[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
+static _Alignas(struct nlmsghdr) unsigned char reply[32768]; /* a dump datagram is at most 32 KiB */
 
 /* Sends h and reads the answer into `reply`: 0 and its length in *len, or an errno value. */
 static int talk(int fd, struct nlmsghdr *h, ssize_t *len)
