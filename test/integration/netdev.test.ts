@@ -5,12 +5,22 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { canRun, readState, setup } from './harness';
 
-const skip = canRun() || (spawnSync('ip', ['-V']).status !== 0 && 'needs ip (iproute2) to make the test\'s interfaces');
+const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8' });
+
+/** The test's interfaces are veth pairs made with ip (iproute2): the host must have both. */
+function vethMissing(): string | false {
+  const probe = `rtvprobe${process.pid % 100000}`;
+  const made = ip('link', 'add', probe, 'type', 'veth', 'peer', 'name', `${probe}p`);
+  if (made.error || made.status !== 0) return `cannot make a veth pair with ip: ${made.error?.message ?? made.stderr.trim()}`;
+  ip('link', 'del', probe);
+  return false;
+}
+
+const skip = canRun() || vethMissing();
 if (skip) t.plan(0, skip);
 
 let pairs = 0;
 
-const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8' });
 const onHost = (name: string): boolean => ip('link', 'show', name).status === 0;
 
 /** A veth pair whose first end has a global IPv4 and IPv6 address and a link-scope one (not to be moved). */
