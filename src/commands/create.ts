@@ -12,6 +12,7 @@ import { log } from '../cli/log';
 import { cgroupMountSteps } from '../plan/cgroup-mounts';
 import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '../plan';
 import { withListenFds } from '../plan/process';
+import { sessionKeyringName } from '../plan/keyring';
 import { ConfigError } from '../plan/types';
 import { runShim, type ShimSession } from '../shim/driver';
 import type { Spec } from '../spec/types';
@@ -27,6 +28,7 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot: boolean;
+  noNewKeyring: boolean;
   preserveFds: number;
 }
 
@@ -36,6 +38,7 @@ export function createOptions(ctx: Context): CreateOptions {
     pidFile: stringFlag(ctx.flags, 'pid-file'),
     consoleSocket: stringFlag(ctx.flags, 'console-socket'),
     noPivot: ctx.flags['no-pivot'] === true,
+    noNewKeyring: ctx.flags['no-new-keyring'] === true,
     preserveFds: intFlag(ctx.flags, 'preserve-fds'),
   };
 }
@@ -87,6 +90,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       owner: '',
       annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
       config: spec,
+      ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
     };
     const { dir, lock } = makeContainerDir(ctx.root, record);
     undo.push(() => removeContainerDir(dir));
@@ -130,6 +134,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       },
       rootless: ctx.rootless,
       warn: (msg) => log.warn(msg),
+      ...(opts.noNewKeyring ? {} : { sessionKeyring: sessionKeyringName(id) }),
     };
     const parent = buildParentPlan(spec, planCtx);
     const session = await runShim(parent.steps, planCtx.preserveFds, {
