@@ -7,7 +7,7 @@ import type { LinuxCapabilities, LinuxSeccomp, Process, User } from '../spec/typ
 import { PLAN_VERSION } from './index';
 import { CAPABILITIES } from './linux';
 import { joinKeyringSteps } from './keyring';
-import { CONFIG_LSM_FIELDS, lsmSteps, type LsmFacts, type LsmFields } from './lsm';
+import { CONFIG_LSM_FIELDS, keyringLabelSteps, lsmSteps, type LsmFacts, type LsmFields } from './lsm';
 import { FLAG_OF, rootInUserNamespace, userFirst } from './namespaces';
 import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps, setEnv } from './process';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
@@ -81,6 +81,7 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
   const root = ctx.joins.has('user') ? rootInUserNamespace() : [];
   return [
     ...root,
+    ...(ctx.sessionKeyring === undefined ? [] : keyringLabelSteps(proc, ctx.lsm)),
     ...joinKeyringSteps(ctx.sessionKeyring, ctx.joins.has('user'), false),
     ...terminalSteps(proc, false),
     ...rlimitSteps(proc.rlimits),

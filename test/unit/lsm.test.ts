@@ -90,9 +90,10 @@ t.test('a label for an LSM the host does not run is refused before the shim star
 
 t.test("exec: the process's labels before its ids change; a refusal names exec's flag", async (t) => {
   const proc = { ...spec().process!, apparmorProfile: 'p', selinuxLabel: LABEL };
-  const steps = execChildPlan(proc, execCtx({ selinux: true, apparmorExecAttr: 'attr/exec' }));
+  const steps = execChildPlan(proc, execCtx({ selinux: true, apparmorExecAttr: 'attr/exec' }, { sessionKeyring: '_ses.c' }));
   const writes = steps.filter((st) => st.op === 'WRITE_PROC').map((st) => st.args);
-  t.same(writes, [['self/attr/exec', 'exec p'], ['self/attr/exec', LABEL]]);
+  t.same(writes, [['self/attr/keycreate', LABEL], ['self/attr/exec', 'exec p'], ['self/attr/exec', LABEL]]);
+  t.ok(ops(steps).indexOf('WRITE_PROC') < ops(steps).indexOf('JOIN_KEYRING'), 'the keyring label first, as create\'s');
   t.ok(ops(steps).indexOf('WRITE_PROC') < ops(steps).indexOf('SETRESUID'));
   const fields = { apparmorProfile: '--apparmor', selinuxLabel: '--process-label' };
   t.throws(() => execParentPlan(proc, execCtx(NONE, { lsmFields: fields })),
