@@ -57,6 +57,7 @@ static const struct opdef ops[] = {
 	{ "SETRESUID", "u", NULL, op_setresuid },
 	{ "CAPSET", "UUU", NULL, op_capset },
 	{ "AMBIENT_RAISE", "u*", NULL, op_ambient_raise },
+	{ "JOIN_KEYRING", "wu", NULL, op_join_keyring },
 	{ "SECCOMP_INIT", "uu", NULL, op_seccomp_init },
 	{ "SECCOMP_ARCH", "u", NULL, op_seccomp_arch },
 	{ "SECCOMP_RULE", "uwU*", check_seccomp_rule, op_seccomp_rule },

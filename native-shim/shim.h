@@ -194,6 +194,10 @@ void op_write_proc(const struct rec *r);
 void require_fs(int fd, long magic, const char *what, const char *fsname);
 const char *check_write_proc(const struct rec *r);
 
+/* ---- keyring.c ------------------------------------------------------------------------------------------ */
+
+void op_join_keyring(const struct rec *r);
+
 /* ---- sealed.c ------------------------------------------------------------------------------------------- */
 
 /* Returns when the shim runs from a sealed memfd; otherwise execs a sealed copy of itself with the same argv

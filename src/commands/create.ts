@@ -12,6 +12,7 @@ import { log } from '../cli/log';
 import { cgroupMountSteps } from '../plan/cgroup-mounts';
 import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '../plan';
 import { withListenFds } from '../plan/process';
+import { sessionKeyringName } from '../plan/keyring';
 import { ConfigError } from '../plan/types';
 import { joinRdtGroup, leaveRdtGroup, resctrlRoot } from '../rdt';
 import { runShim, type ShimSession } from '../shim/driver';
@@ -28,6 +29,7 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot: boolean;
+  noNewKeyring: boolean;
   preserveFds: number;
 }
 
@@ -37,6 +39,7 @@ export function createOptions(ctx: Context): CreateOptions {
     pidFile: stringFlag(ctx.flags, 'pid-file'),
     consoleSocket: stringFlag(ctx.flags, 'console-socket'),
     noPivot: ctx.flags['no-pivot'] === true,
+    noNewKeyring: ctx.flags['no-new-keyring'] === true,
     preserveFds: intFlag(ctx.flags, 'preserve-fds'),
   };
 }
@@ -89,6 +92,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       owner: '',
       annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
       config: spec,
+      ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
     };
     const { dir, lock } = makeContainerDir(ctx.root, record);
     undo.push(() => removeContainerDir(dir));
@@ -132,6 +136,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       },
       rootless: ctx.rootless,
       warn: (msg) => log.warn(msg),
+      ...(opts.noNewKeyring ? {} : { sessionKeyring: sessionKeyringName(id) }),
     };
     const parent = buildParentPlan(spec, planCtx);
     const session = await runShim(parent.steps, planCtx.preserveFds, {

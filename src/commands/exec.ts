@@ -10,6 +10,8 @@ import { log } from '../cli/log';
 import { hookStateJson, type Status } from '../container/status';
 import { ContainerError, writeAtomic, type ContainerRecord } from '../container/store';
 import { execChildPlan, execParentPlan, JOIN_ORDER, processFromFlags, processFromJson, type ExecContext } from '../plan/exec';
+import { sessionKeyringName } from '../plan/keyring';
+import { CONFIG_LSM_FIELDS, type LsmFields } from '../plan/lsm';
 import { withListenFds } from '../plan/process';
 import { relaysTerminal } from '../plan/terminal';
 import { ConfigError } from '../plan/types';
@@ -64,19 +66,6 @@ function execProcess(ctx: Context, config: Spec): Process {
   const checked = checkConfig({ ...config, process: proc });
   if (!checked.ok) throw new ConfigError(`${source}: ${checked.errors[0]}`);
   return proc;
-}
-
-/** An LSM label runt cannot apply is refused where the LSM is on; where it is not, there is nothing to apply. */
-function checkLsm(proc: Process): void {
-  const apparmorOn = (() => {
-    try {
-      return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
-    } catch {
-      return false;
-    }
-  })();
-  if (proc.apparmorProfile && apparmorOn) throw new ConfigError('process.apparmorProfile: AppArmor profiles are not supported by runt yet');
-  if (proc.selinuxLabel && existsSync('/sys/fs/selinux/enforce')) throw new ConfigError('process.selinuxLabel: SELinux labels are not supported by runt yet');
 }
 
 /** The namespaces in which the container's init is not where runt is: those are joined. */
@@ -142,8 +131,13 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
   };
   return withContainer(ctx, id, allowed, (record, status) => {
     const proc = execProcess(ctx, record.config);
-    checkLsm(proc);
     const listen = listenFds();
+    const host = hostFacts();
+    // a label refused names the flag that gave it, else the process field (the container's, or --process's)
+    const lsmFields: LsmFields = {
+      apparmorProfile: stringFlag(ctx.flags, 'apparmor') === undefined ? CONFIG_LSM_FIELDS.apparmorProfile : '--apparmor',
+      selinuxLabel: stringFlag(ctx.flags, 'process-label') === undefined ? CONFIG_LSM_FIELDS.selinuxLabel : '--process-label',
+    };
     const planCtx: ExecContext = {
       mode,
       consoleSocket: stringFlag(ctx.flags, 'console-socket'),
@@ -151,7 +145,10 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       initPid: record.pid,
       joins: namespacesToJoin(record.pid),
       preserveFds: listen + intFlag(ctx.flags, 'preserve-fds'),
-      lastCap: hostFacts().lastCap,
+      lastCap: host.lastCap,
+      lsm: host.lsm,
+      lsmFields,
+      ...(record.noNewKeyring ? {} : { sessionKeyring: sessionKeyringName(record.id) }),
       seccomp: record.config.linux?.seccomp,
       linux: record.config.linux,
       state: hookStateJson(record, status),

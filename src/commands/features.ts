@@ -25,8 +25,9 @@ export function features(): Features {
         knownFlags: Object.keys(SECCOMP_FLAGS) as LinuxSeccompFlag[],
         supportedFlags: supportedSeccompFlags(release()),
       },
-      apparmor: { enabled: false },
-      selinux: { enabled: false },
+      // features.md: supported by the runtime, whatever the host runs (create refuses a label the host cannot apply)
+      apparmor: { enabled: true },
+      selinux: { enabled: true },
       intelRdt: { enabled: true },
       mountExtensions: { idmap: { enabled: false } },
       netDevices: { enabled: true },

@@ -28,6 +28,8 @@ export interface ContainerRecord {
   rdt?: RdtGroup;
   /** The config as create read it: later edits of config.json have no effect on this container. */
   config: Spec;
+  /** Made with --no-new-keyring: its processes keep the session keyring of their caller (exec's too). */
+  noNewKeyring?: boolean;
 }
 
 /** A failure a client may match by text (runc's wording). */

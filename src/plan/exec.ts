@@ -6,6 +6,8 @@
 import type { Linux, LinuxCapabilities, LinuxSeccomp, Process, User } from '../spec/types';
 import { PLAN_VERSION } from './index';
 import { CAPABILITIES } from './linux';
+import { joinKeyringSteps } from './keyring';
+import { CONFIG_LSM_FIELDS, keyringLabelSteps, lsmSteps, type LsmFacts, type LsmFields } from './lsm';
 import { FLAG_OF, rootInUserNamespace, userFirst } from './namespaces';
 import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps, setEnv } from './process';
 import { execAffinitySteps, processAttributeSteps } from './sched';
@@ -53,9 +55,15 @@ export interface ExecContext extends ConsoleChoice {
   rootless?: boolean;
   /** setgroups(2) is denied in the container's user namespace (/proc/INIT/setgroups). */
   setgroupsDenied?: boolean;
+  lsm: LsmFacts;
+  /** Where the process's LSM labels came from (exec's flags or the config), for errors. */
+  lsmFields?: LsmFields;
+  /** The container's session keyring, joined by the process (none: the container was made with --no-new-keyring). */
+  sessionKeyring?: string;
 }
 
 export function execParentPlan(proc: Process, ctx: ExecContext): Step[] {
+  lsmSteps(proc, ctx.lsm, ctx.lsmFields); // the child applies them; a refusal comes before the shim runs
   const order = ctx.rootless ? userFirst(JOIN_ORDER) : JOIN_ORDER;
   const joins = order.filter((ns) => ctx.joins.has(ns.type)).map((ns) =>
     step('SETNS', [`/proc/${ctx.initPid}/ns/${ns.file}`, FLAG_OF[ns.type]!], `the container's ${ns.type} namespace`));
@@ -78,9 +86,12 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
   return [
     ...execAffinitySteps(proc.execCPUAffinity).final,
     ...root,
+    ...(ctx.sessionKeyring === undefined ? [] : keyringLabelSteps(proc, ctx.lsm)),
+    ...joinKeyringSteps(ctx.sessionKeyring, ctx.joins.has('user'), false),
     ...terminalSteps(proc, false),
     ...rlimitSteps(proc.rlimits),
     ...processAttributeSteps(proc, ctx.linux),
+    ...lsmSteps(proc, ctx.lsm, ctx.lsmFields ?? CONFIG_LSM_FIELDS),
     ...seccomp.beforeCredentials,
     ...credentialSteps(proc, ctx.lastCap, ctx.warn, ctx.setgroupsDenied),
     cwdStep(proc), findExecStep(proc),

@@ -8,6 +8,8 @@ import { namespacePlan, rootInUserNamespace, type NamespacePlan } from './namesp
 import { netDeviceSteps } from './netdev';
 import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
 import { execAffinitySteps, processAttributeSteps } from './sched';
+import { joinKeyringSteps } from './keyring';
+import { keyringLabelSteps, lsmSteps, mountLabel } from './lsm';
 import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { ConfigError, step, type HostFacts, type Step } from './types';
@@ -32,6 +34,8 @@ export interface PlanContext extends ConsoleChoice {
   rootless?: boolean;
   /** setgroups(2) is denied in the child's user namespace (read once the maps are written). */
   setgroupsDenied?: boolean;
+  /** The session keyring the process joins (src/plan/keyring.ts); none with --no-new-keyring. */
+  sessionKeyring?: string;
 }
 
 export interface ParentPlan {
@@ -83,6 +87,9 @@ function checkSysctl(key: string, ns: NamespacePlan): void {
 export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
   const ns = namespacePlan(spec.linux?.namespaces);
   checkSemantics(spec, ns);
+  // the child's plan applies them; checked here so that a label the host cannot apply stops create before the shim runs
+  lsmSteps(spec.process!, ctx.host.lsm);
+  mountLabel(spec.linux?.mountLabel, ctx.host.lsm);
   const steps: Step[] = [step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', [ctx.mode])];
   steps.push(...consoleSteps(spec.process!, ctx));
   steps.push(...seccompListenerSteps(spec.linux?.seccomp));
@@ -124,6 +131,10 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   // in a user namespace the child starts as the overflow id until it takes root there (the maps are written)
   if (ns.has('user')) steps.push(...rootInUserNamespace());
   if (ns.unshareCgroup) steps.push(step('UNSHARE', [CLONE.newcgroup], 'linux.namespaces'));
+  const lsm = lsmSteps(proc, ctx.host.lsm);
+  const label = mountLabel(spec.linux?.mountLabel, ctx.host.lsm);
+  if (ctx.sessionKeyring !== undefined) steps.push(...keyringLabelSteps(proc, ctx.host.lsm));
+  steps.push(...joinKeyringSteps(ctx.sessionKeyring, ns.has('user')));
   steps.push(step('MOUNT_PATH', ['', '/', '', rootPropagation(spec.linux?.rootfsPropagation), ''], 'linux.rootfsPropagation'));
   steps.push(step('MOUNT_PATH', [rootfs, rootfs, '', MS.bind | MS.rec, ''], 'root.path'));
   steps.push(step('ROOTFS', [rootfs], 'root.path'));
@@ -132,7 +143,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   mounts.forEach((m, i) => {
     const field = `mounts[${i}]`;
     if (m.type === 'cgroup' && !isBindMount(m)) steps.push(...ctx.cgroupMountSteps(m, field, ns.has('cgroup')));
-    else steps.push(...mountSteps(m, field, ctx.bundle, ctx.host));
+    else steps.push(...mountSteps(m, field, ctx.bundle, ctx.host, label));
   });
   const canMknod = !ns.isNew('user') && !ns.has('user') && !ctx.host.inUserNamespace;
   steps.push(...deviceSteps(spec.linux?.devices, mounts, canMknod, ctx.host));
@@ -148,6 +159,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   if (spec.root?.readonly) steps.push(step('REMOUNT', ['/', MS.bind | MS.rdonly], 'root.readonly'));
   steps.push(...rlimitSteps(proc.rlimits));
   steps.push(...processAttributeSteps(proc, spec.linux));
+  steps.push(...lsm);
   const seccomp = seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState);
   steps.push(...seccomp.beforeCredentials);
   steps.push(...credentialSteps(proc, ctx.host.lastCap, ctx.warn, ctx.setgroupsDenied));

@@ -1,6 +1,7 @@
 // config.md "Mounts": options → mount(2) flags, propagation and data; one mount becomes one or more steps.
 import type { Mount } from '../spec/types';
 import { MS } from './linux';
+import { labeledData } from './lsm';
 import { ConfigError, step, type HostFacts, type Step } from './types';
 
 interface FlagOption {
@@ -119,8 +120,11 @@ function mountExtras(fstype: string, copyUp: boolean): string[] {
   return extras.length ? [extras.join(',')] : [];
 }
 
-/** Steps for one entry of config.json mounts (not cgroup mounts: see cgroupMountSteps). */
-export function mountSteps(mount: Mount, field: string, bundle: string, host: HostFacts): Step[] {
+/**
+ * Steps for one entry of config.json mounts (not cgroup mounts: see cgroupMountSteps). `label`: the checked
+ * linux.mountLabel, the `context=` of the filesystems that take one.
+ */
+export function mountSteps(mount: Mount, field: string, bundle: string, host: HostFacts, label?: string): Step[] {
   const opts = parseMountOptions(mount.options, field);
   const target = mount.destination;
   if (!target.startsWith('/')) throw new ConfigError(`${field}.destination: must be an absolute path, got "${target}"`);
@@ -140,7 +144,8 @@ export function mountSteps(mount: Mount, field: string, bundle: string, host: Ho
   } else {
     const fstype = mount.type ?? '';
     if (!fstype) throw new ConfigError(`${field}.type: a mount that is not a bind mount needs a type`);
-    steps.push(step('MOUNT', [mount.source ?? fstype, target, fstype, opts.flags, opts.data, 'dir', ...mountExtras(fstype, opts.copyUp)], field));
+    const data = labeledData(fstype, opts.data, label);
+    steps.push(step('MOUNT', [mount.source ?? fstype, target, fstype, opts.flags, data, 'dir', ...mountExtras(fstype, opts.copyUp)], field));
   }
   for (const flags of opts.propagation) steps.push(step('REMOUNT', [target, flags], field));
   return steps;

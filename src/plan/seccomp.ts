@@ -3,6 +3,7 @@
 // SECCOMP_FILTER_FLAG_* and AUDIT_ARCH_*, libseccomp's scmp_compare); syscall names go as names, since
 // libseccomp resolves them for each architecture of the filter.
 import type { Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFlag, LinuxSeccompOperator } from '../spec/types';
+import { ARCH_SYSCALL_TABLE, SYSCALL_NAMES, SYSCALL_TABLES } from './syscalls';
 import { ConfigError, step, type Step } from './types';
 
 /** SECCOMP_RET_* (libseccomp's SCMP_ACT_* are these); ERRNO and TRACE carry 16 bits of data. */
@@ -19,6 +20,9 @@ export const SECCOMP_ACTIONS: Record<LinuxSeccompAction, number> = {
 };
 const ACTIONS_WITH_ERRNO = new Set<LinuxSeccompAction>(['SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE']);
 const EPERM = 1;
+const ENOSYS = 38;
+/** Default actions that let a syscall run (or leave it to a tracer, which handles new ones itself): no ENOSYS stub. */
+const LETS_THROUGH = new Set<LinuxSeccompAction>(['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE']);
 
 /** libseccomp's enum scmp_compare. */
 export const SECCOMP_OPERATORS: Record<LinuxSeccompOperator, number> = {
@@ -73,6 +77,20 @@ export const SECCOMP_ARCHS: Partial<Record<Arch, number>> = {
   SCMP_ARCH_PARISC64: 0x8000000f,
   SCMP_ARCH_RISCV64: 0xc00000f3,
 };
+
+/** The architecture of this runtime, and of its shim: the native one, in every filter (node's process.arch names). */
+const NATIVE_ARCHS: Record<string, Arch> = {
+  x64: 'SCMP_ARCH_X86_64',
+  ia32: 'SCMP_ARCH_X86',
+  arm64: 'SCMP_ARCH_AARCH64',
+  arm: 'SCMP_ARCH_ARM',
+  ppc64: 'SCMP_ARCH_PPC64LE',
+  s390x: 'SCMP_ARCH_S390X',
+  riscv64: 'SCMP_ARCH_RISCV64',
+  mips: 'SCMP_ARCH_MIPS',
+  mipsel: 'SCMP_ARCH_MIPSEL',
+};
+export const NATIVE_SECCOMP_ARCH: Arch | undefined = NATIVE_ARCHS[process.arch];
 
 /** libseccomp's SCMP_FLTATR_CTL_OPTIMIZE: 2 is a binary tree over the syscalls, worth it for long lists. */
 const OPTIMIZE_PRIORITY = 1;
@@ -157,6 +175,46 @@ function ruleSteps(seccomp: LinuxSeccomp, defaultAction: number): Step[] {
   return steps;
 }
 
+/** Each syscall's number on `arch` (from the libseccomp tables, src/plan/syscalls.ts), undefined for an unknown arch. */
+function syscallNumbers(arch: Arch): Map<string, number> | undefined {
+  const table = ARCH_SYSCALL_TABLE[arch];
+  if (table === undefined) return undefined;
+  const numbers = SYSCALL_TABLES[table]!.split(',');
+  const out = new Map<string, number>();
+  SYSCALL_NAMES.forEach((name, i) => {
+    if (numbers[i]) out.set(name, parseInt(numbers[i]!, 36));
+  });
+  return out;
+}
+
+/**
+ * The ENOSYS stub (runc's patchbpf): a syscall newer than the profile, one it cannot have meant to refuse,
+ * fails with ENOSYS, as on a kernel without it, so that libc falls back to an older call (glibc's clone3 →
+ * clone, faccessat2 → faccessat) instead of failing with the default action's EPERM. Newer means numbered
+ * above the highest syscall the profile names, on an architecture of the filter (the native one and
+ * `architectures`; one naming none of its syscalls is left out, as in runc); a syscall the profile names
+ * itself keeps its rules. Numbers are libseccomp's, so that a name means what the shim's libseccomp makes of
+ * it. A libseccomp rule names a syscall on every architecture of the filter, so one that is newer on any of
+ * them gets ENOSYS on all (a choice between two refusals: the default action's errno or ENOSYS). Syscalls
+ * libseccomp does not know (newer than it) cannot be named in a rule and keep the default action. No stub
+ * where the default action lets syscalls through or already is ENOSYS.
+ */
+export function enosysSyscalls(seccomp: LinuxSeccomp, nativeArch: Arch | undefined = NATIVE_SECCOMP_ARCH): string[] {
+  if (LETS_THROUGH.has(seccomp.defaultAction)) return [];
+  if (seccomp.defaultAction === 'SCMP_ACT_ERRNO' && seccomp.defaultErrnoRet === ENOSYS) return [];
+  const named = new Set((seccomp.syscalls ?? []).flatMap((sc) => sc.names));
+  const archs = new Set([...(nativeArch ? [nativeArch] : []), ...(seccomp.architectures ?? [])]);
+  const newer = new Set<string>();
+  for (const arch of archs) {
+    const numbers = syscallNumbers(arch);
+    if (!numbers) continue;
+    const last = Math.max(-1, ...[...named].map((n) => numbers.get(n) ?? -1));
+    if (last < 0) continue;
+    for (const [name, nr] of numbers) if (nr > last && !named.has(name)) newer.add(name);
+  }
+  return [...newer].sort();
+}
+
 interface Filter {
   /** SECCOMP_INIT, SECCOMP_ARCH and SECCOMP_RULE steps. */
   build: Step[];
@@ -176,7 +234,9 @@ function compileFilter(seccomp: LinuxSeccomp): Filter {
     throw new ConfigError(`${FIELD}.defaultAction: SCMP_ACT_NOTIFY cannot be the default action`);
   }
   const defaultAction = actionValue(seccomp.defaultAction, seccomp.defaultErrnoRet, `${FIELD}.defaultAction`, `${FIELD}.defaultErrnoRet`);
-  const rules = ruleSteps(seccomp, defaultAction);
+  const enosys = SECCOMP_ACTIONS.SCMP_ACT_ERRNO + ENOSYS;
+  const stub = enosysSyscalls(seccomp).map((name) => step('SECCOMP_RULE', [enosys, name], FIELD));
+  const rules = [...ruleSteps(seccomp, defaultAction), ...stub];
   const optimize = rules.length > BINARY_TREE_FROM ? OPTIMIZE_BINARY_TREE : OPTIMIZE_PRIORITY;
   const build = [step('SECCOMP_INIT', [defaultAction, optimize], `${FIELD}.defaultAction`)];
   (seccomp.architectures ?? []).forEach((arch, i) => {

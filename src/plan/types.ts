@@ -1,6 +1,7 @@
 // The plan: what the shim executes, as data. Builders in this folder are pure: config and host facts in,
 // steps out. See native-shim/README.md for every op.
 import { UserError } from '../errors';
+import type { LsmFacts } from './lsm';
 
 export type Arg = string | number | bigint;
 
@@ -19,6 +20,8 @@ export interface HostFacts {
   kindOf(path: string): 'dir' | 'file' | 'missing';
   /** Whether the runtime itself runs in a user namespace other than the initial one (mknod is refused there). */
   inUserNamespace: boolean;
+  /** The LSMs that can label the container's process and mounts. */
+  lsm: LsmFacts;
 }
 
 export function step(op: string, args: Arg[] = [], field?: string): Step {

@@ -140,10 +140,10 @@ export function runningContainer(env: Env, edit?: (s: Spec) => void): { id: stri
   return { id, pid: readState(env, id).pid as number, bundle };
 }
 
-/** A C program of test/fixtures, compiled into the test's temp dir. */
-export function fixture(t: Test, env: Env, name: string): string {
+/** A C program of test/fixtures, compiled into the test's temp dir (`flags`: e.g. -static, to run in a container). */
+export function fixture(t: Test, env: Env, name: string, flags: string[] = []): string {
   const out = join(env.tmp, name);
-  const cc = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-o', out, join(REPO, `test/fixtures/${name}.c`)], { encoding: 'utf8' });
+  const cc = spawnSync('cc', ['-O2', '-Wall', '-Werror', ...flags, '-o', out, join(REPO, `test/fixtures/${name}.c`)], { encoding: 'utf8' });
   t.equal(cc.status, 0, cc.stderr);
   return out;
 }

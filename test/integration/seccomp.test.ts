@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { canRun, REPO, setup, startListener, type Env } from './harness';
+import { canRun, fixture, REPO, setup, startListener, type Env } from './harness';
 import type { LinuxSeccomp, LinuxSyscall, Spec } from '../../src/spec/types';
 
 const skip = canRun();
@@ -204,6 +204,41 @@ t.test("podman's default profile runs busybox", async (t) => {
   t.ok((seccomp?.syscalls?.length ?? 0) > 10);
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, 'hi\nSeccomp:\t2\n', 'a busybox shell runs under the filter');
+});
+
+/** The syscalls Linux gained after 5.0 (x86_64 424 on): a profile from 2019 names none of them. */
+const AFTER_LINUX_5_0 = new Set(['pidfd_send_signal', 'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'open_tree',
+  'move_mount', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'pidfd_open', 'clone3', 'close_range', 'openat2', 'pidfd_getfd',
+  'faccessat2', 'process_madvise', 'epoll_pwait2', 'mount_setattr', 'quotactl_fd', 'landlock_create_ruleset',
+  'landlock_add_rule', 'landlock_restrict_self', 'memfd_secret', 'process_mrelease', 'futex_waitv', 'set_mempolicy_home_node',
+  'cachestat', 'fchmodat2', 'map_shadow_stack', 'futex_wake', 'futex_wait', 'futex_requeue', 'statmount', 'listmount',
+  'lsm_get_self_attr', 'lsm_set_self_attr', 'lsm_list_modules', 'mseal']);
+
+t.test('ENOSYS stub: under a default-deny profile older than clone3, glibc falls back instead of failing', async (t) => {
+  const env = setup(t);
+  fixture(t, env, 'enosys-probe', ['-static', '-pthread']);
+  // podman's default profile as it was before clone3: without the syscalls Linux gained since 5.0, without
+  // getcpu (an old syscall the profile refuses), with the default ERRNO(EPERM) of Docker's profile of 2019
+  const profile = JSON.parse(readFileSync(join(REPO, 'test/fixtures/seccomp-default.json'), 'utf8')) as PodmanProfile;
+  const bundle = env.bundle(['/tmp/enosys-probe'], (s) => {
+    s.mounts!.push({ destination: '/tmp', type: 'bind', source: env.tmp, options: ['rbind', 'ro'] });
+    const current = podmanSeccomp(profile, s.process!.capabilities!.bounding!);
+    const syscalls = current.syscalls!
+      .map((sc) => ({ ...sc, names: sc.names.filter((n) => !AFTER_LINUX_5_0.has(n) && n !== 'getcpu') }))
+      .filter((sc) => sc.names.length > 0);
+    t.notOk(syscalls.some((sc) => sc.names.includes('clone3')));
+    s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', architectures: current.architectures!, syscalls };
+  });
+  const r = env.runt(['run', '-b', bundle, env.id('enosys')]);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, [
+    'posix_spawn ok', // clone3 → ENOSYS → clone
+    'pthread_create ok', // the same
+    'faccessat ok', // faccessat2 → ENOSYS → faccessat
+    'close_range Function not implemented', // newer than the profile: as on a kernel without it
+    'getcpu Operation not permitted', // older: the profile's own refusal
+    '',
+  ].join('\n'));
 });
 
 t.test('SCMP_ACT_NOTIFY: the listener gets the notify fd and the container process state, and answers', async (t) => {

@@ -30,6 +30,7 @@ function ctx(over: Partial<ExecContext> = {}): ExecContext {
     joins: new Set(['mount', 'user', 'pid', 'network', 'ipc', 'uts', 'cgroup', 'time']),
     preserveFds: 0,
     lastCap: 40,
+    lsm: { selinux: false },
     state: '{"ociVersion":"1.3.0","id":"c","status":"running","pid":4242,"bundle":"/b"}',
     warn: () => undefined,
     ...over,

@@ -7,6 +7,7 @@ export const FAKE_HOST: HostFacts = {
   lastCap: 40,
   kindOf: (p) => (p.endsWith('.txt') ? 'file' : p.includes('missing') ? 'missing' : 'dir'),
   inUserNamespace: false,
+  lsm: { selinux: false },
 };
 
 export function planContext(over: Partial<PlanContext> = {}): PlanContext {

@@ -85,7 +85,7 @@ t.test('create: the attributes come after the rlimits, before seccomp and the id
 t.test('exec: initial affinity in the parent before it joins, final as the child\'s first step', async (t) => {
   const ctx: ExecContext = {
     mode: 'detach', initPid: 42, joins: new Set(['pid', 'mount', 'user']), preserveFds: 0, lastCap: 40, state: '{}',
-    warn: () => undefined, linux: { personality: { domain: 'LINUX32' } },
+    warn: () => undefined, lsm: { selinux: false }, linux: { personality: { domain: 'LINUX32' } },
   };
   const proc = { ...spec(() => undefined).process!, execCPUAffinity: { initial: '0-1', final: '1' }, ioPriority: { class: 'IOPRIO_CLASS_IDLE' as const } };
   const parent = execParentPlan(proc, ctx);

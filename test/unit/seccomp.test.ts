@@ -1,10 +1,12 @@
 // The seccomp plan builder: linux.seccomp → SECCOMP_* steps, pure, no root needed.
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { defaultSpec } from '../../src/commands/spec';
 import { features } from '../../src/commands/features';
 import { buildChildPlan, buildParentPlan } from '../../src/plan';
 import { planContext } from './plan-context';
-import { seccompListenerSteps, seccompSteps, supportedSeccompFlags } from '../../src/plan/seccomp';
+import { enosysSyscalls, seccompListenerSteps, seccompSteps, supportedSeccompFlags } from '../../src/plan/seccomp';
 import { ConfigError, type Step } from '../../src/plan/types';
 import type { LinuxSeccomp, Spec } from '../../src/spec/types';
 
@@ -218,4 +220,58 @@ t.test('in the plan: loaded right before EXEC with noNewPrivileges, before the c
 
   const none = plans(() => undefined);
   t.notOk(ops(none.child).some((op) => op.startsWith('SECCOMP')));
+});
+
+/** An allow list from before clone3 (Linux 5.3): Docker's 2019 profile ended at rseq (x86_64 334, x86 386). */
+const OLD_PROFILE: LinuxSeccomp = {
+  defaultAction: 'SCMP_ACT_ERRNO',
+  syscalls: [{ names: ['read', 'write', 'clone', 'statx', 'rseq', 'setns'], action: 'SCMP_ACT_ALLOW' }],
+};
+const ENOSYS_RULE = ERRNO + 38;
+
+t.test('ENOSYS stub: syscalls above the highest one the profile names get ENOSYS, unless it names them', async (t) => {
+  const x86_64 = enosysSyscalls(OLD_PROFILE, 'SCMP_ARCH_X86_64');
+  for (const name of ['clone3', 'close_range', 'openat2', 'faccessat2', 'pidfd_open', 'io_uring_setup', 'epoll_pwait2']) {
+    t.ok(x86_64.includes(name), `${name} (newer than rseq) gets ENOSYS`);
+  }
+  for (const name of ['read', 'statx', 'getcpu', 'pkey_mprotect', 'mount', 'unshare']) {
+    t.notOk(x86_64.includes(name), `${name} (older, or named) keeps the default action`);
+  }
+  t.notOk(x86_64.includes('clock_gettime64'), 'a syscall x86_64 does not have');
+
+  const withClone3 = { ...OLD_PROFILE, syscalls: [...OLD_PROFILE.syscalls!, { names: ['clone3'], action: 'SCMP_ACT_ERRNO' as const }] };
+  const named = enosysSyscalls(withClone3, 'SCMP_ARCH_X86_64');
+  t.notOk(named.includes('clone3'), 'a syscall the profile names keeps its own rule');
+  t.ok(named.includes('close_range'), 'close_range (436) is above the highest named one, clone3 (435), now');
+  t.notOk(named.includes('pidfd_open'), 'pidfd_open (434) is below the named clone3 now');
+
+  // per architecture: x86's time64 calls (403-423) are above its rseq (386); the union goes into the rules
+  const multi = enosysSyscalls({ ...OLD_PROFILE, architectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] }, 'SCMP_ARCH_X86_64');
+  t.ok(multi.includes('clock_gettime64') && multi.includes('clone3'), 'x86 time64 calls and the x86_64 ones');
+  t.same(enosysSyscalls(OLD_PROFILE, 'SCMP_ARCH_AARCH64').includes('clone3'), true, 'aarch64 numbers');
+});
+
+t.test('ENOSYS stub: none where the default lets syscalls through, is ENOSYS already, or nothing is named', async (t) => {
+  for (const defaultAction of ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'] as const) {
+    t.same(enosysSyscalls({ ...OLD_PROFILE, defaultAction }, 'SCMP_ARCH_X86_64'), [], defaultAction);
+  }
+  t.same(enosysSyscalls({ ...OLD_PROFILE, defaultErrnoRet: 38 }, 'SCMP_ARCH_X86_64'), [], 'defaultErrnoRet ENOSYS');
+  t.same(enosysSyscalls({ defaultAction: 'SCMP_ACT_KILL', syscalls: [{ names: ['no_such_call'], action: 'SCMP_ACT_ALLOW' }] }, 'SCMP_ARCH_X86_64'), [],
+    'no syscall of the architecture named: no line to draw (runc skips the architecture too)');
+  t.ok(enosysSyscalls({ ...OLD_PROFILE, defaultAction: 'SCMP_ACT_KILL_PROCESS' }, 'SCMP_ARCH_X86_64').includes('clone3'), 'a kill default gets it too');
+  t.ok(enosysSyscalls({ ...OLD_PROFILE, defaultErrnoRet: 13 }, 'SCMP_ARCH_X86_64').includes('clone3'), 'another default errno');
+});
+
+t.test('ENOSYS stub in the plan: ERRNO(ENOSYS) rules after the profile\'s own, counted for the binary tree', async (t) => {
+  const steps = build(OLD_PROFILE);
+  const stub = rules(steps).filter((r) => r[0] === ENOSYS_RULE).map((r) => r[1]);
+  t.same(stub, enosysSyscalls(OLD_PROFILE).map(String));
+  t.ok(stub.includes('clone3'));
+  t.same(rules(steps).slice(0, 6).map((r) => r[1]), ['read', 'write', 'clone', 'statx', 'rseq', 'setns'], 'the profile\'s rules first');
+  t.same(steps[0]!.args, [ERRNO + 1, stub.length + 6 > 32 ? 2 : 1]);
+});
+
+t.test("the syscall tables are libseccomp's (scripts/gen-syscalls.mjs --check)", async (t) => {
+  const r = spawnSync(process.execPath, [join(__dirname, '../../scripts/gen-syscalls.mjs'), '--check'], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
 });
