@@ -29,6 +29,7 @@
 #   * the CLI is Debian's /usr/bin/docker (the docker.io package), its config in $RUNT_DOCKER_DIR/cli.
 # Idempotent.
 RUNT_DOCKER_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$RUNT_DOCKER_REPO/test/engines/common.sh"
 RUNT_DOCKER_DIR=${RUNT_DOCKER_DIR:-/var/tmp/runt-docker}
 RUNT=${RUNT:-$RUNT_DOCKER_REPO/build/runt}
 RUNT_DOCKER_IMAGE=localhost/runt-busybox:latest
@@ -111,7 +112,7 @@ docker_stop() {
 # by their cgroups under $RUNT_DOCKER_CGROUP), mounts (overlay2, the exec-root's netns and shm), the cgroup dirs.
 docker_clean() {
   docker_stop || return 1
-  local p m c
+  local p c
   for p in $(pgrep -f "containerd --config $RUNT_DOCKER_DIR/exec/" ; pgrep -f "containerd-shim-runc-v2 .*-address $RUNT_DOCKER_DIR/"); do
     kill -KILL "$p" 2>/dev/null || true
   done
@@ -119,11 +120,14 @@ docker_clean() {
     [ -d "$c" ] || continue
     for p in $(find "$c" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
   done
-  for m in $(awk -v d="$RUNT_DOCKER_DIR" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
-    umount -l "$m" 2>/dev/null || true
-  done
-  for c in /sys/fs/cgroup/*$RUNT_DOCKER_CGROUP; do
-    [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
+  unmount_under "$RUNT_DOCKER_DIR"
+  local i
+  for i in $(seq 1 50); do # a killed process leaves its cgroup a moment later
+    for c in /sys/fs/cgroup/*$RUNT_DOCKER_CGROUP; do
+      [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    compgen -G "/sys/fs/cgroup/*$RUNT_DOCKER_CGROUP" >/dev/null || break
+    sleep 0.1
   done
   rm -rf "$RUNT_DOCKER_DIR"
 }
