@@ -40,6 +40,25 @@ const recorded = (env: Env, id: string): Spec => (JSON.parse(readFileSync(join(e
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+t.test('the zeros Docker sends in every config and update request are "not set", as in runc', async (t) => {
+  const env = setup(t);
+  // linux.resources of `docker run --memory 64m` (Docker 20.10), devices aside
+  const c = start(t, env, 'dockerzeros', 'sleep 300', (s) => {
+    s.linux!.resources = { ...s.linux!.resources, memory: { limit: 64 * M, swap: 128 * M, disableOOMKiller: false }, cpu: { shares: 0 }, blockIO: { weight: 0 } };
+  });
+  const file = (controller: string, name: string) => readFileSync(`${c.dir(controller)}/${name}`, 'utf8').trim();
+  t.same([file('memory', 'memory.limit_in_bytes'), file('cpu', 'cpu.shares')], [`${64 * M}`, '1024'], 'the limit set; shares 0 left at the default');
+  // `docker update --pids-limit 10`, as containerd's shim passes it on
+  const r = env.runt(['update', '-r', '-', c.id], {
+    input: '{"memory":{"limit":0,"reservation":0,"kernel":0,"swappiness":18446744073709551615},"cpu":{"shares":0,"quota":0,"period":0},"pids":{"limit":10},"blockIO":{"weight":0}}',
+  });
+  t.same([r.status, r.stderr], [0, '']);
+  t.same([file('pids', 'pids.max'), file('memory', 'memory.limit_in_bytes'), file('cpu', 'cpu.shares'), file('cpu', 'cpu.cfs_quota_us')],
+    ['10', `${64 * M}`, '1024', '-1'], 'pids set; the zeros changed nothing');
+  const bad = env.runt(['update', '-r', '-', c.id], { input: '{"blockIO":{"weight":5}}' });
+  t.same([bad.status, bad.stderr], [1, 'runt: linux.resources.blockIO.weight: invalid weight 5 (10-1000)\n'], 'a weight that is set is still checked');
+});
+
 t.test('update: single flags, a file, stdin; applied, seen inside, recorded', async (t) => {
   const env = setup(t);
   const c = start(t, env, 'upd', 'sleep 300', (s) => {
