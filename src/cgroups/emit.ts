@@ -60,9 +60,10 @@ export function given<T>(v: T | null | undefined): v is T {
 
 /**
  * Set and not 0. runc reads 0 as "not set" for most numeric resource fields, and engines rely on it: Docker
- * writes `blockIO.weight: 0` and `cpu.shares: 0` into every config and `docker update` request, containerd's
- * CRI and podman send other fields as explicit zeros. Such a field changes nothing (on update: keeps the
- * current value); a value that is set is still checked.
+ * 20.10 writes `blockIO.weight: 0` and `cpu.shares: 0` into every config, and `memory.limit`, `reservation`,
+ * `kernel`, `cpu.shares`, `quota`, `period` and `blockIO.weight` at 0 into every `docker update` request for
+ * what the user did not ask to change. Such a field changes nothing (on update: the current value stays); a
+ * value that is set is still checked.
  */
 export function nonZero(v: number | null | undefined): v is number {
   return given(v) && v !== 0;
