@@ -116,17 +116,17 @@ docker_clean() {
   for p in $(pgrep -f "containerd --config $RUNT_DOCKER_DIR/exec/" ; pgrep -f "containerd-shim-runc-v2 .*-address $RUNT_DOCKER_DIR/"); do
     kill -KILL "$p" 2>/dev/null || true
   done
-  for c in /sys/fs/cgroup/*$RUNT_DOCKER_CGROUP; do
+  for c in /sys/fs/cgroup/*$RUNT_DOCKER_CGROUP /sys/fs/cgroup$RUNT_DOCKER_CGROUP; do
     [ -d "$c" ] || continue
     for p in $(find "$c" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
   done
   unmount_under "$RUNT_DOCKER_DIR"
   local i
   for i in $(seq 1 50); do # a killed process leaves its cgroup a moment later
-    for c in /sys/fs/cgroup/*$RUNT_DOCKER_CGROUP; do
+    for c in /sys/fs/cgroup/*$RUNT_DOCKER_CGROUP /sys/fs/cgroup$RUNT_DOCKER_CGROUP; do
       [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
     done
-    compgen -G "/sys/fs/cgroup/*$RUNT_DOCKER_CGROUP" >/dev/null || break
+    compgen -G "/sys/fs/cgroup/*$RUNT_DOCKER_CGROUP" >/dev/null || [ -d "/sys/fs/cgroup$RUNT_DOCKER_CGROUP" ] || break
     sleep 0.1
   done
   rm -rf "$RUNT_DOCKER_DIR"
