@@ -275,6 +275,19 @@ module.exports = [
     },
   },
   {
+    id: 'delete.created',
+    section: 'runtime.md § Delete',
+    level: 'MUST',
+    clause: 'delete of a created (never started) container is an error and has no effect',
+    async run(ctx) {
+      const { b, id, s } = await created(ctx);
+      ctx.errored(await ctx.call(['delete', id]), 'delete of a created container');
+      ctx.equal((await ctx.mustState(id)).status, 'created', 'status');
+      ctx.ok(alive(s.pid), 'the process was killed');
+      ctx.ok(cgroupDirs(b.config.linux.cgroupsPath).length > 0, 'the cgroup was removed');
+    },
+  },
+  {
     id: 'delete.removes-created',
     section: 'runtime.md § Delete, § Lifecycle (step 12)',
     level: 'MUST',

@@ -58,6 +58,25 @@ export function given<T>(v: T | null | undefined): v is T {
   return v !== undefined && v !== null;
 }
 
+/**
+ * Set and not 0. runc reads 0 as "not set" for most numeric resource fields, and engines rely on it: Docker
+ * 20.10 writes `blockIO.weight: 0` and `cpu.shares: 0` into every config, and `memory.limit`, `reservation`,
+ * `kernel`, `cpu.shares`, `quota`, `period` and `blockIO.weight` at 0 into every `docker update` request for
+ * what the user did not ask to change. Such a field changes nothing (on update: the current value stays); a
+ * value that is set is still checked.
+ */
+export function nonZero(v: number | null | undefined): v is number {
+  return given(v) && v !== 0;
+}
+
+/**
+ * memory.swappiness, set: Docker (and runc's own config) spell "not set" as -1, which the uint64 field
+ * carries as 2^64-1 (read by JSON.parse as 2^64). runc skips it too; other values are checked (0-100).
+ */
+export function swappinessSet(v: number | null | undefined): v is number {
+  return given(v) && v !== -1 && v < 2 ** 64;
+}
+
 /** An integer as the decimal string the kernel reads (exact for values beyond 2^53 too). */
 export function int(field: string, v: number): string {
   if (typeof v !== 'number' || !Number.isInteger(v)) fail(field, `not an integer: ${JSON.stringify(v)}`);
@@ -108,7 +127,7 @@ export interface HierarchyDriver {
 
 /** memory.kernel: deprecated by the kernel (5.16+ ignores memory.kmem.limit_in_bytes); runc ignores it too. */
 export function kernelMemoryWarning(ctx: Ctx, kernel: number | null | undefined): void {
-  if (given(kernel)) ctx.warnings.push('linux.resources.memory.kernel: ignored (kernel memory limits are deprecated and not applied)');
+  if (nonZero(kernel)) ctx.warnings.push('linux.resources.memory.kernel: ignored (kernel memory limits are deprecated and not applied)');
 }
 
 function hugepageFile(field: string, pageSize: string, suffix: string): string {

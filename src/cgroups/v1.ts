@@ -4,7 +4,7 @@ import type { LinuxBlockIO, LinuxMemory, LinuxNetwork, LinuxResources } from '..
 import { deviceRuleV1 } from './devices';
 import {
   type Ctx, type HierarchyDriver, type Write, THROTTLES, checkBlkioWeight, devNumbers, fail, given, hugetlbWrites, int,
-  kernelMemoryWarning, push, rdmaWrites, requireController, throttleEntries,
+  kernelMemoryWarning, nonZero, push, rdmaWrites, requireController, swappinessSet, throttleEntries,
 } from './emit';
 import { readTrim, writeCgroupFile } from './fs';
 import type { Hierarchy } from './host';
@@ -15,14 +15,11 @@ function w(ctx: Ctx, controller: string, file: string, value: string, field: str
   push(ctx, { version: 1, controller, file, value, field, ...extra });
 }
 
-/** Set and not 0: runc reads 0 as "unset" for these fields. */
-const nz = (v: number | null | undefined): v is number => given(v) && v !== 0;
-
 function memoryV1(ctx: Ctx, m: LinuxMemory): void {
   const F = `${R}.memory`;
   kernelMemoryWarning(ctx, m.kernel);
-  const limit = nz(m.limit) ? m.limit : undefined;
-  const swap = nz(m.swap) ? m.swap : undefined;
+  const limit = nonZero(m.limit) ? m.limit : undefined;
+  const swap = nonZero(m.swap) ? m.swap : undefined;
   if (limit !== undefined && limit < -1) fail(`${F}.limit`, `invalid value ${limit}`);
   if (swap !== undefined && swap < -1) fail(`${F}.swap`, `invalid value ${swap}`);
   if (swap !== undefined && swap > 0 && limit !== undefined && (limit === -1 || swap < limit)) {
@@ -40,10 +37,10 @@ function memoryV1(ctx: Ctx, m: LinuxMemory): void {
   }
   if (swap !== undefined) w(ctx, 'memory', 'memory.memsw.limit_in_bytes', int(`${F}.swap`, swap), `${F}.swap`);
   else if (implicitSwap) w(ctx, 'memory', 'memory.memsw.limit_in_bytes', '-1', `${F}.limit`);
-  if (nz(m.reservation)) w(ctx, 'memory', 'memory.soft_limit_in_bytes', int(`${F}.reservation`, m.reservation), `${F}.reservation`);
-  if (nz(m.kernelTCP)) w(ctx, 'memory', 'memory.kmem.tcp.limit_in_bytes', int(`${F}.kernelTCP`, m.kernelTCP), `${F}.kernelTCP`);
+  if (nonZero(m.reservation)) w(ctx, 'memory', 'memory.soft_limit_in_bytes', int(`${F}.reservation`, m.reservation), `${F}.reservation`);
+  if (nonZero(m.kernelTCP)) w(ctx, 'memory', 'memory.kmem.tcp.limit_in_bytes', int(`${F}.kernelTCP`, m.kernelTCP), `${F}.kernelTCP`);
   if (m.disableOOMKiller === true) w(ctx, 'memory', 'memory.oom_control', '1', `${F}.disableOOMKiller`);
-  if (given(m.swappiness)) {
+  if (swappinessSet(m.swappiness)) {
     if (m.swappiness < 0 || m.swappiness > 100) fail(`${F}.swappiness`, `invalid value ${m.swappiness} (0-100)`);
     w(ctx, 'memory', 'memory.swappiness', int(`${F}.swappiness`, m.swappiness), `${F}.swappiness`);
   }
@@ -58,7 +55,7 @@ function blkioV1(ctx: Ctx, b: LinuxBlockIO): void {
   const F = `${R}.blockIO`;
   const bfq = !ctx.probe.exists(1, 'blkio', 'blkio.weight') && ctx.probe.exists(1, 'blkio', 'blkio.bfq.weight');
   const weightFile = bfq ? 'blkio.bfq.weight' : 'blkio.weight';
-  if (given(b.weight)) {
+  if (nonZero(b.weight)) {
     checkBlkioWeight(`${F}.weight`, b.weight);
     requireController(ctx, 1, 'blkio', `${F}.weight`);
     if (!bfq && !ctx.probe.exists(1, 'blkio', 'blkio.weight')) {
@@ -66,18 +63,18 @@ function blkioV1(ctx: Ctx, b: LinuxBlockIO): void {
     }
     w(ctx, 'blkio', weightFile, String(b.weight), `${F}.weight`);
   }
-  if (nz(b.leafWeight)) {
+  if (nonZero(b.leafWeight)) {
     checkBlkioWeight(`${F}.leafWeight`, b.leafWeight);
     w(ctx, 'blkio', 'blkio.leaf_weight', String(b.leafWeight), `${F}.leafWeight`);
   }
   (b.weightDevice ?? []).forEach((d, i) => {
     const field = `${F}.weightDevice[${i}]`;
     const dev = devNumbers(field, d);
-    if (nz(d.weight)) {
+    if (nonZero(d.weight)) {
       checkBlkioWeight(`${field}.weight`, d.weight);
       w(ctx, 'blkio', `${weightFile}_device`, `${dev} ${d.weight}`, `${field}.weight`);
     }
-    if (nz(d.leafWeight)) {
+    if (nonZero(d.leafWeight)) {
       checkBlkioWeight(`${field}.leafWeight`, d.leafWeight);
       w(ctx, 'blkio', 'blkio.leaf_weight_device', `${dev} ${d.leafWeight}`, `${field}.leafWeight`);
     }
@@ -90,7 +87,7 @@ function blkioV1(ctx: Ctx, b: LinuxBlockIO): void {
 /** net_cls.classid and net_prio.ifpriomap: v1-only controllers. */
 function networkV1(ctx: Ctx, n: LinuxNetwork): void {
   const F = `${R}.network`;
-  if (given(n.classID)) w(ctx, 'net_cls', 'net_cls.classid', int(`${F}.classID`, n.classID), `${F}.classID`);
+  if (nonZero(n.classID)) w(ctx, 'net_cls', 'net_cls.classid', int(`${F}.classID`, n.classID), `${F}.classID`);
   (n.priorities ?? []).forEach((p, i) => {
     const field = `${F}.priorities[${i}]`;
     if (typeof p.name !== 'string' || !/^[^\s/]+$/.test(p.name)) fail(`${field}.name`, `invalid interface name ${JSON.stringify(p.name)}`);
@@ -113,22 +110,22 @@ export function v1Writes(ctx: Ctx, r: LinuxResources): void {
   if (r.memory) memoryV1(ctx, r.memory);
 
   if (cpu) {
-    if (nz(cpu.shares)) w(ctx, 'cpu', 'cpu.shares', int(`${C}.shares`, cpu.shares), `${C}.shares`, { verify: true });
-    const hasQuota = nz(cpu.quota);
+    if (nonZero(cpu.shares)) w(ctx, 'cpu', 'cpu.shares', int(`${C}.shares`, cpu.shares), `${C}.shares`, { verify: true });
+    const hasQuota = nonZero(cpu.quota);
     // A period shorter than the current one can be refused until the quota is written: retry after it.
-    if (nz(cpu.period)) w(ctx, 'cpu', 'cpu.cfs_period_us', int(`${C}.period`, cpu.period), `${C}.period`, { retryAfterNext: hasQuota });
+    if (nonZero(cpu.period)) w(ctx, 'cpu', 'cpu.cfs_period_us', int(`${C}.period`, cpu.period), `${C}.period`, { retryAfterNext: hasQuota });
     if (hasQuota) w(ctx, 'cpu', 'cpu.cfs_quota_us', int(`${C}.quota`, cpu.quota!), `${C}.quota`);
     if (given(cpu.burst)) w(ctx, 'cpu', 'cpu.cfs_burst_us', int(`${C}.burst`, cpu.burst), `${C}.burst`);
-    const hasRuntime = nz(cpu.realtimeRuntime);
-    if (nz(cpu.realtimePeriod)) {
+    const hasRuntime = nonZero(cpu.realtimeRuntime);
+    if (nonZero(cpu.realtimePeriod)) {
       w(ctx, 'cpu', 'cpu.rt_period_us', int(`${C}.realtimePeriod`, cpu.realtimePeriod), `${C}.realtimePeriod`, { retryAfterNext: hasRuntime });
     }
     if (hasRuntime) w(ctx, 'cpu', 'cpu.rt_runtime_us', int(`${C}.realtimeRuntime`, cpu.realtimeRuntime!), `${C}.realtimeRuntime`);
     if (given(cpu.idle)) w(ctx, 'cpu', 'cpu.idle', int(`${C}.idle`, cpu.idle), `${C}.idle`);
   }
 
-  if (r.pids && given(r.pids.limit)) {
-    // pids.max takes a count or "max" (the v1 file is the same as v2's: it refuses -1).
+  if (r.pids && nonZero(r.pids.limit)) {
+    // pids.max takes a count or "max" for -1 (the v1 file is the same as v2's: it refuses -1).
     const l = r.pids.limit;
     w(ctx, 'pids', 'pids.max', l > 0 ? int(`${R}.pids.limit`, l) : 'max', `${R}.pids.limit`);
   }

@@ -4,7 +4,7 @@ import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxResources } from '../spe
 import { deviceFilter } from './ebpf';
 import {
   type Ctx, type HierarchyDriver, type Write, THROTTLES, checkBlkioWeight, devNumbers, fail, given, hugetlbWrites, int,
-  kernelMemoryWarning, push, rdmaWrites, requireController, requireFile, throttleEntries,
+  kernelMemoryWarning, nonZero, push, rdmaWrites, requireController, requireFile, swappinessSet, throttleEntries,
 } from './emit';
 import { errnoOf, readTrim, writeCgroupFile } from './fs';
 import type { Hierarchy } from './host';
@@ -14,8 +14,6 @@ const R = 'linux.resources';
 function w(ctx: Ctx, controller: string, file: string, value: string, field: string, extra?: Partial<Write>): void {
   push(ctx, { version: 2, controller, file, value, field, ...extra });
 }
-
-const nz = (v: number | null | undefined): v is number => given(v) && v !== 0;
 
 /** cpu.shares (2-262144) → cpu.weight (1-10000), linearly, as runc converts it. */
 export function sharesToWeight(shares: number): number {
@@ -47,12 +45,12 @@ const maxOr = (field: string, v: number): string => (v === -1 ? 'max' : int(fiel
 function memoryV2(ctx: Ctx, m: LinuxMemory): void {
   const F = `${R}.memory`;
   kernelMemoryWarning(ctx, m.kernel);
-  if (nz(m.kernelTCP)) fail(`${F}.kernelTCP`, 'not supported on cgroup v2 (it has no separate kernel TCP memory limit)');
-  if (given(m.swappiness)) fail(`${F}.swappiness`, 'not supported on cgroup v2 (it has no memory.swappiness)');
+  if (nonZero(m.kernelTCP)) fail(`${F}.kernelTCP`, 'not supported on cgroup v2 (it has no separate kernel TCP memory limit)');
+  if (swappinessSet(m.swappiness)) fail(`${F}.swappiness`, 'not supported on cgroup v2 (it has no memory.swappiness)');
   if (m.disableOOMKiller === true) fail(`${F}.disableOOMKiller`, 'not supported on cgroup v2 (the OOM killer cannot be disabled)');
   if (m.useHierarchy === false) fail(`${F}.useHierarchy`, 'cgroup v2 is always hierarchical');
-  const limit = nz(m.limit) ? m.limit : undefined;
-  const swap = nz(m.swap) ? m.swap : undefined;
+  const limit = nonZero(m.limit) ? m.limit : undefined;
+  const swap = nonZero(m.swap) ? m.swap : undefined;
   if (limit !== undefined && limit < -1) fail(`${F}.limit`, `invalid value ${limit}`);
   const s = swapToV2(swap, limit);
   if (s !== 0 || (swap !== undefined && swap > 0)) {
@@ -67,7 +65,7 @@ function memoryV2(ctx: Ctx, m: LinuxMemory): void {
     w(ctx, 'memory', 'memory.max', maxOr(`${F}.limit`, limit), `${F}.limit`,
       m.checkBeforeUpdate === true && limit > 0 ? { usageFile: 'memory.current' } : {});
   }
-  if (nz(m.reservation)) w(ctx, 'memory', 'memory.low', maxOr(`${F}.reservation`, m.reservation), `${F}.reservation`);
+  if (nonZero(m.reservation)) w(ctx, 'memory', 'memory.low', maxOr(`${F}.reservation`, m.reservation), `${F}.reservation`);
 }
 
 /**
@@ -77,18 +75,18 @@ function memoryV2(ctx: Ctx, m: LinuxMemory): void {
 function ioV2(ctx: Ctx, b: LinuxBlockIO): void {
   const F = `${R}.blockIO`;
   const bfq = ctx.probe.exists(2, 'io', 'io.bfq.weight');
-  if (given(b.weight)) {
+  if (nonZero(b.weight)) {
     checkBlkioWeight(`${F}.weight`, b.weight);
     requireController(ctx, 2, 'io', `${F}.weight`);
     if (bfq) w(ctx, 'io', 'io.bfq.weight', String(b.weight), `${F}.weight`);
     else w(ctx, 'io', 'io.weight', String(blkioToIoWeight(b.weight)), `${F}.weight`);
   }
-  if (nz(b.leafWeight)) fail(`${F}.leafWeight`, 'not supported on cgroup v2 (no leaf weights)');
+  if (nonZero(b.leafWeight)) fail(`${F}.leafWeight`, 'not supported on cgroup v2 (no leaf weights)');
   (b.weightDevice ?? []).forEach((d, i) => {
     const field = `${F}.weightDevice[${i}]`;
     const dev = devNumbers(field, d);
-    if (nz(d.leafWeight)) fail(`${field}.leafWeight`, 'not supported on cgroup v2 (no leaf weights)');
-    if (!nz(d.weight)) return;
+    if (nonZero(d.leafWeight)) fail(`${field}.leafWeight`, 'not supported on cgroup v2 (no leaf weights)');
+    if (!nonZero(d.weight)) return;
     checkBlkioWeight(`${field}.weight`, d.weight);
     requireController(ctx, 2, 'io', field);
     if (!bfq) fail(`${field}.weight`, 'per-device weights on cgroup v2 need the BFQ I/O scheduler (io.bfq.weight does not exist)');
@@ -105,15 +103,15 @@ function ioV2(ctx: Ctx, b: LinuxBlockIO): void {
 /** cpu.idle, cpu.weight (from shares), cpu.max (quota and period together), cpu.max.burst. */
 function cpuV2(ctx: Ctx, cpu: LinuxCPU): void {
   const C = `${R}.cpu`;
-  if (nz(cpu.realtimePeriod)) fail(`${C}.realtimePeriod`, 'not supported on cgroup v2 (no real-time group scheduling)');
-  if (nz(cpu.realtimeRuntime)) fail(`${C}.realtimeRuntime`, 'not supported on cgroup v2 (no real-time group scheduling)');
+  if (nonZero(cpu.realtimePeriod)) fail(`${C}.realtimePeriod`, 'not supported on cgroup v2 (no real-time group scheduling)');
+  if (nonZero(cpu.realtimeRuntime)) fail(`${C}.realtimeRuntime`, 'not supported on cgroup v2 (no real-time group scheduling)');
   if (given(cpu.idle)) w(ctx, 'cpu', 'cpu.idle', int(`${C}.idle`, cpu.idle), `${C}.idle`);
-  if (nz(cpu.shares)) {
+  if (nonZero(cpu.shares)) {
     if (!Number.isInteger(cpu.shares) || cpu.shares < 2 || cpu.shares > 262144) fail(`${C}.shares`, `invalid value ${cpu.shares} (2-262144)`);
     w(ctx, 'cpu', 'cpu.weight', String(sharesToWeight(cpu.shares)), `${C}.shares`);
   }
-  const quota = nz(cpu.quota) ? cpu.quota : undefined;
-  const period = nz(cpu.period) ? cpu.period : undefined;
+  const quota = nonZero(cpu.quota) ? cpu.quota : undefined;
+  const period = nonZero(cpu.period) ? cpu.period : undefined;
   const hasBurst = given(cpu.burst);
   if (quota !== undefined || period !== undefined) {
     const field = quota !== undefined ? `${C}.quota` : `${C}.period`;
@@ -126,7 +124,7 @@ function cpuV2(ctx: Ctx, cpu: LinuxCPU): void {
 
 /** The v2 writes for `r`, in runc's order: pids, memory, io, cpu, devices, cpuset, hugetlb, rdma, unified. */
 export function v2Writes(ctx: Ctx, r: LinuxResources): void {
-  if (r.pids && given(r.pids.limit)) {
+  if (r.pids && nonZero(r.pids.limit)) {
     const l = r.pids.limit;
     w(ctx, 'pids', 'pids.max', l > 0 ? int(`${R}.pids.limit`, l) : 'max', `${R}.pids.limit`);
   }
@@ -150,7 +148,7 @@ export function v2Writes(ctx: Ctx, r: LinuxResources): void {
   if (r.rdma) rdmaWrites(ctx, 2, r.rdma);
 
   const n = r.network;
-  if (n && given(n.classID)) fail(`${R}.network.classID`, 'not supported on cgroup v2 (net_cls is a cgroup v1 controller)');
+  if (n && nonZero(n.classID)) fail(`${R}.network.classID`, 'not supported on cgroup v2 (net_cls is a cgroup v1 controller)');
   if (n && n.priorities?.length) fail(`${R}.network.priorities`, 'not supported on cgroup v2 (net_prio is a cgroup v1 controller)');
 
   if (r.unified) unifiedWrites(ctx, r.unified);

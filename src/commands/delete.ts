@@ -34,7 +34,13 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
     throw e;
   }
   const status = containerStatus(record, dir);
-  if ((status === 'running' || status === 'paused') && !force) throw new ContainerError(`cannot delete container ${id} that is not stopped: ${STILL_RUNNING}`);
+  if (!force) {
+    if (status === 'running' || status === 'paused') throw new ContainerError(`cannot delete container ${id} that is not stopped: ${STILL_RUNNING}`);
+    // runtime.md: deleting a container that is not stopped is an error and has no effect; runc kills and
+    // deletes a created one anyway. Engines do not need that: containerd's client refuses to delete a created
+    // task before it is killed, podman deletes with --force
+    if (status === 'created') throw new ContainerError(`cannot delete container ${id} that is not stopped: created (kill it first, or delete --force)`);
+  }
   // `creating` here means the create died half-way (it would hold the lock otherwise)
   if (status !== 'stopped' && record.pid && isAlive(record)) {
     const hasPidNs = record.config.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);

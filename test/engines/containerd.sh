@@ -24,6 +24,7 @@
 # binary per container with --runc-binary, which sets the same shim option (BinaryName).
 # Idempotent.
 RUNT_CTRD_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$RUNT_CTRD_REPO/test/engines/common.sh"
 RUNT_CTRD_DIR=${RUNT_CTRD_DIR:-/var/tmp/runt-containerd}
 RUNT_CTRD_NS=${RUNT_CTRD_NS:-runt-test}
 RUNT=${RUNT:-$RUNT_CTRD_REPO/build/runt}
@@ -129,10 +130,7 @@ ctrd_stop() {
 ctrd_clean() {
   ctrd_stop || return 1
   # snapshots a killed daemon left mounted
-  local m
-  for m in $(awk -v d="$RUNT_CTRD_DIR" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
-    umount -l "$m" 2>/dev/null || true
-  done
+  unmount_under "$RUNT_CTRD_DIR"
   rm -rf "$RUNT_CTRD_DIR"
 }
 

@@ -23,6 +23,7 @@
 #   * private graphroot/runroot/tmp_dir/network_config_dir: tests neither see nor change the host's podman.
 # Idempotent.
 RUNT_PODMAN_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$RUNT_PODMAN_REPO/test/engines/common.sh"
 RUNT_PODMAN_DIR=${RUNT_PODMAN_DIR:-/var/tmp/runt-podman}
 RUNT=${RUNT:-$RUNT_PODMAN_REPO/build/runt}
 RUNT_PODMAN_IMAGE=localhost/runt-busybox:latest
@@ -90,10 +91,7 @@ podman_clean() {
     podman rmi --all --force >/dev/null 2>&1 || true
   fi
   # the overlay driver keeps its home (and any container's rootfs) mounted: unmount before deleting
-  local m
-  for m in $(awk -v d="$RUNT_PODMAN_DIR" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
-    umount -l "$m" 2>/dev/null || true
-  done
+  unmount_under "$RUNT_PODMAN_DIR"
   rm -rf "$RUNT_PODMAN_DIR"
 }
 

@@ -40,6 +40,25 @@ const recorded = (env: Env, id: string): Spec => (JSON.parse(readFileSync(join(e
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+t.test('the zeros Docker sends in every config and update request are "not set", as in runc', async (t) => {
+  const env = setup(t);
+  // linux.resources of `docker run --memory 64m` (Docker 20.10), devices aside
+  const c = start(t, env, 'dockerzeros', 'sleep 300', (s) => {
+    s.linux!.resources = { ...s.linux!.resources, memory: { limit: 64 * M, swap: 128 * M, disableOOMKiller: false }, cpu: { shares: 0 }, blockIO: { weight: 0 } };
+  });
+  const file = (controller: string, name: string) => readFileSync(`${c.dir(controller)}/${name}`, 'utf8').trim();
+  t.same([file('memory', 'memory.limit_in_bytes'), file('cpu', 'cpu.shares')], [`${64 * M}`, '1024'], 'the limit set; shares 0 left at the default');
+  // `docker update --pids-limit 10`, as containerd's shim passes it on
+  const r = env.runt(['update', '-r', '-', c.id], {
+    input: '{"memory":{"limit":0,"reservation":0,"kernel":0,"swappiness":18446744073709551615},"cpu":{"shares":0,"quota":0,"period":0},"pids":{"limit":10},"blockIO":{"weight":0}}',
+  });
+  t.same([r.status, r.stderr], [0, '']);
+  t.same([file('pids', 'pids.max'), file('memory', 'memory.limit_in_bytes'), file('cpu', 'cpu.shares'), file('cpu', 'cpu.cfs_quota_us')],
+    ['10', `${64 * M}`, '1024', '-1'], 'pids set; the zeros changed nothing');
+  const bad = env.runt(['update', '-r', '-', c.id], { input: '{"blockIO":{"weight":5}}' });
+  t.same([bad.status, bad.stderr], [1, 'runt: linux.resources.blockIO.weight: invalid weight 5 (10-1000)\n'], 'a weight that is set is still checked');
+});
+
 t.test('update: single flags, a file, stdin; applied, seen inside, recorded', async (t) => {
   const env = setup(t);
   const c = start(t, env, 'upd', 'sleep 300', (s) => {
@@ -47,16 +66,20 @@ t.test('update: single flags, a file, stdin; applied, seen inside, recorded', as
   });
   const file = (controller: string, name: string) => readFileSync(`${c.dir(controller)}/${name}`, 'utf8').trim();
 
+  // a blkio weight needs the CFQ or BFQ I/O scheduler (blkio.weight or blkio.bfq.weight); mq-deadline has none
+  const weightFile = ['blkio.weight', 'blkio.bfq.weight'].find((f) => existsSync(`${c.dir('blkio')}/${f}`));
   let r = env.runt(['update', '--memory', '100m', '--memory-swap', '200m', '--memory-reservation', '50m', '--cpu-shares', '512',
     '--cpu-period', '200000', '--cpu-quota', '50000', '--cpu-burst', '10000', '--cpuset-cpus', '0', '--cpuset-mems', '0',
-    '--pids-limit', '99', '--blkio-weight', '300', '--cpu-rt-period', '500000', c.id]);
+    '--pids-limit', '99', ...(weightFile ? ['--blkio-weight', '300'] : []), '--cpu-rt-period', '500000', c.id]);
   t.equal(r.status, 0, r.stderr);
   t.same([
     file('memory', 'memory.limit_in_bytes'), file('memory', 'memory.memsw.limit_in_bytes'), file('memory', 'memory.soft_limit_in_bytes'),
     file('cpu', 'cpu.shares'), file('cpu', 'cpu.cfs_period_us'), file('cpu', 'cpu.cfs_quota_us'), file('cpu', 'cpu.cfs_burst_us'),
     file('cpu', 'cpu.rt_period_us'), file('cpuset', 'cpuset.cpus'), file('cpuset', 'cpuset.mems'), file('pids', 'pids.max'),
   ], [`${100 * M}`, `${200 * M}`, `${50 * M}`, '512', '200000', '50000', '10000', '500000', '0', '0', '99']);
-  t.equal(existsSync(`${c.dir('blkio')}/blkio.weight`) ? file('blkio', 'blkio.weight') : file('blkio', 'blkio.bfq.weight'), '300');
+  if (weightFile) t.equal(file('blkio', weightFile), '300');
+  else t.match(env.runt(['update', '--blkio-weight', '300', c.id]).stderr, /linux\.resources\.blockIO\.weight: neither blkio\.weight nor blkio\.bfq\.weight exists/,
+    'no CFQ or BFQ here: a weight is an error naming the field');
   t.equal(c.inside('/sys/fs/cgroup/memory/memory.limit_in_bytes'), `${100 * M}`, 'the container sees the new limit');
   t.same(recorded(env, c.id).linux!.resources!.memory, { limit: 100 * M, swap: 200 * M, reservation: 50 * M });
   t.equal(recorded(env, c.id).linux!.resources!.pids!.limit, 99);

@@ -1,6 +1,6 @@
 // The container lifecycle as a client drives it: run, create/start/state/kill/delete, errors, cleanup.
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, cgroupDirs, mountsUnder, readState, setup, terminateWhenReady, TERM_TRAP, waitExit } from './harness';
 
@@ -93,7 +93,7 @@ t.test('kill takes names with or without SIG and numbers; delete --force kills',
   t.notOk(existsSync(join(env.root, id)));
 });
 
-t.test('a created container can be deleted; its process never ran the program', async (t) => {
+t.test('delete of a created container fails and changes nothing (runtime.md); kill then delete, or delete --force', async (t) => {
   const env = setup(t);
   const id = env.id('created');
   const marker = join(env.tmp, 'ran');
@@ -101,8 +101,34 @@ t.test('a created container can be deleted; its process never ran the program', 
     s.mounts!.push({ destination: '/tmp', source: env.tmp, type: 'bind', options: ['rbind', 'rw'] });
   });
   t.equal(env.runt(['create', '-b', bundle, id]).status, 0);
-  t.equal(env.runt(['delete', id]).status, 0);
-  t.notOk(existsSync(marker));
+  const { pid } = readState(env, id) as { pid: number };
+  const cg = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')).linux.cgroupsPath as string;
+  const refused = env.runt(['delete', id]);
+  t.same([refused.status, refused.stderr], [1, `runt: cannot delete container ${id} that is not stopped: created (kill it first, or delete --force)\n`]);
+  t.equal(readState(env, id).status, 'created', 'still created');
+  t.ok(existsSync(`/proc/${pid}`), 'its process still waits');
+  t.ok(cgroupDirs(cg).length > 0, 'its cgroup is still there');
+  t.equal(env.runt(['start', id]).status, 0, 'and it can still be started');
+  await waitExit(pid);
+  t.ok(existsSync(marker), 'the program ran');
+  t.equal(env.runt(['delete', id]).status, 0, 'stopped: deleted');
+
+  const killed = env.id('created-kill');
+  rmSync(marker);
+  t.equal(env.runt(['create', '-b', bundle, killed]).status, 0);
+  const killedPid = (readState(env, killed) as { pid: number }).pid;
+  t.equal(env.runt(['kill', killed, 'KILL']).status, 0);
+  await waitExit(killedPid);
+  t.equal(env.runt(['delete', killed]).status, 0, 'killed, then deleted');
+
+  const forced = env.id('created-force');
+  t.equal(env.runt(['create', '-b', bundle, forced]).status, 0);
+  const forcedPid = (readState(env, forced) as { pid: number }).pid;
+  t.equal(env.runt(['delete', '--force', forced]).status, 0, 'delete --force kills and deletes');
+  t.notOk(existsSync(join(env.root, forced)));
+  await waitExit(forcedPid);
+  t.same(cgroupDirs(cg), [], 'no cgroup left');
+  t.notOk(existsSync(marker), 'the killed and the force-deleted containers never ran the program');
 });
 
 t.test('errors clients match: exists, does not exist, invalid id', async (t) => {
@@ -216,8 +242,8 @@ t.test('a parent cgroup runt made is removed by whichever delete empties it', as
   const [a, b] = [env.id('pa'), env.id('pb')];
   t.equal(env.runt(['create', '-b', env.bundle(['true'], (s) => { s.linux!.cgroupsPath = `${parent}/a`; }), a]).status, 0);
   t.equal(env.runt(['create', '-b', env.bundle(['true'], (s) => { s.linux!.cgroupsPath = `${parent}/b`; }), b]).status, 0);
-  t.equal(env.runt(['delete', a]).status, 0);
+  t.equal(env.runt(['delete', '--force', a]).status, 0);
   t.ok(cgroupDirs(parent).length > 0, 'the parent stays while b is in it');
-  t.equal(env.runt(['delete', b]).status, 0);
+  t.equal(env.runt(['delete', '--force', b]).status, 0);
   t.same(cgroupDirs(parent), [], 'the last delete removed the parent a made');
 });

@@ -206,7 +206,7 @@ t.test('resourceWrites on cgroup v1 (hybrid host)', async (t) => {
     devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'wr' }],
     memory: { limit: 100 * M, reservation: 50 * M, swap: 200 * M, swappiness: 10, disableOOMKiller: true, kernel: 1, kernelTCP: 2 },
     cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0', realtimeRuntime: 1000, realtimePeriod: 10000 },
-    pids: { limit: 0 },
+    pids: { limit: -1 },
     blockIO: { weight: 500 },
   };
   const warnings: string[] = [];
@@ -325,7 +325,7 @@ t.test('resourceWrites on cgroup v2', async (t) => {
   t.same(one({ blockIO: { weight: 500 } }, probeWith('io.bfq.weight')), ['v2 io.bfq.weight=500 <linux.resources.blockIO.weight>']);
   t.same(one({ cpu: { quota: -1 } }), ['v2 cpu.max=max 100000 <linux.resources.cpu.quota>']);
   t.same(one({ cpu: { period: 50000 } }), ['v2 cpu.max=max 50000 <linux.resources.cpu.period>']);
-  t.same(one({ pids: { limit: 0 } }), ['v2 pids.max=max <linux.resources.pids.limit>']);
+  t.same(one({ pids: { limit: -1 } }), ['v2 pids.max=max <linux.resources.pids.limit>']);
   t.same(one({ memory: { limit: -1 } }), ['v2 memory.swap.max=max <linux.resources.memory.limit>', 'v2 memory.max=max <linux.resources.memory.limit>']);
   t.same(one({ memory: { limit: 100, swap: 100 } }), ['v2 memory.swap.max=0 <linux.resources.memory.swap>', 'v2 memory.max=100 <linux.resources.memory.limit>']);
   t.same(one({ memory: { limit: 100, swap: -1 } }), ['v2 memory.swap.max=max <linux.resources.memory.swap>', 'v2 memory.max=100 <linux.resources.memory.limit>']);
@@ -413,6 +413,48 @@ t.test('resourceWrites on cgroup v1: every other field', async (t) => {
   ]);
   t.same(one({ rdma: { mlx5_0: { hcaHandles: 3 } } }), ['v1 rdma.max=mlx5_0 hca_handle=3 <linux.resources.rdma["mlx5_0"]>']);
   t.same(one({ memory: { kernelTCP: 4 * M } }), ['v1 memory.kmem.tcp.limit_in_bytes=4194304 <linux.resources.memory.kernelTCP>']);
+});
+
+t.test('the zeros and "unset" values engines send change nothing, as in runc; a value out of range still fails', async (t) => {
+  const hy = hybridHost('/cg');
+  const v2 = v2Host('/cg');
+  // what Docker 20.10 writes into every container's config and `docker update` request
+  const docker: LinuxResources = { memory: { disableOOMKiller: false }, cpu: { shares: 0 }, blockIO: { weight: 0 } };
+  // every numeric field at 0 (as containerd's CRI, podman or a Go struct with zero values send them) and
+  // swappiness at Docker's "unset" (-1 as the uint64 2^64-1); kernel memory at 0 is not worth a warning either
+  const zeros: LinuxResources = {
+    memory: { limit: 0, reservation: 0, swap: 0, kernel: 0, kernelTCP: 0, swappiness: 18446744073709551615, disableOOMKiller: false },
+    cpu: { shares: 0, quota: 0, period: 0, realtimeRuntime: 0, realtimePeriod: 0, cpus: '', mems: '' },
+    pids: { limit: 0 },
+    blockIO: { weight: 0, leafWeight: 0, weightDevice: [{ major: 8, minor: 0, weight: 0, leafWeight: 0 }] },
+    network: { classID: 0 },
+  };
+  for (const [name, host] of [['hybrid', hy], ['v2', v2]] as const) {
+    for (const [what, r] of [['Docker', docker], ['zeros', zeros]] as const) {
+      const warnings: string[] = [];
+      t.same(resourceWrites(host, r, { warnings }), [], `${name}: ${what}: no writes`);
+      t.same(warnings, [], `${name}: ${what}: no warnings`);
+    }
+  }
+  t.same(show(resourceWrites(hy, { ...docker, memory: { limit: 64 * M }, cpu: { shares: 0, quota: 50000, period: 100000 }, pids: { limit: 30 } })), [
+    'v1 memory.limit_in_bytes=67108864 <linux.resources.memory.limit>',
+    'v1 cpu.cfs_period_us=100000 <linux.resources.cpu.period>',
+    'v1 cpu.cfs_quota_us=50000 <linux.resources.cpu.quota>',
+    'v1 pids.max=30 <linux.resources.pids.limit>',
+  ], 'docker run --memory 64m --cpus 0.5 --pids-limit 30: the set fields, the zeros skipped');
+  t.same(show(resourceWrites(hy, { memory: { swappiness: 0 } })), ['v1 memory.swappiness=0 <linux.resources.memory.swappiness>'], 'swappiness 0 is a value');
+  t.same(show(resourceWrites(hy, { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 0 }] } })),
+    ['v1 blkio.throttle.read_bps_device=8:0 0 <linux.resources.blockIO.throttleReadBpsDevice[0]>'], 'a throttle rate of 0 removes the limit: written');
+  const outOfRange: [string, CgroupHost, LinuxResources, RegExp][] = [
+    ['weight 5', hy, { blockIO: { weight: 5 } }, /^linux\.resources\.blockIO\.weight: invalid weight 5 \(10-1000\)/],
+    ['weight 1001 (v2)', v2, { blockIO: { weight: 1001 } }, /^linux\.resources\.blockIO\.weight: invalid weight 1001/],
+    ['leafWeight 1', hy, { blockIO: { leafWeight: 1 } }, /^linux\.resources\.blockIO\.leafWeight: invalid weight 1/],
+    ['device weight 9', hy, { blockIO: { weightDevice: [{ major: 8, minor: 0, weight: 9 }] } }, /^linux\.resources\.blockIO\.weightDevice\[0\]\.weight: invalid weight 9/],
+    ['swappiness 2^63', hy, { memory: { swappiness: 2 ** 63 } }, /^linux\.resources\.memory\.swappiness: invalid value/],
+    ['memory limit -2', hy, { memory: { limit: -2 } }, /^linux\.resources\.memory\.limit: invalid value -2/],
+    ['shares 1 (v2)', v2, { cpu: { shares: 1 } }, /^linux\.resources\.cpu\.shares: invalid value 1/],
+  ];
+  for (const [name, host, r, re] of outOfRange) t.throws(() => resourceWrites(host, r), re, name);
 });
 
 t.test('errors name the field', async (t) => {
