@@ -141,7 +141,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
         faultPoint('got-pid');
         if (process.env.RUNT_FAULT === 'shim-killed') process.kill(pid, 'SIGKILL');
         setUpFromOutside(spec, pid, cgroup, ctx.rootless);
-        const withFds = listen ? { ...spec, process: withListenFds(spec.process!, listen, nsPid(pid)) } : spec;
+        const withFds = listen && spec.process ? { ...spec, process: withListenFds(spec.process, listen, nsPid(pid)) } : spec;
         const childCtx = { ...planCtx, setgroupsDenied: setgroupsDenied(pid) };
         return buildChildPlan(withFds, parent.namespaces, childCtx, hookStateJson(record, 'creating'));
       },
