@@ -161,10 +161,12 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   (spec.linux?.maskedPaths ?? []).forEach((p, i) => steps.push(step('MASK', [p], `linux.maskedPaths[${i}]`)));
   (spec.linux?.readonlyPaths ?? []).forEach((p, i) => steps.push(step('READONLY', [p], `linux.readonlyPaths[${i}]`)));
   if (spec.root?.readonly) steps.push(step('REMOUNT', ['/', MS.bind | MS.rdonly], 'root.readonly'));
-  const seccomp = proc ? seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState) : undefined;
+  const seccomp = proc
+    ? seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState)
+    : { beforeCredentials: [], beforeExec: [] };
   if (proc) {
     steps.push(...rlimitSteps(proc.rlimits));
-    steps.push(...seccomp!.beforeCredentials);
+    steps.push(...seccomp.beforeCredentials);
     steps.push(...credentialSteps(proc, ctx.host.lastCap, ctx.warn, ctx.setgroupsDenied));
     steps.push(cwdStep(proc), findExecStep(proc));
   }
@@ -173,7 +175,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   if (proc) {
     // run during `start`, before the program: the container is still "created"
     steps.push(...hookSteps(spec.hooks?.startContainer, 'startContainer', withStatus(hookState, 'created')));
-    steps.push(...seccomp!.beforeExec, execStep(proc));
+    steps.push(...seccomp.beforeExec, execStep(proc));
   }
   steps.push(step('END'));
   return steps;
