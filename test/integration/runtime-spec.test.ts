@@ -2,7 +2,7 @@
 // joined uts namespace, a container without a process, the status each hook gets, the ociVersion check.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { canRun, readState, setup, waitExit } from './harness';
@@ -16,7 +16,8 @@ t.test('hostname: set in a uts namespace joined by path (runc sets it too)', asy
   const holder = spawn('unshare', ['--uts', 'sleep', '300'], { stdio: 'ignore' });
   t.teardown(() => holder.kill('SIGKILL'));
   const path = `/proc/${holder.pid}/ns/uts`;
-  for (let i = 0; i < 500 && readLink(path) === readLink('/proc/self/ns/uts'); i++) await new Promise((r) => setTimeout(r, 10));
+  // until unshare has made it (a bound that only reports a hang)
+  for (let i = 0; i < 6000 && [readLink('/proc/self/ns/uts'), ''].includes(readLink(path)); i++) await new Promise((r) => setTimeout(r, 10));
   const before = hostname();
   const r = env.runt(['run', '-b', env.bundle(['hostname'], (s) => {
     s.hostname = 'joined-uts';
@@ -29,9 +30,10 @@ t.test('hostname: set in a uts namespace joined by path (runc sets it too)', asy
   t.equal(hostname(), before, "the host's hostname is untouched");
 });
 
+/** The namespace a /proc/PID/ns link names ('' while the process is not there yet). */
 function readLink(path: string): string {
   try {
-    return spawnSync('readlink', [path], { encoding: 'utf8' }).stdout;
+    return readlinkSync(path);
   } catch {
     return '';
   }
