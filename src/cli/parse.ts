@@ -104,7 +104,7 @@ export function parseArgv(argv: string[]): Parsed {
 
 /** `help [COMMAND]`, as runc's: the general help, that command's help, or runc's error for an unknown one. */
 function helpCommand(global: Flags, topic: string | undefined): Parsed {
-  if (topic === undefined) return { global: { ...global, help: true }, flags: {}, args: [] };
+  if (topic === undefined || topic === 'help') return { global: { ...global, help: true }, flags: {}, args: [] };
   const command = COMMANDS.find((c) => c.name === topic);
   if (!command) throw new UsageError(`No help topic for '${topic}'`);
   return { global, command, flags: { help: true }, args: [] };

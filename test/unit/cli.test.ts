@@ -54,6 +54,7 @@ t.test('help COMMAND is that command\'s help; an unknown topic is an error (runc
   t.equal(p.flags.help, true);
   t.same(p.global, { root: '/r' });
   t.equal(parseArgv(['help']).global.help, true, 'help alone: the general help');
+  t.equal(parseArgv(['help', 'help']).global.help, true, "help's own help is the general help");
   t.throws(() => parseArgv(['help', 'nosuch']), new UsageError("No help topic for 'nosuch'"));
   t.match(helpText(), /\n {2}help {7}show the commands, or one command's help\n/, 'help is listed as a command');
   t.match(helpText(), /runt help COMMAND, or runt COMMAND --help/, 'the general help says how to get a command\'s');
