@@ -54,9 +54,10 @@ export async function main(argv: string[]): Promise<number> {
       out(`runt version ${RUNT_VERSION}\nspec: ${OCI_VERSION}\ncommit: ${RUNT_COMMIT}\n`);
       return 0;
     }
+    // runc's way: help on stdout and status 0, also with no command at all
     if (!command || global.help || flags.help) {
       out(helpText(command));
-      return command || global.help ? 0 : 1;
+      return 0;
     }
     const ctx = makeContext(global, flags, args);
     log.debug(`runt ${argv.join(' ')}`);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import type { LinuxResources } from '../spec/types';
 import type { HierarchyDriver, Probe, Write } from './emit';
 import { errnoOf, mkdirP, readTrim, sleepMs, writeCgroupFile } from './fs';
-import { type CgroupHost, type Hierarchy, hasControllers, v1Hierarchy, v2Hierarchy } from './host';
+import { type CgroupHost, type Hierarchy, v1Hierarchy, v2Hierarchy } from './host';
 import { cgroupDir } from './path';
 import { resourcePlan } from './resources';
 import { v1Driver } from './v1';
@@ -20,16 +20,16 @@ const driverOf = (h: Hierarchy): HierarchyDriver => (h.version === 1 ? v1Driver 
 
 /**
  * mkdir -p of cgroup path `cgPath` (from resolveCgroupsPath; a relative one goes under this process's own
- * cgroup) in every v1 hierarchy with controllers (not named-only ones such as name=systemd) and in the
- * cgroup2 one (hybrid too, so the container shows there). On a pure v2 host, ancestors delegate their
- * controllers via cgroup.subtree_control. On failure, whatever was made is removed again.
+ * cgroup) in every mounted hierarchy: each v1 one, named ones (name=systemd) included, as runc does, since a
+ * systemd in the container finds itself through its cgroup there, and the cgroup2 one (hybrid too, so the
+ * container shows there). On a pure v2 host, ancestors delegate their controllers via cgroup.subtree_control.
+ * On failure, whatever was made is removed again.
  */
 export function createCgroup(host: CgroupHost, cgPath: string): CgroupSet {
   const set: CgroupSet = { dirs: {}, created: [] };
   let where = '';
   try {
     for (const h of host.hierarchies) {
-      if (!hasControllers(h)) continue;
       where = h.mountPoint;
       const dir = cgroupDir(h, cgPath);
       mkdirP(dir, set.created);

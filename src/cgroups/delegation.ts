@@ -2,7 +2,7 @@
 // an administrator (or systemd's Delegate=) handed it that part of every hierarchy runt uses.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type CgroupHost, hasControllers } from './host';
+import type { CgroupHost } from './host';
 import { cgroupDir } from './path';
 
 function writable(file: string): boolean {
@@ -30,14 +30,13 @@ function commonAncestor(a: string, b: string): string {
 
 /**
  * The first file that keeps this process from making cgroup `cgPath` (from resolveCgroupsPath) and moving a
- * process into it, in a hierarchy createCgroup uses; undefined when it may do both (the cgroup is delegated).
+ * process into it, in a hierarchy createCgroup uses (every mounted one); undefined when it may do both (the cgroup is delegated).
  * Making it needs the nearest existing directory on its path to be writable; on cgroup2 (v2, and hybrid's
  * unified) moving a process also needs cgroup.procs of the common ancestor of the cgroup it leaves (this
  * process's own) and the one it enters to be writable (cgroup-v2.rst, "Delegation Containment").
  */
 export function undelegatedFile(host: CgroupHost, cgPath: string): string | undefined {
   for (const h of host.hierarchies) {
-    if (!hasControllers(h)) continue;
     const dir = cgroupDir(h, cgPath);
     const base = nearestExisting(dir);
     if (!writable(base)) return base;

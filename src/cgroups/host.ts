@@ -65,13 +65,8 @@ export function parseProcCgroup(text: string): CgroupLine[] {
 }
 
 /** Whether a hierarchy carries at least one real controller (not only a name=... named hierarchy). */
-export function hasControllers(h: Hierarchy): boolean {
+function hasControllers(h: Hierarchy): boolean {
   return h.version === 2 || h.controllers.some((c) => !c.startsWith('name='));
-}
-
-/** The real (non-named) controllers of a v1 hierarchy. */
-export function realControllers(h: Hierarchy): string[] {
-  return h.controllers.filter((c) => !c.startsWith('name='));
 }
 
 export function v2Hierarchy(host: CgroupHost): Hierarchy | undefined {

@@ -1,5 +1,6 @@
 // The container's `cgroup` mount (config.json mounts[] with type "cgroup"), as a list of operations.
-import { type CgroupHost, type Hierarchy, hasControllers, realControllers, v2Hierarchy } from './host';
+import { posix } from 'node:path';
+import { type CgroupHost, type Hierarchy, v2Hierarchy } from './host';
 import type { CgroupSet } from './cgroupfs';
 
 export type CgroupMountOp =
@@ -27,46 +28,39 @@ function containerDir(set: CgroupSet, h: Hierarchy): string {
 }
 
 /**
- * What to mount for a `cgroup` mount, in order.
- * v1/hybrid: a tmpfs (mode=755); per v1 hierarchy with controllers, a dir named after its controllers
- * ("cpu,cpuacct" plus symlinks "cpu" and "cpuacct" when co-mounted) holding either a fresh cgroup mount of
- * those controllers (own cgroup namespace) or a bind mount of the container's own cgroup dir; hybrid adds
- * "unified" (cgroup2 or a bind). A "ro" mount ends with a read-only remount of the tmpfs.
+ * What to mount for a `cgroup` mount, in order, as runc does it (rootfs_linux.go mountCgroupV1/V2), so that a
+ * program in the container (systemd first of all) sees the tree the host has.
+ * v1/hybrid: a tmpfs (nosuid, nodev, noexec, mode=755, the mount's propagation; never read-only: the mount's
+ * options go to the hierarchies); per v1 hierarchy, named ones (name=systemd) included, a dir named as the
+ * host's mount point ("cpu,cpuacct", "systemd") holding either a fresh cgroup mount of its controllers (own
+ * cgroup namespace) or a bind mount of the container's own cgroup dir with the mount's options; a co-mounted
+ * dir's controllers get symlinks to it ("cpu" → "cpu,cpuacct"). Hybrid's cgroup2 tree is not mounted: a v1
+ * container sees only v1 hierarchies.
  * v2: a cgroup2 mount (own cgroup namespace) or a bind mount of the container's v2 dir.
- * Named-only v1 hierarchies (name=systemd) are not mounted: the container has no cgroup of its own there.
  */
 export function cgroupMountPlan(host: CgroupHost, set: CgroupSet, cgroupns: boolean, options: string[] = []): CgroupMountOp[] {
-  const ro = isReadOnly(options);
   const bindOpts = ['rbind', ...options.filter((o) => o !== 'bind' && o !== 'rbind')];
-  const v2 = v2Hierarchy(host);
   if (host.mode === 'v2') {
+    const v2 = v2Hierarchy(host);
     if (!v2) throw new Error('cgroup mount: no cgroup2 hierarchy');
     return [cgroupns
       ? { kind: 'mount', source: 'cgroup', target: '', fstype: 'cgroup2', options: [...options] }
       : { kind: 'mount', source: containerDir(set, v2), target: '', fstype: 'bind', options: bindOpts }];
   }
 
-  const fresh = [...SAFE, ...(ro ? ['ro'] : [])];
+  const fresh = [...SAFE, ...(isReadOnly(options) ? ['ro'] : [])];
   const ops: CgroupMountOp[] = [{
     kind: 'mount', source: 'tmpfs', target: '', fstype: 'tmpfs',
     options: [...SAFE, 'mode=755', ...options.filter((o) => PROPAGATION.has(o))],
   }];
   const links: CgroupMountOp[] = [];
   for (const h of host.hierarchies) {
-    if (h.version !== 1 || !hasControllers(h)) continue;
-    const ctrls = realControllers(h);
-    const name = ctrls.join(',');
+    if (h.version !== 1) continue;
+    const name = posix.basename(h.mountPoint);
     ops.push(cgroupns
-      ? { kind: 'mount', source: 'cgroup', target: name, fstype: 'cgroup', options: [...fresh, ...ctrls] }
+      ? { kind: 'mount', source: 'cgroup', target: name, fstype: 'cgroup', options: [...fresh, ...h.controllers] }
       : { kind: 'mount', source: containerDir(set, h), target: name, fstype: 'bind', options: bindOpts });
-    if (ctrls.length > 1) for (const c of ctrls) links.push({ kind: 'symlink', target: name, linkpath: c });
+    if (name.includes(',')) for (const part of name.split(',')) links.push({ kind: 'symlink', target: name, linkpath: part });
   }
-  if (v2) {
-    ops.push(cgroupns
-      ? { kind: 'mount', source: 'cgroup2', target: 'unified', fstype: 'cgroup2', options: [...fresh] }
-      : { kind: 'mount', source: containerDir(set, v2), target: 'unified', fstype: 'bind', options: bindOpts });
-  }
-  ops.push(...links);
-  if (ro) ops.push({ kind: 'mount', source: '', target: '', fstype: '', options: ['remount', 'bind', 'ro', ...SAFE] });
-  return ops;
+  return [...ops, ...links];
 }

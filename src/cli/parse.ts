@@ -93,15 +93,21 @@ export function parseArgv(argv: string[]): Parsed {
   const i = parseFlags(argv, 0, GLOBAL_FLAGS, 'global', global, args);
   if (i >= argv.length) return { global, flags, args };
   const name = argv[i]!;
+  if (name === 'help') return helpCommand(global, argv[i + 1]);
   const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    if (name === 'help') return { global: { ...global, help: true }, flags, args: argv.slice(i + 1) };
-    throw new UsageError(`unknown command "${name}" (see runt --help)`);
-  }
+  if (!command) throw new UsageError(`unknown command "${name}" (see runt --help)`);
   const specs = [...command.flags, { name: 'help', short: 'h', type: 'bool', describe: 'show help' } as FlagSpec];
   parseFlags(argv, i + 1, specs, command.stopAtPositional ? 'stop' : 'mixed', flags, args);
   if (!flags.help) checkArgCount(command, args);
   return { global, command, flags, args };
+}
+
+/** `help [COMMAND]`, as runc's: the general help, that command's help, or runc's error for an unknown one. */
+function helpCommand(global: Flags, topic: string | undefined): Parsed {
+  if (topic === undefined || topic === 'help') return { global: { ...global, help: true }, flags: {}, args: [] };
+  const command = COMMANDS.find((c) => c.name === topic);
+  if (!command) throw new UsageError(`No help topic for '${topic}'`);
+  return { global, command, flags: { help: true }, args: [] };
 }
 
 function checkArgCount(command: CommandSpec, args: string[]): void {
@@ -123,6 +129,7 @@ export function helpText(command?: CommandSpec): string {
     return `usage: runt [global options] ${command.name} [options] ${command.args.join(' ')}\n\n${command.describe}\n` +
       (command.flags.length ? `\noptions:\n${flagLines(command.flags)}\n` : '');
   }
-  const cmds = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.describe}`).join('\n');
-  return `runt: an OCI container runtime\n\nusage: runt [global options] COMMAND [options] [arguments]\n\ncommands:\n${cmds}\n\nglobal options:\n${flagLines(GLOBAL_FLAGS)}\n`;
+  const cmds = [...COMMANDS, { name: 'help', describe: "show the commands, or one command's help" }].map((c) => `  ${c.name.padEnd(10)} ${c.describe}`).join('\n');
+  return `runt: an OCI container runtime\n\nusage: runt [global options] COMMAND [options] [arguments]\n\ncommands:\n${cmds}\n\n` +
+    `global options:\n${flagLines(GLOBAL_FLAGS)}\n\nA command's options and arguments: runt help COMMAND, or runt COMMAND --help.\n`;
 }

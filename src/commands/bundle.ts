@@ -1,6 +1,7 @@
 // Reading a bundle: config.json parsed, validated against the schema, and checked for what runt cannot do.
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { OCI_VERSION } from '../container/store';
 import { DEVICE_TYPE_BITS, S_IFMT } from '../plan/linux';
 import { ConfigError } from '../plan/types';
 import { checkConfig } from '../spec/validate';
@@ -48,6 +49,19 @@ function dropDeviceTypeBits(doc: unknown): void {
   });
 }
 
+/** SemVer 2.0.0 (semver.org's grammar): MAJOR.MINOR.PATCH, an optional pre-release and build metadata. */
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-(?:0|[1-9]\d*|\d*[A-Za-z-][\dA-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][\dA-Za-z-]*))*)?(?:\+[\dA-Za-z-]+(?:\.[\dA-Za-z-]+)*)?$/;
+
+/**
+ * config.md: ociVersion MUST be SemVer 2.0.0; the spec keeps compatibility within a major version, and runt
+ * implements 1.x (a 1.x pre-release such as runc's "1.0.2-dev" included).
+ */
+function checkOciVersion(version: string): void {
+  const m = SEMVER.exec(version);
+  if (!m) throw new ConfigError(`config.json: ociVersion: ${JSON.stringify(version)} is not a SemVer 2.0.0 version`);
+  if (m[1] !== '1') throw new ConfigError(`config.json: ociVersion: ${JSON.stringify(version)} is not a 1.x version of the runtime-spec (runt implements ${OCI_VERSION})`);
+}
+
 /** The schema, then what runt refuses by name rather than ignore. */
 export function checkSpec(doc: unknown): Spec {
   dropDeviceTypeBits(doc);
@@ -57,6 +71,7 @@ export function checkSpec(doc: unknown): Spec {
     throw new ConfigError(`config.json: ${checked.errors[0]}${more}`);
   }
   const spec = checked.spec;
+  checkOciVersion(spec.ociVersion);
   for (const [i, m] of (spec.mounts ?? []).entries()) {
     if (m.uidMappings || m.gidMappings) throw new ConfigError(`config.json: mounts[${i}]: id-mapped mounts are not supported by runt yet`);
   }

@@ -154,7 +154,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
           record.rdt = rdt;
           saveRecord(dir, record);
         }
-        const withFds = listen ? { ...spec, process: withListenFds(spec.process!, listen, nsPid(pid)) } : spec;
+        const withFds = listen && spec.process ? { ...spec, process: withListenFds(spec.process, listen, nsPid(pid)) } : spec;
         const childCtx = { ...planCtx, setgroupsDenied: setgroupsDenied(pid) };
         return buildChildPlan(withFds, parent.namespaces, childCtx, hookStateJson(record, 'creating'));
       },

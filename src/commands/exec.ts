@@ -39,7 +39,8 @@ function strings(ctx: Context, name: string): string[] {
 
 /** The process to run: --process's object, or the command line's, over the container's process. */
 function execProcess(ctx: Context, config: Spec): Process {
-  const base = config.process!;
+  // a container without a process (config.md: required only by start): the exec's own fields over none
+  const base = config.process ?? { cwd: '/' };
   const file = stringFlag(ctx.flags, 'process');
   if (file === undefined) {
     return processFromFlags(base, {

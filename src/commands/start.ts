@@ -3,6 +3,7 @@ import { constants, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { runHooks } from '../container/hooks';
 import { ContainerError, containerDir, fifoPath, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, killAndWait } from '../container/status';
+import { ConfigError } from '../plan/types';
 import type { Context } from './context';
 import { sleepMs } from '../sys/sleep';
 
@@ -72,6 +73,8 @@ async function startLocked(dir: string, record: ContainerRecord): Promise<Contai
   if (status === 'stopped') throw new ContainerError('cannot start a container that has stopped');
   if (status === 'running') throw new ContainerError(ALREADY_RUNNING);
   if (status !== 'created') throw new ContainerError(`cannot start a container in the ${status} state`);
+  // config.md: process is REQUIRED when start is called; create accepted the container without it
+  if (!record.config.process) throw new ConfigError('process: is required to start a container (config.json has none)');
   const fifo = fifoPath(dir);
   try {
     releaseExecFifo(record, fifo);

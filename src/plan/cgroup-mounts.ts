@@ -2,8 +2,7 @@
 // cgroups/mount.ts); this turns that list into plan steps like any other mount.
 import type { CgroupMountOp } from '../cgroups';
 import type { Mount } from '../spec/types';
-import { MS } from './linux';
-import { mountSteps, parseMountOptions } from './mounts';
+import { mountSteps } from './mounts';
 import { step, type Step } from './types';
 
 /** The cgroup dirs it binds always exist and are directories: no host lookups needed. */
@@ -17,11 +16,6 @@ export function cgroupMountSteps(ops: CgroupMountOp[], mount: Mount, field: stri
       continue;
     }
     const destination = op.target ? `${mount.destination}/${op.target}` : mount.destination;
-    if (op.options.includes('remount')) {
-      const { flags } = parseMountOptions(op.options, field);
-      steps.push(step('REMOUNT', [destination, flags & ~MS.remount], field));
-      continue;
-    }
     steps.push(...mountSteps({ destination, source: op.source, type: op.fstype, options: op.options }, field, '/', CGROUP_HOST));
   }
   return steps;

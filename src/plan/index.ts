@@ -50,12 +50,15 @@ export function rootfsPath(spec: Spec, bundle: string): string {
   return path.startsWith('/') ? path : `${bundle}/${path}`;
 }
 
-/** Checks the schema cannot express, made before anything is created. */
+/**
+ * Checks the schema cannot express, made before anything is created. `process` is not one of them: config.md
+ * requires it only when `start` is called, which refuses a container without one (see start.ts).
+ */
 export function checkSemantics(spec: Spec, ns: NamespacePlan): void {
-  if (!spec.process) throw new ConfigError('process: is required to create a container');
   if (!ns.has('mount')) throw new ConfigError('linux.namespaces: a mount namespace is required');
-  if (spec.hostname && !ns.isNew('uts')) throw new ConfigError('hostname: setting the hostname needs a new uts namespace');
-  if (spec.domainname && !ns.isNew('uts')) throw new ConfigError('domainname: setting the domainname needs a new uts namespace');
+  // a uts namespace of the container's own, made or joined by path (runc sets the name in a joined one too)
+  if (spec.hostname && !ns.has('uts')) throw new ConfigError('hostname: setting the hostname needs a uts namespace of the container\'s own');
+  if (spec.domainname && !ns.has('uts')) throw new ConfigError('domainname: setting the domainname needs a uts namespace of the container\'s own');
   const userNew = ns.isNew('user');
   const maps = spec.linux?.uidMappings?.length || spec.linux?.gidMappings?.length;
   if (userNew && !(spec.linux?.uidMappings?.length && spec.linux?.gidMappings?.length)) {
@@ -64,7 +67,7 @@ export function checkSemantics(spec: Spec, ns: NamespacePlan): void {
   if (maps && !userNew) throw new ConfigError('linux.uidMappings: mappings need a new user namespace');
   if (spec.linux?.timeOffsets && !ns.isNew('time')) throw new ConfigError('linux.timeOffsets: time offsets need a new time namespace');
   for (const key of Object.keys(spec.linux?.sysctl ?? {})) checkSysctl(key, ns);
-  execAffinitySteps(spec.process.execCPUAffinity); // used by exec (not for init), but a bad list fails create
+  execAffinitySteps(spec.process?.execCPUAffinity); // used by exec (not for init), but a bad list fails create
 }
 
 const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall',
@@ -88,11 +91,15 @@ export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
   const ns = namespacePlan(spec.linux?.namespaces);
   checkSemantics(spec, ns);
   // the child's plan applies them; checked here so that a label the host cannot apply stops create before the shim runs
-  lsmSteps(spec.process!, ctx.host.lsm);
+  if (spec.process) lsmSteps(spec.process, ctx.host.lsm);
   mountLabel(spec.linux?.mountLabel, ctx.host.lsm);
   const steps: Step[] = [step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', [ctx.mode])];
-  steps.push(...consoleSteps(spec.process!, ctx));
-  steps.push(...seccompListenerSteps(spec.linux?.seccomp));
+  if (spec.process) {
+    steps.push(...consoleSteps(spec.process, ctx));
+    steps.push(...seccompListenerSteps(spec.linux?.seccomp));
+  } else if (ctx.consoleSocket) {
+    throw new ConfigError('--console-socket: given but config.json has no process');
+  }
   steps.push(step('OPEN_FIFO', [ctx.execFifo]));
   steps.push(...ns.join);
   if (ns.unshareTime) {
@@ -121,8 +128,20 @@ export function hasRuntimeHooks(spec: Spec): boolean {
   return Boolean(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length);
 }
 
+/** A state JSON with another status: each hook gets the container's status when it runs (runtime.md "Lifecycle"). */
+function withStatus(stateJson: string, status: 'created'): string {
+  return JSON.stringify({ ...(JSON.parse(stateJson) as object), status });
+}
+
+/**
+ * The child's segment. `hookState` is the container's state while it is created (status "creating"), as the
+ * createContainer hooks get it; the startContainer hooks, run during `start`, get it with status "created".
+ * Without a process (config.md: it is required only by `start`, which refuses such a container) the child sets
+ * up the container and waits on the fifo as any other, with none of the process's steps: `start` never opens
+ * the fifo, and `delete` ends the wait.
+ */
 export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, hookState: string): Step[] {
-  const proc = spec.process!;
+  const proc = spec.process;
   const rootfs = rootfsPath(spec, ctx.bundle);
   const mounts = spec.mounts ?? [];
   // rootless: dumpable until here so that the runtime could write its maps; from its first step on, before it
@@ -131,9 +150,9 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   // in a user namespace the child starts as the overflow id until it takes root there (the maps are written)
   if (ns.has('user')) steps.push(...rootInUserNamespace());
   if (ns.unshareCgroup) steps.push(step('UNSHARE', [CLONE.newcgroup], 'linux.namespaces'));
-  const lsm = lsmSteps(proc, ctx.host.lsm);
+  const lsm = proc ? lsmSteps(proc, ctx.host.lsm) : [];
   const label = mountLabel(spec.linux?.mountLabel, ctx.host.lsm);
-  if (ctx.sessionKeyring !== undefined) steps.push(...keyringLabelSteps(proc, ctx.host.lsm));
+  if (proc && ctx.sessionKeyring !== undefined) steps.push(...keyringLabelSteps(proc, ctx.host.lsm));
   steps.push(...joinKeyringSteps(ctx.sessionKeyring, ns.has('user')));
   steps.push(step('MOUNT_PATH', ['', '/', '', rootPropagation(spec.linux?.rootfsPropagation), ''], 'linux.rootfsPropagation'));
   steps.push(step('MOUNT_PATH', [rootfs, rootfs, '', MS.bind | MS.rec, ''], 'root.path'));
@@ -150,24 +169,32 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   if (hasRuntimeHooks(spec)) steps.push(step('SEND', ['HOOKS']), step('WAIT'));
   steps.push(...hookSteps(spec.hooks?.createContainer, 'createContainer', hookState));
   steps.push(step(ctx.noPivot ? 'CHROOT' : 'PIVOT', [], 'root.path'));
-  steps.push(...terminalSteps(proc, true));
+  if (proc) steps.push(...terminalSteps(proc, true));
   for (const [key, value = ''] of Object.entries(spec.linux?.sysctl ?? {})) {
     steps.push(step('WRITE_PROC', [`sys/${key.replace(/\./g, '/')}`, value], `linux.sysctl["${key}"]`));
   }
   (spec.linux?.maskedPaths ?? []).forEach((p, i) => steps.push(step('MASK', [p], `linux.maskedPaths[${i}]`)));
   (spec.linux?.readonlyPaths ?? []).forEach((p, i) => steps.push(step('READONLY', [p], `linux.readonlyPaths[${i}]`)));
   if (spec.root?.readonly) steps.push(step('REMOUNT', ['/', MS.bind | MS.rdonly], 'root.readonly'));
-  steps.push(...rlimitSteps(proc.rlimits));
-  steps.push(...processAttributeSteps(proc, spec.linux));
-  steps.push(...lsm);
-  const seccomp = seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState);
-  steps.push(...seccomp.beforeCredentials);
-  steps.push(...credentialSteps(proc, ctx.host.lastCap, ctx.warn, ctx.setgroupsDenied));
-  steps.push(cwdStep(proc), findExecStep(proc));
+  const seccomp = proc
+    ? seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState)
+    : { beforeCredentials: [], beforeExec: [] };
+  if (proc) {
+    steps.push(...rlimitSteps(proc.rlimits));
+    steps.push(...processAttributeSteps(proc, spec.linux));
+    steps.push(...lsm);
+    steps.push(...seccomp.beforeCredentials);
+    steps.push(...credentialSteps(proc, ctx.host.lastCap, ctx.warn, ctx.setgroupsDenied));
+    steps.push(cwdStep(proc), findExecStep(proc));
+  }
   steps.push(step('CLOSE_FDS', [3 + ctx.preserveFds]));
   steps.push(step('SEND', ['READY']), step('WAIT_FIFO'));
-  steps.push(...hookSteps(spec.hooks?.startContainer, 'startContainer', hookState));
-  steps.push(...seccomp.beforeExec, execStep(proc), step('END'));
+  if (proc) {
+    // run during `start`, before the program: the container is still "created"
+    steps.push(...hookSteps(spec.hooks?.startContainer, 'startContainer', withStatus(hookState, 'created')));
+    steps.push(...seccomp.beforeExec, execStep(proc));
+  }
+  steps.push(step('END'));
   return steps;
 }
 

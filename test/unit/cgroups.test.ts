@@ -510,32 +510,36 @@ t.test('errors name the field', async (t) => {
 t.test('cgroup mount plan', async (t) => {
   const hy = hybridHost('/cg');
   const set: CgroupSet = { dirs: {}, created: [] };
-  for (const h of hy.hierarchies) if (h.controllers[0] !== 'name=systemd') set.dirs[h.mountPoint] = `${h.mountPoint}/runt/c1`;
+  for (const h of hy.hierarchies) set.dirs[h.mountPoint] = `${h.mountPoint}/runt/c1`;
   const opts = ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'];
 
   const bind = cgroupMountPlan(hy, set, false, opts);
-  t.same(bind[0], { kind: 'mount', source: 'tmpfs', target: '', fstype: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=755'] });
-  t.same(bind.slice(1, -1), [
-    ...V1_HYBRID.map((c) => ({ kind: 'mount', source: `/cg/${c}/runt/c1`, target: c, fstype: 'bind', options: ['rbind', ...opts] })),
-    { kind: 'mount', source: '/cg/unified/runt/c1', target: 'unified', fstype: 'bind', options: ['rbind', ...opts] },
-  ]);
-  t.same(bind.at(-1), { kind: 'mount', source: '', target: '', fstype: '', options: ['remount', 'bind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+  t.same(bind[0], { kind: 'mount', source: 'tmpfs', target: '', fstype: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=755'] },
+    'the tmpfs is not read-only: "ro" goes to the hierarchies (runc)');
+  t.same(bind.slice(1), [...V1_HYBRID, 'systemd'].map((c) => ({ kind: 'mount', source: `/cg/${c}/runt/c1`, target: c, fstype: 'bind', options: ['rbind', ...opts] })),
+    'every v1 hierarchy, name=systemd included; the cgroup2 tree of a hybrid host is not mounted; no read-only remount of the tmpfs');
+  t.same(cgroupMountPlan(hy, set, false, ['rprivate'])[0], { kind: 'mount', source: 'tmpfs', target: '', fstype: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=755', 'rprivate'] },
+    'the tmpfs takes the mount\'s propagation');
 
   const ns = cgroupMountPlan(hy, set, true, ['nosuid', 'noexec', 'nodev']);
-  t.equal(ns.length, 1 + V1_HYBRID.length + 1, 'rw: no final remount');
+  t.equal(ns.length, 1 + V1_HYBRID.length + 1);
   t.same(ns[4], { kind: 'mount', source: 'cgroup', target: 'memory', fstype: 'cgroup', options: ['nosuid', 'nodev', 'noexec', 'memory'] });
-  t.same(ns.at(-1), { kind: 'mount', source: 'cgroup2', target: 'unified', fstype: 'cgroup2', options: ['nosuid', 'nodev', 'noexec'] });
+  t.same(ns.at(-1), { kind: 'mount', source: 'cgroup', target: 'systemd', fstype: 'cgroup', options: ['nosuid', 'nodev', 'noexec', 'name=systemd'] });
   t.same(cgroupMountPlan(hy, set, true, ['ro'])[1], { kind: 'mount', source: 'cgroup', target: 'cpu', fstype: 'cgroup', options: ['nosuid', 'nodev', 'noexec', 'ro', 'cpu'] });
 
   const v1 = v1Host('/cg');
-  const set1: CgroupSet = { dirs: { '/cg/cpu,cpuacct': '/cg/cpu,cpuacct/x', '/cg/memory': '/cg/memory/x' }, created: [] };
+  const set1: CgroupSet = { dirs: { '/cg/cpu,cpuacct': '/cg/cpu,cpuacct/x', '/cg/memory': '/cg/memory/x', '/cg/systemd': '/cg/systemd/x' }, created: [] };
   t.same(cgroupMountPlan(v1, set1, false, []), [
     { kind: 'mount', source: 'tmpfs', target: '', fstype: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=755'] },
     { kind: 'mount', source: '/cg/cpu,cpuacct/x', target: 'cpu,cpuacct', fstype: 'bind', options: ['rbind'] },
     { kind: 'mount', source: '/cg/memory/x', target: 'memory', fstype: 'bind', options: ['rbind'] },
+    { kind: 'mount', source: '/cg/systemd/x', target: 'systemd', fstype: 'bind', options: ['rbind'] },
     { kind: 'symlink', target: 'cpu,cpuacct', linkpath: 'cpu' },
     { kind: 'symlink', target: 'cpu,cpuacct', linkpath: 'cpuacct' },
-  ], 'co-mounted controllers get symlinks; name=systemd is not mounted');
+  ], 'co-mounted controllers get symlinks; name=systemd is mounted at "systemd"');
+  const renamed: CgroupHost = { mode: 'v1', hierarchies: [{ version: 1, mountPoint: '/cg/cpuacct,cpu', root: '/', controllers: ['cpu', 'cpuacct'], ownPath: '/' }] };
+  t.same(cgroupMountPlan(renamed, { dirs: { '/cg/cpuacct,cpu': '/cg/cpuacct,cpu/x' }, created: [] }, false).slice(1, 2).map((op) => op.kind === 'mount' && op.target), ['cpuacct,cpu'],
+    'a hierarchy\'s dir is named as the host\'s mount point');
   t.throws(() => cgroupMountPlan(v1, { dirs: {}, created: [] }, false), /no cgroup in \/cg\/cpu,cpuacct/);
 
   const v2 = v2Host('/cg');
@@ -573,11 +577,10 @@ t.test('create, apply, add, pids, remove on a fake hybrid cgroupfs', async (t) =
   write(`${cg}/cpuset/runt/cpuset.mems`, '');
 
   const set = createCgroup(host, '/runt/c1');
-  const expectedMounts = [...V1_HYBRID, 'unified'].map((c) => `${cg}/${c}`);
-  t.same(Object.keys(set.dirs), expectedMounts, 'every hierarchy with controllers and cgroup2, not name=systemd');
+  const expectedMounts = [...V1_HYBRID, 'systemd', 'unified'].map((c) => `${cg}/${c}`);
+  t.same(Object.keys(set.dirs), expectedMounts, 'every hierarchy: v1 ones, name=systemd included (as runc), and cgroup2');
   t.same(Object.values(set.dirs), expectedMounts.map((m) => `${m}/runt/c1`));
-  t.notOk(fs.existsSync(`${cg}/systemd/runt`));
-  t.same(set.created, [...V1_HYBRID, 'unified'].flatMap((c) => (c === 'cpuset' ? [`${cg}/cpuset/runt/c1`] : [`${cg}/${c}/runt`, `${cg}/${c}/runt/c1`])),
+  t.same(set.created, [...V1_HYBRID, 'systemd', 'unified'].flatMap((c) => (c === 'cpuset' ? [`${cg}/cpuset/runt/c1`] : [`${cg}/${c}/runt`, `${cg}/${c}/runt/c1`])),
     'created: only what runt made, outermost first');
   t.equal(read(`${cg}/cpuset/runt/cpuset.cpus`), '0-1');
   t.equal(read(`${cg}/cpuset/runt/cpuset.mems`), '0');
@@ -708,8 +711,7 @@ t.test('real cgroups on this host', { skip: process.getuid?.() !== 0 || !fs.exis
   });
 
   set = createCgroup(host, name);
-  const withCtl = host.hierarchies.filter((h) => h.version === 2 || h.controllers.some((c) => !c.startsWith('name=')));
-  t.same(Object.keys(set.dirs), withCtl.map((h) => h.mountPoint));
+  t.same(Object.keys(set.dirs), host.hierarchies.map((h) => h.mountPoint), 'every mounted hierarchy, named ones included');
   for (const d of Object.values(set.dirs)) t.ok(fs.statSync(d).isDirectory(), `${d} made`);
 
   if (host.mode !== 'v2') {
@@ -743,7 +745,7 @@ t.test('real cgroups on this host', { skip: process.getuid?.() !== 0 || !fs.exis
   const pid = child.pid!;
   addProcess(set, pid);
   const lines = read(`/proc/${pid}/cgroup`).split('\n').filter(Boolean);
-  for (const h of withCtl) {
+  for (const h of host.hierarchies) {
     const key = h.version === 2 ? '' : h.controllers.join(',');
     const line = lines.find((l) => l.split(':')[1] === key);
     t.equal(line?.slice(line.indexOf(':', line.indexOf(':') + 1) + 1), name, `${h.mountPoint}: in ${name}`);

@@ -54,6 +54,8 @@ t.test('semantic errors name the field', async (t) => {
     t.throws(() => buildParentPlan(spec(edit), ctx()), re);
   };
   bad((s) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'uts'); }, /^hostname: .*uts/);
+  t.doesNotThrow(() => buildParentPlan(spec((s) => { s.linux!.namespaces!.find((n) => n.type === 'uts')!.path = '/proc/1/ns/uts'; }), ctx()),
+    'a uts namespace joined by path takes the hostname (runc sets it)');
   bad((s) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount'); }, /linux.namespaces: a mount namespace is required/);
   bad((s) => { s.linux!.namespaces!.push({ type: 'pid' }); }, /linux.namespaces\[\d\].type: namespace "pid" is given twice/);
   bad((s) => { s.linux!.namespaces!.push({ type: 'user' }); }, /linux.uidMappings: a new user namespace needs/);
@@ -121,14 +123,28 @@ t.test('child: hooks in the container get the state; runtime hooks add a sync po
       startContainer: [{ path: '/bin/sc' }],
     };
   });
-  const child = buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), '{"s":1}');
+  const state = (status: string): string => JSON.stringify({ ociVersion: '1.3.0', id: 'c', status, pid: 5, bundle: '/b' });
+  const child = buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), state('creating'));
   const seq = ops(child);
   t.ok(seq.indexOf('SEND') < seq.indexOf('WAIT') && seq.indexOf('WAIT') < seq.indexOf('HOOK') && seq.indexOf('HOOK') < seq.indexOf('PIVOT'));
   t.same(find(child, 'HOOK').map((h) => [h.field, ...h.args]), [
-    ['hooks.createContainer[0]', '/bin/cc', 3, 2, 'cc', '-x', 'A=1', '{"s":1}'],
-    ['hooks.startContainer[0]', '/bin/sc', 0, 1, '/bin/sc', '{"s":1}'],
-  ]);
+    ['hooks.createContainer[0]', '/bin/cc', 3, 2, 'cc', '-x', 'A=1', state('creating')],
+    ['hooks.startContainer[0]', '/bin/sc', 0, 1, '/bin/sc', state('created')],
+  ], 'each gets the status of its moment: createContainer during create, startContainer during start (runtime.md)');
   t.ok(seq.lastIndexOf('HOOK') > seq.indexOf('WAIT_FIFO'), 'startContainer runs after start');
+});
+
+t.test('no process: create sets the container up and waits on the fifo; nothing of a process is planned', async (t) => {
+  const s = spec((s) => {
+    delete s.process;
+    s.hooks = { createContainer: [{ path: '/bin/cc' }], startContainer: [{ path: '/bin/sc' }] };
+  });
+  const parent = buildParentPlan(s, ctx());
+  const child = buildChildPlan(s, parent.namespaces, ctx(), '{}');
+  t.same(ops(child).slice(-4), ['CLOSE_FDS', 'SEND', 'WAIT_FIFO', 'END']);
+  for (const op of ['TERMINAL', 'SETRLIMIT', 'CAPSET', 'CHDIR', 'FIND_EXEC', 'EXEC']) t.notOk(ops(child).includes(op), `no ${op}`);
+  t.same(find(child, 'HOOK').map((h) => h.field), ['hooks.createContainer[0]'], 'createContainer hooks run; startContainer never does');
+  t.throws(() => buildParentPlan(s, ctx({ consoleSocket: '/x.sock' })), /^--console-socket: given but config.json has no process$/);
 });
 
 t.test('mount options: flags, clearing options, propagation, data', async (t) => {
