@@ -2,19 +2,20 @@
 // src/plan/exec.ts). In the foreground runt waits for it, forwards signals and exits with its status; with
 // --detach it returns once the process runs, and the process belongs to the caller, as a container's init
 // does after create.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cgroups from '../cgroups';
 import { log } from '../cli/log';
-import { hookStateJson, type Status } from '../container/status';
+import { hookStateJson, procStat, type Status } from '../container/status';
 import { ContainerError, writeAtomic, type ContainerRecord } from '../container/store';
 import { execChildPlan, execParentPlan, JOIN_ORDER, processFromFlags, processFromJson, type ExecContext } from '../plan/exec';
 import { withListenFds } from '../plan/process';
 import { relaysTerminal } from '../plan/terminal';
 import { ConfigError } from '../plan/types';
-import { runShim } from '../shim/driver';
+import { passedFd, runShim } from '../shim/driver';
 import type { Process, Spec } from '../spec/types';
 import { checkConfig } from '../spec/validate';
+import { pidfdOpen, SysError } from '../sys/native';
 import { intFlag, stringFlag, type Context } from './context';
 import { writeProc } from './create';
 import { hostFacts, setgroupsDenied } from './host';
@@ -124,6 +125,27 @@ interface Prepared {
   planCtx: ExecContext;
   cgroup?: cgroups.CgroupSet;
   listen: number;
+  /** The init's pidfd, for the shim. */
+  pidfd: number;
+}
+
+/**
+ * A pidfd of the container's init, taken under the lock and checked (its start time, read after the pidfd was
+ * taken) to be the recorded process: the shim joins the namespaces of that process, even if its pid is reused.
+ */
+function initPidfd(record: ContainerRecord): number {
+  let fd: number;
+  try {
+    fd = pidfdOpen(record.pid);
+  } catch (e) {
+    if (e instanceof SysError && e.errno === 3) throw new ContainerError('cannot exec in a stopped container'); // ESRCH
+    throw e;
+  }
+  if (procStat(record.pid)?.startTime !== record.startTime) {
+    closeSync(fd);
+    throw new ContainerError('cannot exec in a stopped container');
+  }
+  return fd;
 }
 
 /**
@@ -142,13 +164,15 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
     const proc = execProcess(ctx, record.config);
     checkLsm(proc);
     const listen = listenFds();
+    const preserveFds = listen + intFlag(ctx.flags, 'preserve-fds');
     const planCtx: ExecContext = {
       mode,
       consoleSocket: stringFlag(ctx.flags, 'console-socket'),
       consoleRelay: terminalAtHand(mode),
       initPid: record.pid,
+      initPidfd: passedFd(preserveFds, 0),
       joins: namespacesToJoin(record.pid),
-      preserveFds: listen + intFlag(ctx.flags, 'preserve-fds'),
+      preserveFds,
       lastCap: hostFacts().lastCap,
       seccomp: record.config.linux?.seccomp,
       state: hookStateJson(record, status),
@@ -156,23 +180,29 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       rootless: ctx.rootless,
       setgroupsDenied: setgroupsDenied(record.pid),
     };
-    return { proc, planCtx, cgroup: execCgroup(record, stringFlag(ctx.flags, 'cgroup')), listen };
+    const cgroup = execCgroup(record, stringFlag(ctx.flags, 'cgroup'));
+    return { proc, planCtx, cgroup, listen, pidfd: initPidfd(record) };
   });
 }
 
 export async function exec(ctx: Context): Promise<number> {
   const detach = ctx.flags.detach === true;
-  const { proc, planCtx, cgroup, listen } = prepare(ctx, ctx.args[0]!, detach ? 'detach' : 'wait');
+  const { proc, planCtx, cgroup, listen, pidfd } = prepare(ctx, ctx.args[0]!, detach ? 'detach' : 'wait');
   let stop: (() => void) | undefined;
-  const session = await runShim(execParentPlan(proc, planCtx), planCtx.preserveFds, {
-    onPid: (pid) => {
-      // from here: the program may run, and runt be signalled, before runShim has returned
-      if (!detach) stop = forwardSignals(pid, relaysTerminal(proc, planCtx));
-      if (cgroup) cgroups.addProcess(cgroup, pid);
-      if (proc.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(proc.oomScoreAdj), 'process.oomScoreAdj');
-      return execChildPlan(withListenFds(proc, listen, listen ? nsPid(pid) : 0), planCtx);
-    },
-  }, { followExec: true });
+  let session;
+  try {
+    session = await runShim(execParentPlan(proc, planCtx), planCtx.preserveFds, {
+      onPid: (pid) => {
+        // from here: the program may run, and runt be signalled, before runShim has returned
+        if (!detach) stop = forwardSignals(pid, relaysTerminal(proc, planCtx));
+        if (cgroup) cgroups.addProcess(cgroup, pid);
+        if (proc.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(proc.oomScoreAdj), 'process.oomScoreAdj');
+        return execChildPlan(withListenFds(proc, listen, listen ? nsPid(pid) : 0), planCtx);
+      },
+    }, { followExec: true, passFds: [pidfd] });
+  } finally {
+    closeSync(pidfd);
+  }
   const pidFile = stringFlag(ctx.flags, 'pid-file');
   if (detach) {
     await session.execed;

@@ -5,12 +5,12 @@ import { deviceSteps } from './devices';
 import { CLONE, MS } from './linux';
 import { isBindMount, mountSteps, rootPropagation } from './mounts';
 import { namespacePlan, rootInUserNamespace, type NamespacePlan } from './namespaces';
-import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
+import { closeFdsStep, credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
 import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { ConfigError, step, type HostFacts, type Step } from './types';
 
-export const PLAN_VERSION = 2;
+export const PLAN_VERSION = 3;
 
 export interface PlanContext extends ConsoleChoice {
   bundle: string;
@@ -119,6 +119,8 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   const steps: Step[] = ctx.rootless ? [step('DUMPABLE', [0])] : [];
   // in a user namespace the child starts as the overflow id until it takes root there (the maps are written)
   if (ns.has('user')) steps.push(...rootInUserNamespace());
+  // its own session, as every process runt starts: an engine that signals the process group kills the container only
+  steps.push(step('SETSID'));
   if (ns.unshareCgroup) steps.push(step('UNSHARE', [CLONE.newcgroup], 'linux.namespaces'));
   steps.push(step('MOUNT_PATH', ['', '/', '', rootPropagation(spec.linux?.rootfsPropagation), ''], 'linux.rootfsPropagation'));
   steps.push(step('MOUNT_PATH', [rootfs, rootfs, '', MS.bind | MS.rec, ''], 'root.path'));
@@ -142,12 +144,12 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   (spec.linux?.maskedPaths ?? []).forEach((p, i) => steps.push(step('MASK', [p], `linux.maskedPaths[${i}]`)));
   (spec.linux?.readonlyPaths ?? []).forEach((p, i) => steps.push(step('READONLY', [p], `linux.readonlyPaths[${i}]`)));
   if (spec.root?.readonly) steps.push(step('REMOUNT', ['/', MS.bind | MS.rdonly], 'root.readonly'));
+  steps.push(closeFdsStep(ctx.preserveFds));
   steps.push(...rlimitSteps(proc.rlimits));
   const seccomp = seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState);
   steps.push(...seccomp.beforeCredentials);
   steps.push(...credentialSteps(proc, ctx.host.lastCap, ctx.warn, ctx.setgroupsDenied));
   steps.push(cwdStep(proc), findExecStep(proc));
-  steps.push(step('CLOSE_FDS', [3 + ctx.preserveFds]));
   steps.push(step('SEND', ['READY']), step('WAIT_FIFO'));
   steps.push(...hookSteps(spec.hooks?.startContainer, 'startContainer', hookState));
   steps.push(...seccomp.beforeExec, execStep(proc), step('END'));
