@@ -1,16 +1,18 @@
 /* In-root resolution for kernels without openat2 (Linux < 5.6): the walk RESOLVE_IN_ROOT makes, done one
  * component at a time. Each component is opened O_PATH | O_NOFOLLOW relative to its parent's fd; a symlink is
- * read and its target walked in its place (an absolute one from the root), so a magic link of procfs is a
- * path string like any other and never a jump; ".." never climbs above the root. Then the directory the last
+ * read and its target walked in its place (an absolute one from the root); a magic link of procfs is refused
+ * (ELOOP), as RESOLVE_NO_MAGICLINKS does; ".." never climbs above the root. Then the directory the last
  * component was found in is checked to be the root or below it (its ".." chain meets the root), which one
  * moved out of the root during the walk would not pass. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -110,6 +112,13 @@ static int walk(int root, const char *path, bool nofollow)
 				break;
 			}
 			target[n] = '\0';
+			/* a magic link of procfs (fd/N, cwd, root, exe, ns/...: an absolute path or "type:[...]"), which
+			 * RESOLVE_NO_MAGICLINKS refuses too; procfs's plain links (self, mounts...) are relative names */
+			struct statfs sfs;
+			if (fstatfs(stack[depth], &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC && (target[0] == '/' || strchr(target, ':'))) {
+				err = ELOOP;
+				break;
+			}
 			/* the walk goes on with target/rest; an absolute target from the root */
 			size_t need = (size_t)n + 1 + strlen(rest) + 1;
 			char *next = malloc(need);
