@@ -56,7 +56,7 @@ static _Noreturn void hook_child(int in, int errw, const char *path, char **argv
 		goto fail;
 	}
 	/* stdout and stderr stay the shim's; nothing else leaks into the hook. */
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+	if (cloexec_from(3) < 0)
 		goto fail;
 	restore_signals();
 	execve(path, argv, envp);

@@ -1,16 +1,18 @@
 /* In-root resolution for kernels without openat2 (Linux < 5.6): the walk RESOLVE_IN_ROOT makes, done one
  * component at a time. Each component is opened O_PATH | O_NOFOLLOW relative to its parent's fd; a symlink is
- * read and its target walked in its place (an absolute one from the root), so a magic link of procfs is a
- * path string like any other and never a jump; ".." never climbs above the root. Then the result is checked:
- * its path, read through the host /proc's self/fd, must be the root's or below it, which a directory moved
- * out of the root during the walk would not pass. */
+ * read and its target walked in its place (an absolute one from the root); a magic link of procfs is refused
+ * (ELOOP), as RESOLVE_NO_MAGICLINKS does; ".." never climbs above the root. Then the directory the last
+ * component was found in is checked to be the root or below it (its ".." chain meets the root), which one
+ * moved out of the root during the walk would not pass. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -18,27 +20,30 @@
 #define MAX_LINKS 40 /* as the kernel's MAXSYMLINKS */
 #define MAX_DEPTH 256
 
-/* The path of our own fd, through the host's /proc; -1 when it has none (e.g. "(deleted)" or unreachable). */
-static int fd_path(int fd, char *buf, size_t size)
+/* Whether dir is root or below it: its ".." chain, walked by the kernel (which never climbs above the process's
+ * root or leaves a mount for a place it is not mounted on), meets root before the top. */
+static bool below_root(int root, int dir)
 {
-	char link[32];
-	snprintf(link, sizeof link, "self/fd/%d", fd);
-	ssize_t n = readlinkat(g_procfd, link, buf, size - 1);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return buf[0] == '/' && !strstr(buf, " (deleted)") ? 0 : -1;
-}
-
-static bool below_root(int root, int fd)
-{
-	static char r[PATH_MAX], p[PATH_MAX];
-	if (fd_path(root, r, sizeof r) < 0 || fd_path(fd, p, sizeof p) < 0)
+	struct stat rs, st, up_st;
+	if (fstat(root, &rs) < 0)
 		return false;
-	size_t n = strlen(r);
-	if (strcmp(r, "/") == 0)
-		return true;
-	return strncmp(p, r, n) == 0 && (p[n] == '\0' || p[n] == '/');
+	int cur = fcntl(dir, F_DUPFD_CLOEXEC, 0);
+	bool below = false;
+	for (int i = 0; cur >= 0 && i < 4096 && fstat(cur, &st) == 0; i++) {
+		if (st.st_dev == rs.st_dev && st.st_ino == rs.st_ino) {
+			below = true;
+			break;
+		}
+		int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		bool top = up < 0 || fstat(up, &up_st) < 0 || (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino);
+		close(cur);
+		cur = up;
+		if (top)
+			break;
+	}
+	if (cur >= 0)
+		close(cur);
+	return below;
 }
 
 /* The walk: an O_PATH fd of path in root (following a final symlink unless nofollow), or -1 with errno. */
@@ -58,6 +63,10 @@ static int walk(int root, const char *path, bool nofollow)
 		while (*p == '/')
 			p++;
 		if (!*p) {
+			if (depth && !below_root(root, stack[depth])) {
+				err = EXDEV;
+				break;
+			}
 			result = depth ? stack[depth] : fcntl(root, F_DUPFD_CLOEXEC, 0);
 			if (result < 0)
 				err = errno;
@@ -103,6 +112,13 @@ static int walk(int root, const char *path, bool nofollow)
 				break;
 			}
 			target[n] = '\0';
+			/* a magic link of procfs (fd/N, cwd, root, exe, ns/...: an absolute path or "type:[...]"), which
+			 * RESOLVE_NO_MAGICLINKS refuses too; procfs's plain links (self, mounts...) are relative names */
+			struct statfs sfs;
+			if (fstatfs(stack[depth], &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC && (target[0] == '/' || strchr(target, ':'))) {
+				err = ELOOP;
+				break;
+			}
 			/* the walk goes on with target/rest; an absolute target from the root */
 			size_t need = (size_t)n + 1 + strlen(rest) + 1;
 			char *next = malloc(need);
@@ -124,6 +140,12 @@ static int walk(int root, const char *path, bool nofollow)
 			break;
 		}
 		if (last) {
+			/* the directory it was found in is still below the root (a move of it meanwhile would not be) */
+			if (!below_root(root, stack[depth])) {
+				close(fd);
+				err = EXDEV;
+				break;
+			}
 			result = fd;
 			break;
 		}
@@ -146,17 +168,22 @@ int openat_in_root_compat(int root, const char *path, int flags)
 	int fd = walk(root, path, flags & O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
-	if (!below_root(root, fd)) {
-		close(fd);
-		errno = EXDEV;
-		return -1;
+	struct stat st;
+	if (flags & O_DIRECTORY) {
+		int err = fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+		if (err) {
+			close(fd);
+			errno = err;
+			return -1;
+		}
 	}
-	if ((flags & O_PATH) && !(flags & O_DIRECTORY))
+	if (flags & O_PATH)
 		return fd;
-	/* the file found, reopened as asked: through our own fd, so nothing is looked up again by name */
+	/* the file found, reopened as asked: through our own fd, so nothing is looked up again by name (the host
+	 * /proc is open then: only the steps before CLOSE_FDS open anything but O_PATH) */
 	char link[32];
 	snprintf(link, sizeof link, "self/fd/%d", fd);
-	int again = openat(g_procfd, link, (flags & ~O_NOFOLLOW) | O_CLOEXEC);
+	int again = g_procfd >= 0 ? openat(g_procfd, link, (flags & ~O_NOFOLLOW) | O_CLOEXEC) : (errno = EBADF, -1);
 	int err = errno;
 	close(fd);
 	errno = err;

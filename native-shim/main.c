@@ -23,7 +23,7 @@
 
 int g_sock = -1;
 int g_procfd = -1;
-int g_fifo_path = -1;
+int g_fifo_rd = -1;
 int g_fifo_wr = -1;
 int g_console = -1;
 int g_root = -1;
@@ -33,6 +33,7 @@ sigset_t g_origmask;
 struct sigaction g_origpipe;
 
 static const char *g_fifo_name;
+static bool g_fifo_released; /* WAIT_FIFO ran: an ERR goes to the fifo too */
 static enum { MODE_NONE, MODE_DETACH, MODE_WAIT } g_mode = MODE_NONE;
 /* Set in the child by CLONE (always the last step of its segment): the child's steps follow on FD. */
 static bool g_child_segment;
@@ -80,7 +81,7 @@ static _Noreturn void emit_err(uint32_t step, int err, bool suffix, const char *
 			*c = '?';
 	snprintf(line, sizeof line, "ERR %u %d %s\n", step, err, text);
 	send_msg(line);
-	if (g_fifo_wr >= 0)
+	if (g_fifo_released)
 		write_all(g_fifo_wr, line, strlen(line));
 	console_restore();
 	_exit(1);
@@ -141,6 +142,10 @@ void op_console_connect(const struct rec *r)
 	g_console = connect_unix(r->f[1], "console socket");
 }
 
+/* The exec fifo's ends, opened here on the host: a read end first (that open never blocks), so that the write
+ * end opens at once too, through the first one's fd. Then the pipe is filled: "1" and newlines, as much as it
+ * holds, so that WAIT_FIFO's one more byte blocks until `runt start` reads. WAIT_FIFO thus needs neither a path
+ * nor the host /proc, which CLOSE_FDS closes before the image's paths are looked up. */
 void op_open_fifo(const struct rec *r)
 {
 	const char *path = r->f[1];
@@ -152,9 +157,36 @@ void op_open_fifo(const struct rec *r)
 		die(errno, "stat exec fifo %s", path);
 	if (!S_ISFIFO(st.st_mode))
 		die_plain(EINVAL, "exec fifo %s is not a fifo", path);
-	if (g_fifo_path >= 0)
-		close(g_fifo_path);
-	g_fifo_path = fd;
+	char p[32];
+	snprintf(p, sizeof p, "self/fd/%d", fd);
+	int rd = openat(g_procfd, p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (rd < 0)
+		die(errno, "open exec fifo %s for reading", path);
+	int wr = openat(g_procfd, p, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (wr < 0)
+		die(errno, "open exec fifo %s for writing", path);
+	close(fd);
+	/* one page is the least a pipe holds: less to fill and for `runt start` to read */
+	int size = fcntl(wr, F_SETPIPE_SZ, (int)sysconf(_SC_PAGESIZE));
+	if (size < 0)
+		die(errno, "set the size of exec fifo %s", path);
+	char *fill = malloc((size_t)size);
+	if (!fill)
+		die(ENOMEM, "fill exec fifo %s", path);
+	fill[0] = '1';
+	memset(fill + 1, '\n', (size_t)size - 1);
+	ssize_t k = write(wr, fill, (size_t)size);
+	if (k != size)
+		die(k < 0 ? errno : EAGAIN, "fill exec fifo %s (%zd of %d bytes)", path, k, size);
+	free(fill);
+	if (fcntl(wr, F_SETFL, 0) < 0)
+		die(errno, "make exec fifo %s blocking", path);
+	if (g_fifo_rd >= 0)
+		close(g_fifo_rd);
+	if (g_fifo_wr >= 0)
+		close(g_fifo_wr);
+	g_fifo_rd = rd;
+	g_fifo_wr = wr;
 	g_fifo_name = path;
 }
 
@@ -198,6 +230,59 @@ void op_setns(const struct rec *r)
 		die(errno, "setns %s (type 0x%x)", path, (unsigned)type);
 	close(fd);
 	ns_fds[g_step - ns_first] = -1;
+}
+
+const char *check_join(const struct rec *r)
+{
+	if (r->n < 5 || (r->n - 3) % 2 != 0)
+		return "JOIN: expected pidfd, pid and one or more pairs of namespace file and type";
+	for (uint32_t i = 1; i <= 2; i++)
+		if (!r->len[i] || r->len[i] > 9 || strspn(r->f[i], "0123456789") != r->len[i])
+			return "JOIN: pidfd and pid must be decimal numbers below 10^9";
+	for (uint32_t i = 3; i < r->n; i += 2)
+		if (!*r->f[i] || strchr(r->f[i], '/') || strspn(r->f[i + 1], "0123456789") != r->len[i + 1] || !r->len[i + 1] ||
+		    r->len[i + 1] > 10)
+			return "JOIN: a namespace is a file name under /proc/PID/ns and a decimal CLONE_NEW* type";
+	return NULL;
+}
+
+/* JOIN pidfd pid (file type)...: the namespaces of the process of the pidfd (the runtime took it, and checked
+ * it is the container's init, under the container's lock: a pid reused meanwhile cannot be joined). */
+void op_join(const struct rec *r)
+{
+	int pidfd = (int)num_u32(r->f[1]);
+	const char *pid = r->f[2];
+	uint32_t n = (r->n - 3) / 2;
+	unsigned all = 0;
+	for (uint32_t i = 0; i < n; i++)
+		all |= num_u32(r->f[4 + 2 * i]);
+	if (setns(pidfd, (int)all) == 0) {
+		close(pidfd);
+		return;
+	}
+	if (errno != EINVAL)
+		die(errno, "join the namespaces 0x%x of pid %s (through its pidfd)", all, pid);
+	/* Linux < 5.8: setns takes no pidfd. The /proc/PID/ns files, opened while the pidfd shows the process still
+	 * alive (so the pid was not reused), then joined one by one in the plan's order. */
+	int *fds = calloc(n, sizeof *fds);
+	if (!fds)
+		die(ENOMEM, "join the namespaces of pid %s", pid);
+	for (uint32_t i = 0; i < n; i++) {
+		char p[64];
+		snprintf(p, sizeof p, "%s/ns/%s", pid, r->f[3 + 2 * i]);
+		fds[i] = openat(g_procfd, p, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			die(errno, "open /proc/%s", p);
+	}
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		die(errno, "the process %s whose namespaces were opened", pid);
+	for (uint32_t i = 0; i < n; i++) {
+		if (setns(fds[i], (int)num_u32(r->f[4 + 2 * i])) < 0)
+			die(errno, "setns /proc/%s/ns/%s", pid, r->f[3 + 2 * i]);
+		close(fds[i]);
+	}
+	free(fds);
+	close(pidfd);
 }
 
 void op_unshare(const struct rec *r)
@@ -278,6 +363,12 @@ void op_clone(const struct rec *r)
 	console_after_clone(false);
 	seccomp_parent_after_clone();
 	netdev_after_clone((pid_t)pid);
+	/* the fifo is the child's: a `wait` parent holding its write end would hide the child's exec from `runt start` */
+	if (g_fifo_rd >= 0)
+		close(g_fifo_rd);
+	if (g_fifo_wr >= 0)
+		close(g_fifo_wr);
+	g_fifo_rd = g_fifo_wr = -1;
 	char line[32];
 	snprintf(line, sizeof line, "PID %ld\n", pid);
 	int sent = send_msg(line);
@@ -320,21 +411,15 @@ void op_send(const struct rec *r)
 void op_wait_fifo(const struct rec *r)
 {
 	(void)r;
-	if (g_fifo_path < 0)
+	if (g_fifo_wr < 0)
 		die_plain(EINVAL, "wait for exec fifo: no OPEN_FIFO step before WAIT_FIFO");
-	char p[32];
-	snprintf(p, sizeof p, "self/fd/%d", g_fifo_path);
-	int fd;
-	do
-		fd = openat(g_procfd, p, O_WRONLY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0)
-		die(errno, "open exec fifo %s for writing", g_fifo_name);
-	if (write_all(fd, "1", 1) < 0)
+	/* the pipe is full: this blocks until `runt start` has read what OPEN_FIFO wrote */
+	if (write_all(g_fifo_wr, "\n", 1) < 0)
 		die(errno, "write to exec fifo %s", g_fifo_name);
-	g_fifo_wr = fd;
-	close(g_fifo_path);
-	g_fifo_path = -1;
+	/* from here `runt start` is the only reader: an ERR written once it has gone fails (EPIPE), never blocks */
+	close(g_fifo_rd);
+	g_fifo_rd = -1;
+	g_fifo_released = true;
 }
 
 /* ---- main ----------------------------------------------------------------------------------------------- */

@@ -16,63 +16,70 @@
 struct rec *g_recs;
 uint32_t g_nrecs;
 
+/* Each op's segment (PARENT: before CLONE; CHILD: after it; BOTH), and where it may stand relative to the
+ * child's CLOSE_FDS: HOST_FDS ops need an fd CLOSE_FDS closes (the host /proc, the root, the private procfs),
+ * so none may follow it; AFTER_CLOSE ops resolve what the image controls (cwd, the program) or load the
+ * user's seccomp filter, so none may come before it (CVE-2024-21626; runt's own calls never go through the
+ * user's filter). */
 static const struct opdef ops[] = {
-	{ "RUNT-PLAN", "s", NULL, NULL },
-	{ "END", "", NULL, NULL },
+	{ "RUNT-PLAN", PARENT, "s", NULL, NULL },
+	{ "END", BOTH, "", NULL, NULL },
 	/* parent */
-	{ "MODE", "m", NULL, op_mode },
-	{ "CONSOLE_RELAY", "", NULL, op_console_relay },
-	{ "CONSOLE_CONNECT", "s", NULL, op_console_connect },
-	{ "SECCOMP_LISTENER", "s", NULL, op_seccomp_listener },
-	{ "OPEN_FIFO", "s", NULL, op_open_fifo },
-	{ "SETNS", "su", NULL, op_setns },
-	{ "UNSHARE", "u", NULL, op_unshare },
-	{ "WRITE_PROC", "ss", check_write_proc, op_write_proc },
-	{ "DUMPABLE", "b", NULL, op_dumpable },
-	{ "NETDEV", "ss", check_netdev, op_netdev },
-	{ "CLONE", "u", NULL, op_clone },
+	{ "MODE", PARENT, "m", NULL, op_mode },
+	{ "CONSOLE_RELAY", PARENT, "", NULL, op_console_relay },
+	{ "CONSOLE_CONNECT", PARENT, "s", NULL, op_console_connect },
+	{ "SECCOMP_LISTENER", PARENT, "s", NULL, op_seccomp_listener },
+	{ "OPEN_FIFO", PARENT | HOST_FDS, "s", NULL, op_open_fifo },
+	{ "SETNS", PARENT, "su", NULL, op_setns },
+	{ "JOIN", PARENT | HOST_FDS, NULL, check_join, op_join },
+	{ "UNSHARE", BOTH, "u", NULL, op_unshare },
+	{ "WRITE_PROC", BOTH | HOST_FDS, "ss", check_write_proc, op_write_proc },
+	{ "DUMPABLE", BOTH, "b", NULL, op_dumpable },
+	{ "NETDEV", PARENT | HOST_FDS, "ss", check_netdev, op_netdev },
+	{ "CLONE", PARENT, "u", NULL, op_clone },
 	/* child */
-	{ "WAIT", "", NULL, op_wait },
-	{ "SEND", "w", NULL, op_send },
-	{ "SETHOSTNAME", "s", NULL, op_sethostname },
-	{ "SETDOMAINNAME", "s", NULL, op_setdomainname },
-	{ "MOUNT_PATH", "sssus", NULL, op_mount_path },
-	{ "ROOTFS", "s", NULL, op_rootfs },
-	{ "MOUNT", "sssuscs?", check_mount, op_mount },
-	{ "REMOUNT", "su", NULL, op_remount },
-	{ "MKNOD", "suuuii", NULL, op_mknod },
-	{ "SYMLINK", "ss", NULL, op_symlink },
-	{ "PIVOT", "", NULL, op_pivot },
-	{ "CHROOT", "", NULL, op_chroot },
-	{ "MASK", "s", NULL, op_mask },
-	{ "READONLY", "s", NULL, op_readonly },
-	{ "TERMINAL", "uub?", NULL, op_terminal },
-	{ "SETRLIMIT", "urr", NULL, op_setrlimit },
-	{ "UMASK", "u", NULL, op_umask },
-	{ "NO_NEW_PRIVS", "", NULL, op_no_new_privs },
-	{ "BOUNDING_DROP", "u*", NULL, op_bounding_drop },
-	{ "KEEPCAPS", "b", NULL, op_keepcaps },
-	{ "SETGROUPS", "u*", NULL, op_setgroups },
-	{ "SETRESGID", "u", NULL, op_setresgid },
-	{ "SETRESUID", "u", NULL, op_setresuid },
-	{ "CAPSET", "UUU", NULL, op_capset },
-	{ "AMBIENT_RAISE", "u*", NULL, op_ambient_raise },
-	{ "JOIN_KEYRING", "wu", NULL, op_join_keyring },
-	{ "SECCOMP_INIT", "uu", NULL, op_seccomp_init },
-	{ "SECCOMP_ARCH", "u", NULL, op_seccomp_arch },
-	{ "SECCOMP_RULE", "uwU*", check_seccomp_rule, op_seccomp_rule },
-	{ "SECCOMP_LOAD", "us?", check_seccomp_load, op_seccomp_load },
-	{ "PERSONALITY", "u", NULL, op_personality },
-	{ "SCHED_SETATTR", "uUsuUUU", check_sched_setattr, op_sched_setattr },
-	{ "IOPRIO_SET", "u", NULL, op_ioprio_set },
-	{ "SET_AFFINITY", "UU*", NULL, op_set_affinity },
-	{ "SET_MEMPOLICY", "uU*", NULL, op_set_mempolicy },
-	{ "CHDIR", "s", NULL, op_chdir },
-	{ "FIND_EXEC", "ss", NULL, op_find_exec },
-	{ "HOOK", NULL, check_hook, op_hook },
-	{ "CLOSE_FDS", "u", NULL, op_close_fds },
-	{ "WAIT_FIFO", "", NULL, op_wait_fifo },
-	{ "EXEC", NULL, check_exec, op_exec },
+	{ "WAIT", CHILD, "", NULL, op_wait },
+	{ "SEND", CHILD, "w", NULL, op_send },
+	{ "SETSID", CHILD, "", NULL, op_setsid },
+	{ "SETHOSTNAME", CHILD, "s", NULL, op_sethostname },
+	{ "SETDOMAINNAME", CHILD, "s", NULL, op_setdomainname },
+	{ "MOUNT_PATH", CHILD | HOST_FDS, "sssus", NULL, op_mount_path },
+	{ "ROOTFS", CHILD | HOST_FDS, "s", NULL, op_rootfs },
+	{ "MOUNT", CHILD | HOST_FDS, "sssuscs?", check_mount, op_mount },
+	{ "REMOUNT", CHILD | HOST_FDS, "su", NULL, op_remount },
+	{ "MKNOD", CHILD | HOST_FDS, "suuuii", NULL, op_mknod },
+	{ "SYMLINK", CHILD | HOST_FDS, "ss", NULL, op_symlink },
+	{ "PIVOT", CHILD | HOST_FDS, "", NULL, op_pivot },
+	{ "CHROOT", CHILD | HOST_FDS, "", NULL, op_chroot },
+	{ "MASK", CHILD | HOST_FDS, "s", NULL, op_mask },
+	{ "READONLY", CHILD | HOST_FDS, "s", NULL, op_readonly },
+	{ "TERMINAL", CHILD | HOST_FDS, "uub?", NULL, op_terminal },
+	{ "SETRLIMIT", CHILD, "urr", NULL, op_setrlimit },
+	{ "UMASK", CHILD, "u", NULL, op_umask },
+	{ "NO_NEW_PRIVS", CHILD, "", NULL, op_no_new_privs },
+	{ "BOUNDING_DROP", CHILD, "u*", NULL, op_bounding_drop },
+	{ "KEEPCAPS", CHILD, "b", NULL, op_keepcaps },
+	{ "SETGROUPS", CHILD, "u*", NULL, op_setgroups },
+	{ "SETRESGID", CHILD, "u", NULL, op_setresgid },
+	{ "SETRESUID", CHILD, "u", NULL, op_setresuid },
+	{ "CAPSET", CHILD, "UUU", NULL, op_capset },
+	{ "AMBIENT_RAISE", CHILD, "u*", NULL, op_ambient_raise },
+	{ "JOIN_KEYRING", CHILD, "wu", NULL, op_join_keyring },
+	{ "SECCOMP_INIT", CHILD, "uu", NULL, op_seccomp_init },
+	{ "SECCOMP_ARCH", CHILD, "u", NULL, op_seccomp_arch },
+	{ "SECCOMP_RULE", CHILD, "uwU*", check_seccomp_rule, op_seccomp_rule },
+	{ "SECCOMP_LOAD", CHILD | AFTER_CLOSE, "us?", check_seccomp_load, op_seccomp_load },
+	{ "PERSONALITY", CHILD, "u", NULL, op_personality },
+	{ "SCHED_SETATTR", CHILD, "uUsuUUU", check_sched_setattr, op_sched_setattr },
+	{ "IOPRIO_SET", CHILD, "u", NULL, op_ioprio_set },
+	{ "SET_AFFINITY", BOTH, "UU*", NULL, op_set_affinity },
+	{ "SET_MEMPOLICY", CHILD, "uU*", NULL, op_set_mempolicy },
+	{ "CHDIR", CHILD | AFTER_CLOSE, "s", NULL, op_chdir },
+	{ "FIND_EXEC", CHILD | AFTER_CLOSE, "ss", NULL, op_find_exec },
+	{ "HOOK", CHILD, NULL, check_hook, op_hook },
+	{ "CLOSE_FDS", CHILD, "u", NULL, op_close_fds },
+	{ "WAIT_FIFO", CHILD, "", NULL, op_wait_fifo },
+	{ "EXEC", CHILD | AFTER_CLOSE, NULL, check_exec, op_exec },
 };
 
 const struct opdef *op_lookup(const char *name)
@@ -186,6 +193,31 @@ static const char *check_fields(const struct rec *r)
 			return msg;
 		}
 	}
+	return NULL;
+}
+
+/* The op's segment and its place relative to CLOSE_FDS (see the table); NULL or an error text. */
+static const char *check_place(const struct rec *r, bool parent)
+{
+	static char msg[160];
+	static bool closed; /* a CLOSE_FDS record was read (in the child's segment, so after the parent's) */
+	unsigned where = r->op->where;
+	if (!(where & (parent ? PARENT : CHILD))) {
+		snprintf(msg, sizeof msg, "%s is a step of the %s's segment, not the %s's", r->f[0],
+			 parent ? "child" : "parent", parent ? "parent" : "child");
+		return msg;
+	}
+	if ((where & HOST_FDS) && closed) {
+		snprintf(msg, sizeof msg, "%s after CLOSE_FDS (it needs an fd of the shim's that CLOSE_FDS closed)", r->f[0]);
+		return msg;
+	}
+	if ((where & AFTER_CLOSE) && !closed) {
+		snprintf(msg, sizeof msg, "%s before CLOSE_FDS (only a process without the shim's own fds may take it)",
+			 r->f[0]);
+		return msg;
+	}
+	if (strcmp(r->f[0], "CLOSE_FDS") == 0)
+		closed = true;
 	return NULL;
 }
 
@@ -303,7 +335,7 @@ void plan_read_segment(bool header)
 		if (first) {
 			if (strcmp(r->f[0], "RUNT-PLAN") != 0)
 				die_plan(EINVAL, "malformed plan: record 0 is %.64s, not RUNT-PLAN", r->f[0]);
-			if (r->n != 2 || strcmp(r->f[1], "2") != 0)
+			if (r->n != 2 || strcmp(r->f[1], "3") != 0)
 				die_plan(0, "unsupported plan version");
 			first = false;
 			continue;
@@ -313,6 +345,8 @@ void plan_read_segment(bool header)
 		const char *bad = r->op->types ? check_fields(r) : NULL;
 		if (!bad && r->op->check)
 			bad = r->op->check(r);
+		if (!bad)
+			bad = check_place(r, header);
 		if (bad)
 			die_plan(EINVAL, "malformed plan: record %u: %s", index, bad);
 		bool end = strcmp(r->f[0], "END") == 0;

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <limits.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,19 +124,44 @@ void op_ambient_raise(const struct rec *r)
 	}
 }
 
+void op_setsid(const struct rec *r)
+{
+	(void)r;
+	if (setsid() < 0)
+		die(errno, "setsid");
+}
+
+/* CHDIR's path: a relative program is found below it. */
+static char *g_cwd;
+
+/* The process's own root, for in-root paths after PIVOT, CHROOT or a joined mount namespace. */
+static int process_root(void)
+{
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open /");
+	return fd;
+}
+
 void op_chdir(const struct rec *r)
 {
 	const char *path = r->f[1];
-	char cwd[PATH_MAX];
-	if (chdir(path) < 0)
+	/* resolved in the root with no magic link followed: a /proc/self/fd/N can never make it a directory outside
+	 * the root (CVE-2024-21626), whatever the shim holds */
+	int root = process_root();
+	int fd = inroot_openat(root, path, O_PATH | O_DIRECTORY);
+	if (fd < 0 && errno == ELOOP)
+		die_plain(ELOOP, "chdir to %s: a symbolic link loop, or a magic link of /proc (never followed)", path);
+	if (fd < 0)
 		die(errno, "chdir to %s", path);
-	/* CVE-2024-21626: a working directory outside the root (a leaked fd) makes getcwd fail (ENOENT) or, with
-	 * an older libc, return "(unreachable)/...". */
-	bool got = getcwd(cwd, sizeof cwd) != NULL;
-	if (!got && errno != ENOENT)
-		die(errno, "getcwd after chdir to %s", path);
-	if (!got || cwd[0] != '/')
-		die_plain(ENOENT, "chdir to %s: the working directory is outside the root", path);
+	if (fchdir(fd) < 0)
+		die(errno, "chdir to %s", path);
+	close(fd);
+	close(root);
+	free(g_cwd);
+	g_cwd = strdup(path);
+	if (!g_cwd)
+		die(ENOMEM, "chdir to %s", path);
 }
 
 /* Go's error texts, which runc prints: "no such file or directory". */
@@ -148,30 +172,62 @@ static const char *go_strerror(int err, char *buf, size_t size)
 	return buf;
 }
 
-static bool is_executable(const char *path)
+/* An O_PATH fd of the program at path, resolved in the root (a relative path below CHDIR's directory), never
+ * through a magic link; -1 with errno. */
+static int open_program(int root, const char *path)
 {
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
+	if (path[0] == '/' || !g_cwd)
+		return inroot_openat(root, path, O_PATH);
+	size_t a = strlen(g_cwd), b = strlen(path);
+	char *abs = malloc(a + b + 2);
+	if (!abs)
+		return -1;
+	memcpy(abs, g_cwd, a);
+	abs[a] = '/';
+	memcpy(abs + a + 1, path, b + 1);
+	int fd = inroot_openat(root, abs, O_PATH);
+	int err = errno;
+	free(abs);
+	errno = err;
+	return fd;
+}
+
+/* 0 if fd is a regular file the process may execute, else an errno. faccessat2 (Linux 5.8) with the process's
+ * effective ids; where it is missing or a seccomp filter refuses it, any execute bit will do, as Go's exec does
+ * (execve decides in the end). */
+static int executable(int fd, struct stat *st)
+{
+	if (fstat(fd, st) < 0)
+		return errno;
+	if (!S_ISREG(st->st_mode))
+		return EACCES;
+	if (syscall(SYS_faccessat2, fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EPERM)
+		return errno;
+	return st->st_mode & 0111 ? 0 : EACCES;
 }
 
 void op_find_exec(const struct rec *r)
 {
 	const char *name = r->f[1], *search = r->f[2];
 	char e[128];
+	struct stat st;
 	free(g_exec_path);
 	g_exec_path = NULL;
+	int root = process_root();
 	if (strchr(name, '/')) {
-		struct stat st;
-		if (stat(name, &st) < 0) {
+		int fd = open_program(root, name);
+		if (fd < 0) {
 			int err = errno;
 			die_plain(err, "exec: \"%s\": stat %s: %s", name, name, go_strerror(err, e, sizeof e));
 		}
-		if (S_ISDIR(st.st_mode))
+		int err = executable(fd, &st);
+		close(fd);
+		if (err == EACCES && S_ISDIR(st.st_mode))
 			die_plain(EACCES, "exec: \"%s\": permission denied", name);
-		if (faccessat(AT_FDCWD, name, X_OK, AT_EACCESS) < 0) {
-			int err = errno;
+		if (err)
 			die_plain(err, "exec: \"%s\": %s", name, go_strerror(err, e, sizeof e));
-		}
 		g_exec_path = strdup(name);
 	} else if (*name) {
 		size_t nlen = strlen(name);
@@ -188,9 +244,14 @@ void op_find_exec(const struct rec *r)
 			memcpy(cand, dir, dlen);
 			cand[dlen] = '/';
 			memcpy(cand + dlen + 1, name, nlen + 1);
-			if (is_executable(cand)) {
-				g_exec_path = cand;
-				break;
+			int fd = open_program(root, cand);
+			if (fd >= 0) {
+				int err = executable(fd, &st);
+				close(fd);
+				if (!err) {
+					g_exec_path = cand;
+					break;
+				}
 			}
 			free(cand);
 			if (!*end)
@@ -198,18 +259,12 @@ void op_find_exec(const struct rec *r)
 			p = end + 1;
 		}
 	}
+	close(root);
 	if (!g_exec_path) {
 		if (strchr(name, '/'))
 			die(ENOMEM, "look for %s", name);
 		die_plain(ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
 	}
-}
-
-void op_close_fds(const struct rec *r)
-{
-	unsigned first = num_u32(r->f[1]);
-	if (close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		die(errno, "mark fds from %u close-on-exec", first);
 }
 
 const char *check_exec(const struct rec *r)
@@ -247,6 +302,9 @@ void op_exec(const struct rec *r)
 	for (uint32_t i = 0; i < nargs; i++)
 		argv[i] = r->f[2 + i];
 	char **envp = &r->f[2 + nargs]; /* r->f is NULL-terminated */
+	/* the path FIND_EXEC resolved in the root: with no fd of the host's left since CLOSE_FDS, execve's own lookup
+	 * of it stays in the root too. Nothing else here: the user's filter may be loaded, and may refuse anything
+	 * but execve */
 	restore_signals();
 	execve(g_exec_path, argv, envp);
 	int err = errno;

@@ -42,6 +42,11 @@ static int private_proc(void)
 	return proc_fd;
 }
 
+void private_proc_closed(void)
+{
+	proc_fd = -1;
+}
+
 void require_fs(int fd, long magic, const char *what, const char *fsname)
 {
 	struct statfs sfs;

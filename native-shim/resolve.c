@@ -27,7 +27,7 @@ int root_fd(void)
 	return g_root;
 }
 
-static int openat2_root(int root, const char *path, int flags)
+int inroot_openat(int root, const char *path, int flags)
 {
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_CLOEXEC),
@@ -40,7 +40,8 @@ static int openat2_root(int root, const char *path, int flags)
 		/* EAGAIN: a concurrent rename made the kernel give up on a safe walk; try again a few times. */
 		if (errno == EINTR || (errno == EAGAIN && tries < 32))
 			continue;
-		if (errno == ENOSYS) /* Linux < 5.6 */
+		/* Linux < 5.6, or a seccomp filter (the user's, loaded before CHDIR and FIND_EXEC) that refuses it */
+		if (errno == ENOSYS || errno == EPERM)
 			return openat_in_root_compat(root, path, flags);
 		return -1;
 	}
@@ -48,7 +49,7 @@ static int openat2_root(int root, const char *path, int flags)
 
 int inroot_open(const char *path, int flags)
 {
-	return openat2_root(root_fd(), path, flags);
+	return inroot_openat(root_fd(), path, flags);
 }
 
 static char *join3(const char *a, const char *b, const char *c)
@@ -78,7 +79,7 @@ static int walk_create(int root, const char *path, enum create create, int *out,
 		return -1;
 	size_t plen = 0;
 	prefix[0] = '\0';
-	int parent = openat2_root(root, "/", O_PATH | O_DIRECTORY);
+	int parent = inroot_openat(root, "/", O_PATH | O_DIRECTORY);
 	if (parent < 0)
 		goto fail;
 	const char *p = path;
@@ -110,7 +111,7 @@ static int walk_create(int root, const char *path, enum create create, int *out,
 		plen += clen;
 		prefix[plen] = '\0';
 
-		int fd = openat2_root(root, prefix, O_PATH);
+		int fd = inroot_openat(root, prefix, O_PATH);
 		if (fd < 0) {
 			if (errno != ENOENT)
 				goto fail;
@@ -176,7 +177,7 @@ int inroot_resolve(const char *path, enum create create)
 	char *cur = NULL;
 	const char *p = path;
 	for (int hops = 0; hops <= MAX_HOPS; hops++) {
-		int fd = openat2_root(root, p, O_PATH);
+		int fd = inroot_openat(root, p, O_PATH);
 		if (fd >= 0 || errno != ENOENT || create == CREATE_NONE) {
 			int err = errno;
 			free(cur);

@@ -25,6 +25,11 @@ void op_seccomp_listener(const struct rec *r)
 	g_listener = connect_unix(r->f[1], "seccomp listener");
 }
 
+int seccomp_listener_fd(void)
+{
+	return g_listener;
+}
+
 void seccomp_parent_after_clone(void)
 {
 	if (g_listener >= 0 && close(g_listener) < 0)

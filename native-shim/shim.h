@@ -1,4 +1,4 @@
-/* runt-shim: shared declarations. See README.md for the protocol (version 2). */
+/* runt-shim: shared declarations. See README.md for the protocol (version 3). */
 #ifndef RUNT_SHIM_H
 #define RUNT_SHIM_H
 
@@ -20,8 +20,12 @@ struct rec {
 
 typedef void (*op_fn)(const struct rec *r);
 
+/* struct opdef's `where`: the segment(s) an op belongs to, and its place relative to CLOSE_FDS (plan.c). */
+enum { PARENT = 1, CHILD = 2, BOTH = PARENT | CHILD, HOST_FDS = 4, AFTER_CLOSE = 8 };
+
 struct opdef {
 	const char *name;
+	unsigned where;
 	/* Field types after the op name: s string, w word (no newline), u u32, U u64, b 0|1, i id (-1..2^32-1),
 	 * r rlimit (-1 or u64), m MODE word, c create word; a trailing '*' repeats the last type zero or more
 	 * times, a '?' makes the last one optional. NULL: checked by `check` instead. */
@@ -34,7 +38,7 @@ extern struct rec *g_recs;
 extern uint32_t g_nrecs;
 
 /* Reads records from the socket up to END, appending them to g_recs. `header`: the first segment, whose
- * first record must be RUNT-PLAN with the protocol version (2); without it, the child's segment, where EOF is a silent exit 1. Reports a
+ * first record must be RUNT-PLAN with the protocol version (3); without it, the child's segment, where EOF is a silent exit 1. Reports a
  * malformed plan and exits on any other error. */
 void plan_read_segment(bool header);
 /* Reads exactly n bytes from the socket (through the plan reader's buffer). 0 on success, -1 on EOF
@@ -51,8 +55,9 @@ int64_t num_i64(const char *s); /* "-1" or an unsigned value */
 
 extern int g_sock;          /* FD: the runtime's socket */
 extern int g_procfd;        /* the host's /proc, opened first thing */
-extern int g_fifo_path;     /* OPEN_FIFO: O_PATH fd of the exec fifo, or -1 */
-extern int g_fifo_wr;       /* WAIT_FIFO: write end of the exec fifo, or -1 */
+extern int g_fifo_rd;       /* OPEN_FIFO: a read end of the exec fifo, held until WAIT_FIFO, or -1 */
+extern int g_fifo_wr;       /* OPEN_FIFO: the write end of the exec fifo, or -1 */
+extern unsigned g_closed_from; /* CLOSE_FDS's first fd once it ran (fds.c), else 0 */
 extern int g_console;       /* CONSOLE_CONNECT socket (or CONSOLE_RELAY's end for TERMINAL), or -1 */
 extern int g_root;          /* root for in-root paths, or -1 (then "/" is used) */
 extern char *g_exec_path;   /* FIND_EXEC result */
@@ -81,13 +86,16 @@ void restore_signals(void);
 enum create { CREATE_NONE, CREATE_DIR, CREATE_FILE };
 
 int root_fd(void);
-/* openat2(root, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS). fd or -1 with errno. */
+/* openat2(root, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), or the same walk in
+ * userspace where openat2 is missing or refused. fd or -1 with errno. */
+int inroot_openat(int root, const char *path, int flags);
+/* inroot_openat from the root of in-root paths (root_fd()). */
 int inroot_open(const char *path, int flags);
 /* O_PATH fd of path in the root, made (parents as directories, the last as `create` says) when missing. */
 int inroot_resolve(const char *path, enum create create);
 /* O_PATH fd of path's parent directory (made when missing); *base gets the last component (malloc'd). */
 int inroot_parent(const char *path, char **base);
-/* openat2_root's fallback for kernels without openat2 (inroot_compat.c): the same walk in userspace, its
+/* inroot_openat's fallback for kernels without openat2 (inroot_compat.c): the same walk in userspace, its
  * result checked to be below root. fd or -1 with errno (EXDEV: it was not). */
 int openat_in_root_compat(int root, const char *path, int flags);
 /* As inroot_resolve, but the last component is never followed: a symlink there is refused with an ERR
@@ -129,10 +137,16 @@ void op_setresgid(const struct rec *r);
 void op_setresuid(const struct rec *r);
 void op_capset(const struct rec *r);
 void op_ambient_raise(const struct rec *r);
+void op_setsid(const struct rec *r);
 void op_chdir(const struct rec *r);
 void op_find_exec(const struct rec *r);
 void op_close_fds(const struct rec *r);
 void op_exec(const struct rec *r);
+
+/* ---- fds.c ---------------------------------------------------------------------------------------------- */
+
+/* Marks every fd >= first close-on-exec (a hook's child, between fork and exec: async-signal-safe). 0 or -1. */
+int cloexec_from(unsigned first);
 
 /* ---- unix sockets (main.c, terminal.c) ------------------------------------------------------------------- */
 
@@ -146,6 +160,7 @@ void send_fd(int sock, int fd, const char *data, size_t len, const char *what);
 void op_seccomp_listener(const struct rec *r);
 /* The parent closes its copy of the listener connection: the listener reads the state up to EOF. */
 void seccomp_parent_after_clone(void);
+int seccomp_listener_fd(void); /* the SECCOMP_LISTENER socket, or -1 */
 void op_seccomp_init(const struct rec *r);
 void op_seccomp_arch(const struct rec *r);
 void op_seccomp_rule(const struct rec *r);
@@ -193,6 +208,7 @@ void op_write_proc(const struct rec *r);
 /* Dies unless fd is on a filesystem of type magic (fstatfs): "<what> is not on a <fsname>". */
 void require_fs(int fd, long magic, const char *what, const char *fsname);
 const char *check_write_proc(const struct rec *r);
+void private_proc_closed(void); /* CLOSE_FDS closed the private procfs */
 
 /* ---- keyring.c ------------------------------------------------------------------------------------------ */
 
@@ -210,6 +226,8 @@ void op_mode(const struct rec *r);
 void op_console_connect(const struct rec *r);
 void op_open_fifo(const struct rec *r);
 void op_setns(const struct rec *r);
+void op_join(const struct rec *r);
+const char *check_join(const struct rec *r);
 void op_unshare(const struct rec *r);
 void op_clone(const struct rec *r);
 void op_wait(const struct rec *r);

@@ -86,8 +86,7 @@ void op_terminal(const struct rec *r)
 			die(errno, "bind mount %s on /dev/console", name);
 		close(target);
 	}
-	if (setsid() < 0)
-		die(errno, "setsid");
+	/* the process leads its own session since its SETSID step */
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		die(errno, "make %s the controlling terminal", name);
 	for (int fd = 0; fd <= 2; fd++) {

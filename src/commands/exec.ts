@@ -2,12 +2,12 @@
 // src/plan/exec.ts). In the foreground runt waits for it, forwards signals and exits with its status; with
 // --detach it returns once the process runs, and the process belongs to the caller, as a container's init
 // does after create.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cgroups from '../cgroups';
 import { addRdtTask, type RdtGroup } from '../rdt';
 import { log } from '../cli/log';
-import { hookStateJson, type Status } from '../container/status';
+import { hookStateJson, procStat, type Status } from '../container/status';
 import { ContainerError, writeAtomic, type ContainerRecord } from '../container/store';
 import { execChildPlan, execParentPlan, JOIN_ORDER, processFromFlags, processFromJson, type ExecContext } from '../plan/exec';
 import { sessionKeyringName } from '../plan/keyring';
@@ -15,9 +15,10 @@ import { CONFIG_LSM_FIELDS, type LsmFields } from '../plan/lsm';
 import { withListenFds } from '../plan/process';
 import { relaysTerminal } from '../plan/terminal';
 import { ConfigError } from '../plan/types';
-import { runShim } from '../shim/driver';
+import { passedFd, runShim } from '../shim/driver';
 import type { Process, Spec } from '../spec/types';
 import { checkConfig } from '../spec/validate';
+import { pidfdOpen, SysError } from '../sys/native';
 import { intFlag, stringFlag, type Context } from './context';
 import { writeProc } from './create';
 import { hostFacts, setgroupsDenied } from './host';
@@ -116,6 +117,27 @@ interface Prepared {
   cgroup?: cgroups.CgroupSet;
   rdt?: RdtGroup;
   listen: number;
+  /** The init's pidfd, for the shim. */
+  pidfd: number;
+}
+
+/**
+ * A pidfd of the container's init, taken under the lock and checked (its start time, read after the pidfd was
+ * taken) to be the recorded process: the shim joins the namespaces of that process, even if its pid is reused.
+ */
+function initPidfd(record: ContainerRecord): number {
+  let fd: number;
+  try {
+    fd = pidfdOpen(record.pid);
+  } catch (e) {
+    if (e instanceof SysError && e.errno === 3) throw new ContainerError('cannot exec in a stopped container'); // ESRCH
+    throw e;
+  }
+  if (procStat(record.pid)?.startTime !== record.startTime) {
+    closeSync(fd);
+    throw new ContainerError('cannot exec in a stopped container');
+  }
+  return fd;
 }
 
 /**
@@ -139,13 +161,15 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       apparmorProfile: stringFlag(ctx.flags, 'apparmor') === undefined ? CONFIG_LSM_FIELDS.apparmorProfile : '--apparmor',
       selinuxLabel: stringFlag(ctx.flags, 'process-label') === undefined ? CONFIG_LSM_FIELDS.selinuxLabel : '--process-label',
     };
+    const preserveFds = listen + intFlag(ctx.flags, 'preserve-fds');
     const planCtx: ExecContext = {
       mode,
       consoleSocket: stringFlag(ctx.flags, 'console-socket'),
       consoleRelay: terminalAtHand(mode),
       initPid: record.pid,
+      initPidfd: passedFd(preserveFds, 0),
       joins: namespacesToJoin(record.pid),
-      preserveFds: listen + intFlag(ctx.flags, 'preserve-fds'),
+      preserveFds,
       lastCap: host.lastCap,
       lsm: host.lsm,
       lsmFields,
@@ -157,24 +181,30 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       rootless: ctx.rootless,
       setgroupsDenied: setgroupsDenied(record.pid),
     };
-    return { proc, planCtx, cgroup: execCgroup(record, stringFlag(ctx.flags, 'cgroup')), rdt: record.rdt, listen };
+    const cgroup = execCgroup(record, stringFlag(ctx.flags, 'cgroup'));
+    return { proc, planCtx, cgroup, rdt: record.rdt, listen, pidfd: initPidfd(record) };
   });
 }
 
 export async function exec(ctx: Context): Promise<number> {
   const detach = ctx.flags.detach === true;
-  const { proc, planCtx, cgroup, rdt, listen } = prepare(ctx, ctx.args[0]!, detach ? 'detach' : 'wait');
+  const { proc, planCtx, cgroup, rdt, listen, pidfd } = prepare(ctx, ctx.args[0]!, detach ? 'detach' : 'wait');
   let stop: (() => void) | undefined;
-  const session = await runShim(execParentPlan(proc, planCtx), planCtx.preserveFds, {
-    onPid: (pid) => {
-      // from here: the program may run, and runt be signalled, before runShim has returned
-      if (!detach) stop = forwardSignals(pid, relaysTerminal(proc, planCtx));
-      if (cgroup) cgroups.addProcess(cgroup, pid);
-      if (rdt) addRdtTask(rdt, pid);
-      if (proc.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(proc.oomScoreAdj), 'process.oomScoreAdj');
-      return execChildPlan(withListenFds(proc, listen, listen ? nsPid(pid) : 0), planCtx);
-    },
-  }, { followExec: true });
+  let session;
+  try {
+    session = await runShim(execParentPlan(proc, planCtx), planCtx.preserveFds, {
+      onPid: (pid) => {
+        // from here: the program may run, and runt be signalled, before runShim has returned
+        if (!detach) stop = forwardSignals(pid, relaysTerminal(proc, planCtx));
+        if (cgroup) cgroups.addProcess(cgroup, pid);
+        if (rdt) addRdtTask(rdt, pid);
+        if (proc.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(proc.oomScoreAdj), 'process.oomScoreAdj');
+        return execChildPlan(withListenFds(proc, listen, listen ? nsPid(pid) : 0), planCtx);
+      },
+    }, { followExec: true, passFds: [pidfd] });
+  } finally {
+    closeSync(pidfd);
+  }
   const pidFile = stringFlag(ctx.flags, 'pid-file');
   if (detach) {
     await session.execed;

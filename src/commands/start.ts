@@ -14,17 +14,17 @@ const ALREADY_RUNNING = 'cannot start an already running container';
 class NotWaiting extends ContainerError {}
 
 /**
- * Opens the fifo's read end, which lets the shim's blocked open return. The shim writes '1' once through,
- * an error text if a startContainer hook fails, and closes the fifo by exec'ing the user's program: EOF
- * after a lone '1' means the program runs.
+ * Reads the fifo, which the shim filled ('1', then newlines) at create and now writes one more byte to: that
+ * write returns once this has read what was there. Then the shim writes an error text if a startContainer hook
+ * fails, and closes the fifo by exec'ing the user's program: EOF after '1' and whitespace means the program runs.
  */
 function releaseExecFifo(record: ContainerRecord, fifo: string): void {
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   const buf = Buffer.alloc(4096);
   let received = '';
   let exited = false;
-  // a created container's shim is already blocked opening the fifo, so its writer shows up at once; one
-  // that never does is not waiting (its process runs something else): give up rather than spin
+  // a created container's shim holds the fifo's write end, so its writer is there at once; one that never
+  // shows up is not waiting (its process runs something else): give up rather than spin
   const deadline = Date.now() + WRITER_TIMEOUT_MS;
   try {
     for (;;) {

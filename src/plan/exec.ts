@@ -1,5 +1,5 @@
 // `runt exec`: a new process in a created or running container. The shim's parent joins the namespaces of the
-// container's init (setns on /proc/PID/ns/*) and forks into its pid namespace; the runtime puts the child in the
+// container's init (setns through a pidfd of it) and forks into its pid namespace; the runtime puts the child in the
 // container's cgroup; the child takes the process's terminal, rlimits, seccomp filter, identity and
 // capabilities as create's init does, and execs. Nothing of what only an init does: no mounts, no pivot_root
 // (the mount namespace's root is the container's), no /dev/console, no exec fifo.
@@ -9,15 +9,16 @@ import { CAPABILITIES } from './linux';
 import { joinKeyringSteps } from './keyring';
 import { CONFIG_LSM_FIELDS, keyringLabelSteps, lsmSteps, type LsmFacts, type LsmFields } from './lsm';
 import { FLAG_OF, rootInUserNamespace, userFirst } from './namespaces';
-import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps, setEnv } from './process';
+import { closeFdsStep, credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps, setEnv } from './process';
 import { execAffinitySteps, processAttributeSteps } from './sched';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
 import { ConfigError, step, type Step } from './types';
 
 /**
- * The namespaces a process can join, in joining order (`file`: the name under /proc/PID/ns). The user
- * namespace comes last: the runtime, root in the host's user namespace, may join any namespace as it is, and
+ * The namespaces a process can join (`file`: the name under /proc/PID/ns). The shim joins them all at once
+ * through a pidfd of the init (Linux 5.8); on older kernels one by one in this order. The user namespace
+ * comes last: the runtime, root in the host's user namespace, may join any namespace as it is, and
  * once in the container's user namespace it no longer may join those the host's owns (the time namespace
  * create makes before clone, a namespace the config joins by path). A rootless runtime joins it first: it
  * has rights over the others only there. The shim opens every file before the first join, so the mount
@@ -39,6 +40,8 @@ export interface ExecContext extends ConsoleChoice {
   mode: 'detach' | 'wait';
   /** The container's init, whose namespaces the process joins. */
   initPid: number;
+  /** The fd number, in the shim, of a pidfd of the init (taken under the container's lock). */
+  initPidfd: number;
   /** The namespace types (config.json names) in which init differs from the runtime: those are joined. */
   joins: ReadonlySet<string>;
   /** fds from 3 on the process gets (socket activation's and --preserve-fds'). */
@@ -65,13 +68,12 @@ export interface ExecContext extends ConsoleChoice {
 export function execParentPlan(proc: Process, ctx: ExecContext): Step[] {
   lsmSteps(proc, ctx.lsm, ctx.lsmFields); // the child applies them; a refusal comes before the shim runs
   const order = ctx.rootless ? userFirst(JOIN_ORDER) : JOIN_ORDER;
-  const joins = order.filter((ns) => ctx.joins.has(ns.type)).map((ns) =>
-    step('SETNS', [`/proc/${ctx.initPid}/ns/${ns.file}`, FLAG_OF[ns.type]!], `the container's ${ns.type} namespace`));
+  const joins = order.filter((ns) => ctx.joins.has(ns.type)).flatMap((ns) => [ns.file, FLAG_OF[ns.type]!]);
   return [
     step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', [ctx.mode]),
     ...execAffinitySteps(proc.execCPUAffinity).initial,
     ...consoleSteps(proc, ctx), ...seccompListenerSteps(ctx.seccomp),
-    ...joins,
+    ...(joins.length ? [step('JOIN', [ctx.initPidfd, ctx.initPid, ...joins], "the container's namespaces")] : []),
     // no clone flags: after setns(CLONE_NEWPID) the child is born in the container's pid namespace
     step('CLONE', [0]), step('END'),
   ];
@@ -88,14 +90,16 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
     ...root,
     ...(ctx.sessionKeyring === undefined ? [] : keyringLabelSteps(proc, ctx.lsm)),
     ...joinKeyringSteps(ctx.sessionKeyring, ctx.joins.has('user'), false),
+    step('SETSID'),
     ...terminalSteps(proc, false),
+    // through the shim's private procfs, which CLOSE_FDS closes; they take effect at exec
+    ...lsmSteps(proc, ctx.lsm, ctx.lsmFields ?? CONFIG_LSM_FIELDS),
+    closeFdsStep(ctx.preserveFds),
     ...rlimitSteps(proc.rlimits),
     ...processAttributeSteps(proc, ctx.linux),
-    ...lsmSteps(proc, ctx.lsm, ctx.lsmFields ?? CONFIG_LSM_FIELDS),
     ...seccomp.beforeCredentials,
     ...credentialSteps(proc, ctx.lastCap, ctx.warn, ctx.setgroupsDenied),
     cwdStep(proc), findExecStep(proc),
-    step('CLOSE_FDS', [3 + ctx.preserveFds]),
     step('SEND', ['READY']),
     ...seccomp.beforeExec, execStep(proc), step('END'),
   ];

@@ -6,7 +6,7 @@ import { CLONE, MS } from './linux';
 import { isBindMount, mountSteps, rootPropagation } from './mounts';
 import { namespacePlan, rootInUserNamespace, type NamespacePlan } from './namespaces';
 import { netDeviceSteps } from './netdev';
-import { credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
+import { closeFdsStep, credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
 import { execAffinitySteps, processAttributeSteps } from './sched';
 import { joinKeyringSteps } from './keyring';
 import { keyringLabelSteps, lsmSteps, mountLabel } from './lsm';
@@ -14,7 +14,7 @@ import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { ConfigError, step, type HostFacts, type Step } from './types';
 
-export const PLAN_VERSION = 2;
+export const PLAN_VERSION = 3;
 
 export interface PlanContext extends ConsoleChoice {
   bundle: string;
@@ -149,6 +149,8 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   const steps: Step[] = ctx.rootless ? [step('DUMPABLE', [0])] : [];
   // in a user namespace the child starts as the overflow id until it takes root there (the maps are written)
   if (ns.has('user')) steps.push(...rootInUserNamespace());
+  // its own session, as every process runt starts: an engine that signals the process group kills the container only
+  steps.push(step('SETSID'));
   if (ns.unshareCgroup) steps.push(step('UNSHARE', [CLONE.newcgroup], 'linux.namespaces'));
   const lsm = proc ? lsmSteps(proc, ctx.host.lsm) : [];
   const label = mountLabel(spec.linux?.mountLabel, ctx.host.lsm);
@@ -176,18 +178,19 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   (spec.linux?.maskedPaths ?? []).forEach((p, i) => steps.push(step('MASK', [p], `linux.maskedPaths[${i}]`)));
   (spec.linux?.readonlyPaths ?? []).forEach((p, i) => steps.push(step('READONLY', [p], `linux.readonlyPaths[${i}]`)));
   if (spec.root?.readonly) steps.push(step('REMOUNT', ['/', MS.bind | MS.rdonly], 'root.readonly'));
+  // LSM labels go to the shim's private procfs, which CLOSE_FDS closes: written here, they take effect at exec
+  steps.push(...lsm);
+  steps.push(closeFdsStep(ctx.preserveFds));
   const seccomp = proc
     ? seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState)
     : { beforeCredentials: [], beforeExec: [] };
   if (proc) {
     steps.push(...rlimitSteps(proc.rlimits));
     steps.push(...processAttributeSteps(proc, spec.linux));
-    steps.push(...lsm);
     steps.push(...seccomp.beforeCredentials);
     steps.push(...credentialSteps(proc, ctx.host.lastCap, ctx.warn, ctx.setgroupsDenied));
     steps.push(cwdStep(proc), findExecStep(proc));
   }
-  steps.push(step('CLOSE_FDS', [3 + ctx.preserveFds]));
   steps.push(step('SEND', ['READY']), step('WAIT_FIFO'));
   if (proc) {
     // run during `start`, before the program: the container is still "created"

@@ -138,6 +138,16 @@ export function credentialSteps(proc: Process, lastCap: number, warn: (msg: stri
   return steps;
 }
 
+/**
+ * The shim closes every fd but stdio, the preserved ones and its own for the later steps, the host's /proc and
+ * the root among them: after the last step that needs them (mounts, the terminal, sysctls), before the first
+ * that looks up a path of the image's (the cwd, the program: CVE-2024-21626) and before the user's seccomp
+ * filter (runt's own calls never depend on what it allows).
+ */
+export function closeFdsStep(preserveFds: number): Step {
+  return step('CLOSE_FDS', [3 + preserveFds]);
+}
+
 export function cwdStep(proc: Process): Step {
   if (!proc.cwd.startsWith('/')) throw new ConfigError(`process.cwd: must be an absolute path, got "${proc.cwd}"`);
   return step('CHDIR', [proc.cwd], 'process.cwd');

@@ -33,6 +33,13 @@ export interface ShimOptions {
    * socket is close-on-exec: the program runs) or the `wait` parent's EXIT, as `ShimSession.execed`.
    */
   followExec?: boolean;
+  /** More fds for the shim, after its socket: the i-th is fd `passedFd(preserveFds, i)` there. */
+  passFds?: number[];
+}
+
+/** The number, in the shim, of the i-th fd of `ShimOptions.passFds`. */
+export function passedFd(preserveFds: number, i: number): number {
+  return 3 + preserveFds + 1 + i;
 }
 
 export interface ShimSession {
@@ -100,7 +107,7 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
   const syncFd = 3 + preserveFds;
   const stdio: (number | 'inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-  stdio.push('pipe');
+  stdio.push('pipe', ...(opts.passFds ?? []));
   const shim = spawn(shimPath(), [String(syncFd)], { stdio, env: {} });
   const exited = new Promise<number>((resolve) => {
     shim.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));

@@ -63,6 +63,16 @@ export function mkfifo(path: string, mode: number): void {
   call('mkfifo', [STRING, I32], [path, mode]);
 }
 
+/** pidfd_open(2) (Linux 5.3): the syscall's number is the same on every architecture. */
+export function pidfdOpen(pid: number): number {
+  try {
+    return call('syscall', [I64, I64, I64], [434, pid, 0], I64);
+  } catch (e) {
+    if (e instanceof SysError) throw new SysError(`pidfd_open(${pid})`, e.errno, e.message.replace(/^syscall: /, ''));
+    throw e;
+  }
+}
+
 /** The bpf(2) syscall number (there is no libc wrapper). */
 const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
 const BPF_PROG_LOAD = 5;

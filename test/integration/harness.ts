@@ -51,7 +51,7 @@ export function sweepStale(): void {
     const dir = join('/tmp', name);
     const root = join(dir, 'state');
     for (const id of existsSync(root) ? readdirSync(root) : []) {
-      spawnSync(RUNT, ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
+      spawnSync(RUNT, ['--root', root, 'delete', '--force', id], { stdio: 'ignore', timeout: 10_000 });
     }
     rmSync(dir, { recursive: true, force: true });
   }

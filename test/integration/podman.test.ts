@@ -228,6 +228,15 @@ else {
     t.same(cgroupDirs(`libpod_parent/libpod-${id}`), [], 'and its cgroup');
   });
 
+  t.test('run --timeout: conmon kills the container\'s process group, which is the container\'s alone', async (t) => {
+    const start = Date.now();
+    const r = run(['--rm', '--name', container(t), '--timeout', '2', IMAGE, 'sleep', '100']);
+    t.ok(Date.now() - start < 20_000, `podman returned after the timeout (${Date.now() - start} ms)`);
+    // podman's status for a container killed at its timeout, with runc too
+    t.equal(r.status, 255, `the container was killed at its timeout: ${r.stderr}`);
+    t.equal(r.stderr, '', 'conmon was not killed with it, and reported the end');
+  });
+
   t.test('the removed containers left no runt state and no cgroup', async (t) => {
     t.ok(made.length >= 5, `${made.length} containers checked`);
     for (const id of made) {

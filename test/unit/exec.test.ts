@@ -27,6 +27,7 @@ function ctx(over: Partial<ExecContext> = {}): ExecContext {
   return {
     mode: 'wait',
     initPid: 4242,
+    initPidfd: 4,
     joins: new Set(['mount', 'user', 'pid', 'network', 'ipc', 'uts', 'cgroup', 'time']),
     preserveFds: 0,
     lastCap: 40,
@@ -41,19 +42,19 @@ function flags(over: Partial<ExecFlags> = {}): ExecFlags {
   return { args: ['sh'], tty: false, env: [], additionalGids: [], caps: [], ...over };
 }
 
-t.test('parent: every namespace init does not share with runt is joined, the user namespace last, then a fork', async (t) => {
+t.test('parent: every namespace init does not share with runt is joined through its pidfd, the user namespace last, then a fork', async (t) => {
   const steps = execParentPlan(base(), ctx());
-  t.same(ops(steps), ['RUNT-PLAN', 'MODE', 'SETNS', 'SETNS', 'SETNS', 'SETNS', 'SETNS', 'SETNS', 'SETNS', 'SETNS', 'CLONE', 'END']);
+  t.same(ops(steps), ['RUNT-PLAN', 'MODE', 'JOIN', 'CLONE', 'END']);
   t.same(steps[1]!.args, ['wait']);
-  t.same(find(steps, 'SETNS').map((s) => s.args), [
-    ['/proc/4242/ns/cgroup', CLONE.newcgroup], ['/proc/4242/ns/ipc', CLONE.newipc], ['/proc/4242/ns/uts', CLONE.newuts],
-    ['/proc/4242/ns/net', CLONE.newnet], ['/proc/4242/ns/pid', CLONE.newpid], ['/proc/4242/ns/time', CLONE.newtime],
-    ['/proc/4242/ns/mnt', CLONE.newns], ['/proc/4242/ns/user', CLONE.newuser],
-  ]);
+  t.same(find(steps, 'JOIN')[0]!.args, [4, 4242,
+    'cgroup', CLONE.newcgroup, 'ipc', CLONE.newipc, 'uts', CLONE.newuts, 'net', CLONE.newnet, 'pid', CLONE.newpid,
+    'time', CLONE.newtime, 'mnt', CLONE.newns, 'user', CLONE.newuser,
+  ], 'the pidfd, the pid, then each namespace (its /proc/PID/ns file and type) in the order of the fallback');
   t.same(find(steps, 'CLONE')[0]!.args, [0], 'no new namespace: the child is born in the joined pid namespace');
   const some = execParentPlan(base(), ctx({ joins: new Set(['mount', 'pid']), mode: 'detach' }));
-  t.same(find(some, 'SETNS').map((s) => s.args[0]), ['/proc/4242/ns/pid', '/proc/4242/ns/mnt'], 'shared namespaces are not joined');
+  t.same(find(some, 'JOIN')[0]!.args.slice(2), ['pid', CLONE.newpid, 'mnt', CLONE.newns], 'shared namespaces are not joined');
   t.same(some[1]!.args, ['detach']);
+  t.same(ops(execParentPlan(base(), ctx({ joins: new Set() }))), ['RUNT-PLAN', 'MODE', 'CLONE', 'END'], 'nothing to join: no JOIN');
   t.notOk(steps.some((s) => s.op === 'OPEN_FIFO'), 'no exec fifo');
 });
 
@@ -64,14 +65,14 @@ t.test('child: the process set-up of create without mounts, pivot or fifo; READY
   });
   const steps = execChildPlan(p, ctx({ preserveFds: 2, joins: new Set(['mount', 'pid']) }));
   t.same(ops(steps), [
-    'SETRLIMIT', 'BOUNDING_DROP', 'KEEPCAPS', 'SETGROUPS', 'SETRESGID', 'SETRESUID', 'KEEPCAPS', 'CAPSET', 'NO_NEW_PRIVS',
-    'CHDIR', 'FIND_EXEC', 'CLOSE_FDS', 'SEND', 'EXEC', 'END',
+    'SETSID', 'CLOSE_FDS', 'SETRLIMIT', 'BOUNDING_DROP', 'KEEPCAPS', 'SETGROUPS', 'SETRESGID', 'SETRESUID', 'KEEPCAPS', 'CAPSET',
+    'NO_NEW_PRIVS', 'CHDIR', 'FIND_EXEC', 'SEND', 'EXEC', 'END',
   ]);
-  t.same(find(steps, 'CLOSE_FDS')[0]!.args, [5], 'fds from 3 + preserved on are closed at exec');
+  t.same(find(steps, 'CLOSE_FDS')[0]!.args, [5], 'every fd from 3 + preserved on is closed before the cwd and the program are looked up');
   t.same(find(steps, 'SEND')[0]!.args, ['READY']);
   const tty = execChildPlan({ ...p, terminal: true, consoleSize: { height: 24, width: 80 } }, ctx({ consoleSocket: '/s' }));
-  t.same(ops(tty).slice(0, 3), ['SETRESGID', 'SETRESUID', 'TERMINAL'], 'root of the joined user namespace first');
-  t.same(tty[2], { op: 'TERMINAL', args: [24, 80, 0], field: 'process.terminal' }, "the container's /dev/console is left alone");
+  t.same(ops(tty).slice(0, 5), ['SETRESGID', 'SETRESUID', 'SETSID', 'TERMINAL', 'CLOSE_FDS'], 'root of the joined user namespace first, its own session');
+  t.same(tty[3], { op: 'TERMINAL', args: [24, 80, 0], field: 'process.terminal' }, "the container's /dev/console is left alone");
 });
 
 t.test('the terminal: a console socket, the relay in the foreground, or an error naming the field', async (t) => {

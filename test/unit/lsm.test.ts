@@ -37,7 +37,7 @@ function child(s: Spec, c: PlanContext): Step[] {
 
 function execCtx(lsm: LsmFacts, over: Partial<ExecContext> = {}): ExecContext {
   return {
-    mode: 'wait', initPid: 7, joins: new Set(['mount', 'pid']), preserveFds: 0, lastCap: 40, lsm, state: '{}',
+    mode: 'wait', initPid: 7, initPidfd: 4, joins: new Set(['mount', 'pid']), preserveFds: 0, lastCap: 40, lsm, state: '{}',
     warn: () => undefined, ...over,
   };
 }

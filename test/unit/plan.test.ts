@@ -28,12 +28,12 @@ const find = (steps: Step[], op: string): Step[] => steps.filter((s) => s.op ===
 t.test('parent: namespaces to create become clone flags; cgroup and time are unshared separately', async (t) => {
   const p = buildParentPlan(spec(), ctx());
   t.same(ops(p.steps), ['RUNT-PLAN', 'MODE', 'OPEN_FIFO', 'CLONE', 'END']);
-  t.same(p.steps[0]!.args, [2], 'protocol version 2');
+  t.same(p.steps[0]!.args, [3], 'protocol version 3');
   const flags = find(p.steps, 'CLONE')[0]!.args[0] as number;
   t.equal(flags, CLONE.newpid | CLONE.newnet | CLONE.newipc | CLONE.newuts | CLONE.newns);
   t.ok(p.namespaces.unshareCgroup);
   const child = buildChildPlan(spec(), p.namespaces, ctx(), '{}');
-  t.same(child[0], { op: 'UNSHARE', args: [CLONE.newcgroup], field: 'linux.namespaces' });
+  t.same(child[1], { op: 'UNSHARE', args: [CLONE.newcgroup], field: 'linux.namespaces' });
 });
 
 t.test('parent: joined namespaces are setns steps, user first; time offsets are written', async (t) => {
@@ -72,16 +72,17 @@ t.test('child: rootfs, mounts, devices, pivot, then process setup, fifo, exec', 
   const p = buildParentPlan(s, ctx());
   const child = buildChildPlan(s, p.namespaces, ctx(), '{"id":"c"}');
   const seq = ops(child);
-  const order = ['MOUNT_PATH', 'ROOTFS', 'SETHOSTNAME', 'MOUNT', 'MKNOD', 'SYMLINK', 'PIVOT', 'MASK', 'READONLY', 'REMOUNT',
-    'SETRLIMIT', 'BOUNDING_DROP', 'SETRESUID', 'CAPSET', 'NO_NEW_PRIVS', 'CHDIR', 'FIND_EXEC', 'CLOSE_FDS', 'SEND', 'WAIT_FIFO', 'EXEC', 'END'];
+  const order = ['SETSID', 'MOUNT_PATH', 'ROOTFS', 'SETHOSTNAME', 'MOUNT', 'MKNOD', 'SYMLINK', 'PIVOT', 'MASK', 'READONLY', 'REMOUNT',
+    'CLOSE_FDS', 'SETRLIMIT', 'BOUNDING_DROP', 'SETRESUID', 'CAPSET', 'NO_NEW_PRIVS', 'CHDIR', 'FIND_EXEC', 'SEND', 'WAIT_FIFO', 'EXEC', 'END'];
   let last = -1;
   for (const op of order) {
     const at = seq.indexOf(op, last + 1);
     t.ok(at > last, `${op} comes after the previous ones`);
     last = at;
   }
-  t.same(child[1], { op: 'MOUNT_PATH', args: ['', '/', '', MS.slave | MS.rec, ''], field: 'linux.rootfsPropagation' });
-  t.same(child[2]!.args, ['/b/rootfs', '/b/rootfs', '', MS.bind | MS.rec, '']);
+  t.same(child[0], { op: 'SETSID', args: [] }, 'the init leads a session of its own');
+  t.same(child[2], { op: 'MOUNT_PATH', args: ['', '/', '', MS.slave | MS.rec, ''], field: 'linux.rootfsPropagation' });
+  t.same(child[3]!.args, ['/b/rootfs', '/b/rootfs', '', MS.bind | MS.rec, '']);
   t.same(find(child, 'MKNOD').map((m) => m.args[0]), ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']);
   t.same(find(child, 'MKNOD')[0]!.args, ['/dev/null', 0o20666, 1, 3, 0, 0]);
   t.ok(find(child, 'SYMLINK').some((l) => l.args[0] === 'pts/ptmx' && l.args[1] === '/dev/ptmx'));

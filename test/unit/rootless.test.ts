@@ -77,10 +77,10 @@ t.test('setgroups denied: no SETGROUPS step, and additionalGids are refused by n
 t.test('exec as a rootless runtime: the user namespace is joined first; setgroups as in the container', async (t) => {
   const proc = { ...defaultSpec(true).process!, terminal: false };
   const ctx = (over: Partial<ExecContext>): ExecContext => ({
-    mode: 'wait', initPid: 7, joins: new Set(['mount', 'user', 'pid']), preserveFds: 0, lastCap: 40, lsm: { selinux: false }, state: '{}', warn: () => undefined, ...over,
+    mode: 'wait', initPid: 7, initPidfd: 4, joins: new Set(['mount', 'user', 'pid']), preserveFds: 0, lastCap: 40, lsm: { selinux: false }, state: '{}', warn: () => undefined, ...over,
   });
-  const joined = (steps: Step[]): unknown[] => steps.filter((st) => st.op === 'SETNS').map((st) => st.args[0]);
-  t.same(joined(execParentPlan(proc, ctx({ rootless: true }))), ['/proc/7/ns/user', '/proc/7/ns/pid', '/proc/7/ns/mnt']);
-  t.same(joined(execParentPlan(proc, ctx({}))), ['/proc/7/ns/pid', '/proc/7/ns/mnt', '/proc/7/ns/user'], 'root: the user namespace last');
+  const joined = (steps: Step[]): unknown[] => steps.find((st) => st.op === 'JOIN')!.args.slice(2).filter((a) => typeof a === 'string');
+  t.same(joined(execParentPlan(proc, ctx({ rootless: true }))), ['user', 'pid', 'mnt']);
+  t.same(joined(execParentPlan(proc, ctx({}))), ['pid', 'mnt', 'user'], 'root: the user namespace last');
   t.notOk(ops(execChildPlan(proc, ctx({ rootless: true, setgroupsDenied: true }))).includes('SETGROUPS'));
 });

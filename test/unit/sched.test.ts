@@ -84,12 +84,12 @@ t.test('create: the attributes come after the rlimits, before seccomp and the id
 
 t.test('exec: initial affinity in the parent before it joins, final as the child\'s first step', async (t) => {
   const ctx: ExecContext = {
-    mode: 'detach', initPid: 42, joins: new Set(['pid', 'mount', 'user']), preserveFds: 0, lastCap: 40, state: '{}',
+    mode: 'detach', initPid: 42, initPidfd: 4, joins: new Set(['pid', 'mount', 'user']), preserveFds: 0, lastCap: 40, state: '{}',
     warn: () => undefined, lsm: { selinux: false }, linux: { personality: { domain: 'LINUX32' } },
   };
   const proc = { ...spec(() => undefined).process!, execCPUAffinity: { initial: '0-1', final: '1' }, ioPriority: { class: 'IOPRIO_CLASS_IDLE' as const } };
   const parent = execParentPlan(proc, ctx);
-  t.same(ops(parent).slice(0, 4), ['RUNT-PLAN', 'MODE', 'SET_AFFINITY', 'SETNS']);
+  t.same(ops(parent).slice(0, 4), ['RUNT-PLAN', 'MODE', 'SET_AFFINITY', 'JOIN']);
   t.same(parent[2]!.args, [3n]);
   const child = execChildPlan(proc, ctx);
   t.same(child[0], { op: 'SET_AFFINITY', args: [2n], field: 'process.execCPUAffinity.final' });
