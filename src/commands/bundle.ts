@@ -71,9 +71,6 @@ export function checkSpec(doc: unknown): Spec {
   for (const [field, get] of UNSUPPORTED) {
     if (get(spec) !== undefined) throw new ConfigError(`config.json: ${field}: not supported by runt yet`);
   }
-  for (const [i, m] of (spec.mounts ?? []).entries()) {
-    if (m.uidMappings || m.gidMappings) throw new ConfigError(`config.json: mounts[${i}]: id-mapped mounts are not supported by runt yet`);
-  }
   return spec;
 }
 

@@ -7,7 +7,7 @@ import { mountSteps, parseMountOptions } from './mounts';
 import { step, type Step } from './types';
 
 /** The cgroup dirs it binds always exist and are directories: no host lookups needed. */
-const CGROUP_HOST = { lastCap: 0, inUserNamespace: false, kindOf: () => 'dir' as const };
+const CGROUP_HOST = { lastCap: 0, inUserNamespace: false, kindOf: () => 'dir' as const, isProcfs: () => false };
 
 export function cgroupMountSteps(ops: CgroupMountOp[], mount: Mount, field: string): Step[] {
   const steps: Step[] = [];
@@ -18,7 +18,7 @@ export function cgroupMountSteps(ops: CgroupMountOp[], mount: Mount, field: stri
     }
     const destination = op.target ? `${mount.destination}/${op.target}` : mount.destination;
     if (op.options.includes('remount')) {
-      const { flags } = parseMountOptions(op.options, field);
+      const { flags } = parseMountOptions(op.options);
       steps.push(step('REMOUNT', [destination, flags & ~MS.remount], field));
       continue;
     }

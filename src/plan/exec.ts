@@ -71,8 +71,11 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
   // as create's child: in the container's user namespace the runtime's ids are unmapped until it takes root
   // there, and the pty TERMINAL makes would belong to the overflow id
   const root = ctx.joins.has('user') ? rootInUserNamespace() : [];
+  // a container without a mount namespace of its own is in the runtime's, chrooted: the process enters its root
+  const chroot = ctx.joins.has('mount') ? [] : [step('ROOTFS', [`/proc/${ctx.initPid}/root`]), step('CHROOT', [0])];
   return [
     ...root,
+    ...chroot,
     ...terminalSteps(proc, false),
     ...rlimitSteps(proc.rlimits),
     ...seccomp.beforeCredentials,
