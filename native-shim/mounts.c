@@ -587,12 +587,19 @@ static void reopen_root(void)
 void op_pivot(const struct rec *r)
 {
 	(void)r;
+	int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (oldroot < 0)
+		die(errno, "open the old root");
 	if (fchdir(root_fd()) < 0)
 		die(errno, "change directory to the rootfs");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		die(errno, "pivot_root to the rootfs");
-	/* The old root is now stacked on "."; make it a slave first so its detach does not propagate to the
-	 * host's mounts, then drop it. */
+	/* The old root is now stacked on the new one. Through its own fd (as runc: "." may name the new root,
+	 * whose mounts would all become slaves, losing the propagation asked for them), make it a slave first so
+	 * its detach does not propagate to the host's mounts, then drop it. */
+	if (fchdir(oldroot) < 0)
+		die(errno, "change directory to the old root");
+	close(oldroot);
 	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		die(errno, "make the old root rslave");
 	if (umount2(".", MNT_DETACH) < 0)
