@@ -96,7 +96,8 @@ int inroot_nofollow(const char *path, enum create create, const char *what);
 
 /* ---- mounts (mounts.c) ---------------------------------------------------------------------------------- */
 
-/* mount(2) with source and/or target given as fds, named through the host /proc's self/fd. */
+/* mount(2) with source and/or target given as fds, named through the host /proc's self/fd; a bind (MS_BIND
+ * with srcfd) as BIND makes it: a detached clone of srcfd's tree (MS_REC: with its submounts) attached on dstfd. */
 int mount_fds(const char *src, int srcfd, int dstfd, const char *fstype, unsigned long flags, const char *data);
 
 void op_mount_path(const struct rec *r);
