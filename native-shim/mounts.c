@@ -87,12 +87,28 @@ static const char *root_relative(int fd, char *buf, size_t size, const char *wha
 	return buf[rl] ? buf + rl : "/";
 }
 
+/* The id of the mount fd is on: statx (Linux 5.8), else the mnt_id line of the host /proc's self/fdinfo/N. */
 static uint64_t mount_id(int fd, const char *what)
 {
 	struct statx stx;
 	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
 		die(errno, "statx %s", what);
-	return stx.stx_mnt_id;
+	if (stx.stx_mask & STATX_MNT_ID)
+		return stx.stx_mnt_id;
+	char rel[32], buf[512];
+	snprintf(rel, sizeof rel, "self/fdinfo/%d", fd);
+	int info = openat(g_procfd, rel, O_RDONLY | O_CLOEXEC);
+	ssize_t n = info < 0 ? -1 : read(info, buf, sizeof buf - 1);
+	int err = errno;
+	if (info >= 0)
+		close(info);
+	if (n < 0)
+		die(err, "read the mount id of %s", what);
+	buf[n] = '\0';
+	const char *line = strstr(buf, "mnt_id:");
+	if (!line)
+		die_plain(0, "read the mount id of %s: no mnt_id in fdinfo", what);
+	return strtoull(line + 7, NULL, 10);
 }
 
 /* After a mount(2) onto `before` (whose inode the new mount now covers), an O_PATH fd of the new mount, as
