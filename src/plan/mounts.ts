@@ -67,7 +67,6 @@ export const MOUNT_ATTR = {
   noatime: 0x10,
   strictatime: 0x20,
   nodiratime: 0x80,
-  idmap: 0x100000,
   nosymfollow: 0x200000,
 } as const;
 
