@@ -370,26 +370,49 @@ void op_rootfs(const struct rec *r)
 	g_root = fd;
 }
 
-/* MOUNT's optional last field: comma-separated words. */
+/* MOUNT's optional last field and BIND's extras: comma-separated words. */
 enum { MOUNT_NOFOLLOW = 1, MOUNT_COPYUP = 2, MOUNT_PROCGUARD = 4 };
+#define MAX_PROPAGATION 8
 
-static unsigned mount_extras(const char *s, const char **bad)
+struct extras {
+	unsigned flags;
+	uint32_t prop[MAX_PROPAGATION]; /* prop=N words: propagation flags for the new mount, in order */
+	size_t nprop;
+};
+
+/* The decimal from s to e (a u32), into *out. */
+static bool prop_word(const char *s, const char *e, uint32_t *out)
 {
-	unsigned extras = 0;
+	uint64_t v = 0;
+	if (s == e)
+		return false;
+	for (; s < e; s++) {
+		if (*s < '0' || *s > '9' || (v = v * 10 + (uint64_t)(*s - '0')) > UINT32_MAX)
+			return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+static struct extras mount_extras(const char *s, const char **bad)
+{
+	struct extras x = { 0 };
 	while (*s) {
 		const char *e = strchrnul(s, ',');
 		size_t n = (size_t)(e - s);
 		if (n == 8 && memcmp(s, "nofollow", n) == 0)
-			extras |= MOUNT_NOFOLLOW;
+			x.flags |= MOUNT_NOFOLLOW;
 		else if (n == 6 && memcmp(s, "copyup", n) == 0)
-			extras |= MOUNT_COPYUP;
+			x.flags |= MOUNT_COPYUP;
 		else if (n == 9 && memcmp(s, "procguard", n) == 0)
-			extras |= MOUNT_PROCGUARD;
+			x.flags |= MOUNT_PROCGUARD;
+		else if (n > 5 && memcmp(s, "prop=", 5) == 0 && x.nprop < MAX_PROPAGATION && prop_word(s + 5, e, &x.prop[x.nprop]))
+			x.nprop++;
 		else if (bad)
-			*bad = "the extras field must be a comma-separated list of nofollow, copyup, procguard";
+			*bad = "the extras field must be a comma-separated list of nofollow, copyup, procguard, prop=<flags> (at most 8)";
 		s = *e ? e + 1 : e;
 	}
-	return extras;
+	return x;
 }
 
 const char *check_mount(const struct rec *r)
@@ -432,13 +455,13 @@ void op_mount(const struct rec *r)
 	const char *src = r->f[1], *target = r->f[2], *fstype = r->f[3], *data = r->f[5], *cr = r->f[6];
 	unsigned long flags = num_u32(r->f[4]);
 	enum create create = create_of(cr);
-	unsigned extras = r->n > 7 ? mount_extras(r->f[7], NULL) : 0;
+	struct extras x = mount_extras(r->n > 7 ? r->f[7] : "", NULL);
 	char what[4096];
 	describe(what, sizeof what, src, fstype, flags, target);
-	int fd = mount_target(target, create, extras, what);
+	int fd = mount_target(target, create, x.flags, what);
 	/* tmpcopyup: the directory's contents, read through this fd once the mount covers them */
 	int lower = -1;
-	if ((extras & MOUNT_COPYUP) && (lower = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((x.flags & MOUNT_COPYUP) && (lower = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die(errno, "tmpcopyup of %s: open the directory", target);
 	int srcfd = -1;
 	if (flags & MS_BIND) {
@@ -452,19 +475,26 @@ void op_mount(const struct rec *r)
 			die(errno, "statvfs %s", target);
 		flags |= locked_flags(&sv);
 	}
-	if (mount_fds(srcfd >= 0 ? NULL : nullable(src), srcfd, fd, nullable(fstype), flags, nullable(data)) < 0) {
+	bool bind = srcfd >= 0 && !(flags & MS_REMOUNT);
+	int rc = bind ? bind_tree(srcfd, -1, fd, flags & MS_REC, &(struct bind_attrs){ 0 }, x.prop, x.nprop, target)
+		      : mount_procfd(srcfd >= 0 ? NULL : nullable(src), srcfd, fd, nullable(fstype), flags, nullable(data));
+	if (rc < 0) {
 		int err = errno;
 		describe(what, sizeof what, src, fstype, flags, target);
 		die(err, "%s", what);
 	}
 	if (srcfd >= 0)
 		close(srcfd);
-	if (lower >= 0) {
-		int upper = reopen_mounted(fd, target);
-		copy_up(lower, upper, target);
-		close(upper);
-		close(lower);
+	if (!bind && (lower >= 0 || x.nprop)) {
+		/* the new mount, found again by the path fd has now and checked to be it */
+		int mounted = reopen_mounted(fd, target);
+		if (lower >= 0)
+			copy_up(lower, mounted, target);
+		propagate(mounted, x.prop, x.nprop, target);
+		close(mounted);
 	}
+	if (lower >= 0)
+		close(lower);
 	close(fd);
 }
 
@@ -475,20 +505,17 @@ const char *check_bind(const struct rec *r)
 	return bad;
 }
 
+
 void op_bind(const struct rec *r)
 {
 	const char *src = r->f[1], *target = r->f[2];
 	bool recursive = r->f[4][0] == '1';
 	struct bind_attrs a = { num_u64(r->f[5]), num_u64(r->f[6]), num_u64(r->f[7]), num_u64(r->f[8]) };
 	int64_t index = num_i64(r->f[9]);
-	unsigned extras = mount_extras(r->f[10], NULL);
-	size_t nprop = r->n - 11;
-	uint32_t prop[nprop ? nprop : 1];
-	for (size_t i = 0; i < nprop; i++)
-		prop[i] = num_u32(r->f[11 + i]);
+	struct extras x = mount_extras(r->f[10], NULL);
 	char what[4096];
 	snprintf(what, sizeof what, "bind mount %s on %s", index >= 0 ? "an id-mapped tree" : src, target);
-	int fd = mount_target(target, create_of(r->f[3]), extras, what);
+	int fd = mount_target(target, create_of(r->f[3]), x.flags, what);
 	int srcfd = -1, tree = -1;
 	if (index >= 0) {
 		if ((uint64_t)index >= g_ntrees || g_trees[index] < 0)
@@ -498,7 +525,7 @@ void op_bind(const struct rec *r)
 	} else if ((srcfd = open(src, O_PATH | O_CLOEXEC)) < 0) {
 		die(errno, "open bind mount source %s", src);
 	}
-	if (bind_tree(srcfd, tree, fd, recursive, &a, prop, nprop, target) < 0)
+	if (bind_tree(srcfd, tree, fd, recursive, &a, x.prop, x.nprop, target) < 0)
 		die(errno, "%s", what);
 	if (srcfd >= 0)
 		close(srcfd);

@@ -40,7 +40,7 @@ static const struct opdef ops[] = {
 	{ "ROOTFS", "s", NULL, op_rootfs },
 	{ "MOUNT", "sssuscs?", check_mount, op_mount },
 	{ "REMOUNT", "su", NULL, op_remount },
-	{ "BIND", "sscbUUUUisu*", check_bind, op_bind },
+	{ "BIND", "sscbUUUUis", check_bind, op_bind },
 	{ "PROPAGATE_PARENT", "su", NULL, op_propagate_parent },
 	{ "MKNOD", "suuuii", NULL, op_mknod },
 	{ "SYMLINK", "ss", NULL, op_symlink },

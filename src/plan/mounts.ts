@@ -210,9 +210,13 @@ function checkProcTarget(mount: Mount, target: string, field: string, host: Host
   }
 }
 
-/** MOUNT's and BIND's extras field (native-shim/README.md). */
-function extras(fstype: string, copyUp: boolean): string {
-  return ['procguard', ...(NOFOLLOW_TYPES.has(fstype) ? ['nofollow'] : []), ...(copyUp ? ['copyup'] : [])].join(',');
+/**
+ * MOUNT's and BIND's extras field (native-shim/README.md): the checks of the target, tmpcopyup, and the
+ * propagation flags (`prop=N`), which the shim applies to the mount it made, never found again by path alone.
+ */
+function extras(fstype: string, opts: MountOptions): string {
+  return ['procguard', ...(NOFOLLOW_TYPES.has(fstype) ? ['nofollow'] : []), ...(opts.copyUp ? ['copyup'] : []),
+    ...opts.propagation.map((flags) => `prop=${flags}`)].join(',');
 }
 
 /** A mount's destination, cleaned as runc does (`//`, `.`, `..` and a trailing `/` removed). */
@@ -229,7 +233,7 @@ export function cleanDestination(destination: string, field: string): string {
 export function bindStep(source: string, target: string, kind: 'dir' | 'file', opts: MountOptions, tree: number, field?: string): Step {
   const top = bindAttributes(opts);
   return step('BIND', [source, target, kind, opts.flags & MS.rec ? 1 : 0, top.set, top.clr, opts.recursive.set,
-    opts.recursive.clr, tree, extras('', false), ...opts.propagation], field);
+    opts.recursive.clr, tree, extras('', opts)], field);
 }
 
 /** Steps for one entry of config.json mounts (not cgroup mounts: see cgroupMountSteps). `tree`: see bindStep. */
@@ -247,10 +251,7 @@ export function mountSteps(mount: Mount, field: string, bundle: string, host: Ho
     if (named) throw new ConfigError(`${field}.options[${mount.options!.indexOf(named)}]: mount option "${named}" is for bind mounts only`);
     const fstype = mount.type ?? '';
     if (!fstype) throw new ConfigError(`${field}.type: a mount that is not a bind mount needs a type`);
-    return [
-      step('MOUNT', [mount.source ?? fstype, target, fstype, opts.flags, opts.data, 'dir', extras(fstype, opts.copyUp)], field),
-      ...opts.propagation.map((flags) => step('REMOUNT', [target, flags], field)),
-    ];
+    return [step('MOUNT', [mount.source ?? fstype, target, fstype, opts.flags, opts.data, 'dir', extras(fstype, opts)], field)];
   }
   if (!source) throw new ConfigError(`${field}.source: a bind mount needs a source`);
   const kind = host.kindOf(source);

@@ -58,7 +58,7 @@ for (const api of ['new mount API', 'path-based (open_tree, move_mount, mount_se
       OPTIONS_OF(['/ro', '/ro/sub', '/flags', '/proc/sys']),
       'touch /ro/x 2>/dev/null || echo "ro: read-only"',
       'touch /ro/sub/x && echo "ro/sub: writable"',
-      'awk \'$5=="/prop" {print ($7 ~ /^shared:/) ? "prop: shared" : "prop: " $7}\' /proc/self/mountinfo',
+      'awk \'$5=="/prop" || $5=="/tprop" {print $5 ": " (($7 ~ /^shared:/) ? "shared" : $7)}\' /proc/self/mountinfo',
       'grep -c "^root:" /etc/passwd',
     ].join('; ');
     const r = run(env, ['sh', '-c', script], (s) => {
@@ -66,13 +66,14 @@ for (const api of ['new mount API', 'path-based (open_tree, move_mount, mount_se
         { destination: '/ro', type: 'bind', source: host, options: ['rbind', 'ro'] },
         { destination: '/flags', type: 'bind', source: host, options: ['bind', 'nosuid', 'nodev', 'noexec', 'noatime'] },
         { destination: '/prop', type: 'bind', source: host, options: ['bind', 'rprivate', 'shared'] },
+        { destination: '/tprop', type: 'tmpfs', source: 'tmpfs', options: ['rprivate', 'shared'] },
         { destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] },
       );
     }, wrap);
     t.equal(r.status, 0, r.stderr);
     t.equal(r.stdout, [
       '/ro ro,relatime', '/ro/sub rw,relatime', '/flags rw,nosuid,nodev,noexec,noatime', '/proc/sys ro,relatime',
-      'ro: read-only', 'ro/sub: writable', 'prop: shared', '1', '',
+      'ro: read-only', 'ro/sub: writable', '/prop: shared', '/tprop: shared', '1', '',
     ].join('\n'), 'flags on the top mount, ro only there; propagation; readonlyPaths; the copy up');
     t.same(readdirSync(host).sort(), ['file', 'sub'], 'nothing written to the host dir');
   });

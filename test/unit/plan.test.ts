@@ -108,8 +108,11 @@ t.test('child: a bind mount is one BIND with its attributes; user namespaces bin
   const data = child.filter((x) => x.args[0] === '/b/data.txt' || x.args[0] === '/data');
   // ro on the top mount, rw's mount(8) meaning (ro and nosymfollow cleared), nosuid/nodev/noexec kept
   t.same(data.map((x) => [x.op, ...x.args]), [
-    ['BIND', '/b/data.txt', '/data', 'file', 1, MOUNT_ATTR.rdonly, MOUNT_ATTR.nosymfollow, 0, 0, -1, 'procguard', MS.private | MS.rec],
+    ['BIND', '/b/data.txt', '/data', 'file', 1, MOUNT_ATTR.rdonly, MOUNT_ATTR.nosymfollow, 0, 0, -1, `procguard,prop=${MS.private | MS.rec}`],
   ]);
+  const tmp = spec((s) => { s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rprivate', 'shared', 'tmpcopyup'] }); });
+  t.same(find(buildChildPlan(tmp, buildParentPlan(tmp, ctx()).namespaces, ctx(), '{}'), 'MOUNT').at(-1)!.args.at(-1),
+    `procguard,copyup,prop=${MS.private | MS.rec},prop=${MS.shared}`, 'propagation of a mount as the shim makes it, in order: no REMOUNT');
   t.same(find(child, 'MKNOD'), []);
   t.same(find(child, 'BIND').find((m) => m.args[0] === '/dev/null')!.args, ['/dev/null', '/dev/null', 'file', 0, 0, 0, 0, 0, -1, 'procguard']);
 });
