@@ -146,16 +146,11 @@ static void copy_dir(struct walk *w, int from, int to, int depth)
 	closedir(d);
 }
 
-void copy_up(int lower, const char *target)
+void copy_up(int lower, int mounted, const char *target)
 {
-	/* the target's fd from before the mount names the directory below it: look it up again */
-	int fd = inroot_resolve(target, CREATE_NONE);
-	if (fd < 0)
-		die(errno, "tmpcopyup of %s: open the new mount", target);
-	int upper = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int upper = openat(mounted, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (upper < 0)
 		die(errno, "tmpcopyup of %s: open the new mount", target);
-	close(fd);
 	struct walk w = { .target = target };
 	copy_dir(&w, lower, upper, 0);
 	close(upper);

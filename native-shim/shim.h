@@ -104,7 +104,8 @@ int inroot_nofollow(const char *path, enum create create, const char *what);
 
 /* ---- mounts (mounts.c) ---------------------------------------------------------------------------------- */
 
-/* mount(2) with source and/or target given as fds, named through the host /proc's self/fd. */
+/* mount(2) with source and/or target given as fds, named through the host /proc's self/fd; a bind (MS_BIND
+ * with srcfd) as BIND makes it: a detached clone of srcfd's tree (MS_REC: with its submounts) attached on dstfd. */
 int mount_fds(const char *src, int srcfd, int dstfd, const char *fstype, unsigned long flags, const char *data);
 
 void op_mount_path(const struct rec *r);
@@ -112,8 +113,15 @@ void op_rootfs(const struct rec *r);
 void op_mount(const struct rec *r);
 const char *check_mount(const struct rec *r);
 /* tmpcopyup (copyup.c): what `lower` (the target's directory, opened before the mount) holds, into the
- * mount now at target. */
-void copy_up(int lower, const char *target);
+ * new mount (`mounted`, an fd of it from reopen_mounted). */
+void copy_up(int lower, int mounted, const char *target);
+/* After a mount(2) onto the O_PATH fd `before`: an O_PATH fd of the new mount, found again by before's path
+ * and checked to be at that path and on another mount (dies otherwise: a rename raced it). */
+int reopen_mounted(int before, const char *target);
+void op_bind(const struct rec *r);
+const char *check_bind(const struct rec *r);
+void op_idmap_tree(const struct rec *r);
+void op_propagate_parent(const struct rec *r);
 void op_remount(const struct rec *r);
 void op_mknod(const struct rec *r);
 void op_symlink(const struct rec *r);

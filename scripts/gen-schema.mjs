@@ -9,6 +9,8 @@
 //
 // Every transformation of the upstream schema happens here, in memory:
 //   - `$schema` (draft-04) is dropped: ajv 8 speaks draft-07, which the OCI files are compatible with.
+//   - ACCEPTED: values upstream's schema refuses that runc accepts and clients write, added to its enums (both
+//     the validator and the types take them).
 //   - defs.json's malformed `"$ref": "#definitions/uint32"` becomes `#/definitions/uint32`.
 //   - types only: the non-Linux platform sections are dropped, inline objects get specs-go names (TITLES),
 //     TYPE_PATCHES narrow a string to the union its pattern allows, single-branch anyOf/allOf are unwrapped,
@@ -117,6 +119,15 @@ const TITLES = {
 };
 
 /**
+ * Values runc accepts beyond upstream's enums, keyed by file and JSON pointer. linux.rootfsPropagation: runc
+ * takes the recursive forms too, and containerd's and CRI-O's CRI write rshared and rslave for hostPath mount
+ * propagation.
+ */
+const ACCEPTED = {
+  'defs-linux.json': { '/definitions/RootfsPropagation': ['rprivate', 'rshared', 'rslave', 'runbindable'] },
+};
+
+/**
  * Types-only refinements, merged into the node at a file and JSON pointer. Each must say no more than the
  * validator enforces.
  */
@@ -156,6 +167,10 @@ function loadSchemas() {
     const doc = JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, f), 'utf8'));
     delete doc.$schema;
     repairRefs(doc);
+    for (const [pointer, values] of Object.entries(ACCEPTED[f] ?? {})) {
+      const node = pointerGet(doc, pointer, f);
+      node.enum = [...node.enum, ...values.filter((v) => !node.enum.includes(v))];
+    }
     out.set(f, doc);
   }
   return out;

@@ -72,9 +72,6 @@ export function checkSpec(doc: unknown): Spec {
   }
   const spec = checked.spec;
   checkOciVersion(spec.ociVersion);
-  for (const [i, m] of (spec.mounts ?? []).entries()) {
-    if (m.uidMappings || m.gidMappings) throw new ConfigError(`config.json: mounts[${i}]: id-mapped mounts are not supported by runt yet`);
-  }
   return spec;
 }
 

@@ -7,6 +7,11 @@ import { MOUNT_OPTIONS } from '../plan/mounts';
 import { SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_FLAGS, SECCOMP_OPERATORS, supportedSeccompFlags } from '../plan/seccomp';
 import type { Arch, Features, LinuxSeccompAction, LinuxSeccompFlag, LinuxSeccompOperator } from '../spec/types';
 
+function kernelAtLeast(release: string, major: number, minor: number): boolean {
+  const [ma = 0, mi = 0] = release.split('.').map((n) => parseInt(n, 10));
+  return ma > major || (ma === major && mi >= minor);
+}
+
 export function features(): Features {
   return {
     ociVersionMin: '1.0.0',
@@ -29,7 +34,8 @@ export function features(): Features {
       apparmor: { enabled: true },
       selinux: { enabled: true },
       intelRdt: { enabled: true },
-      mountExtensions: { idmap: { enabled: false } },
+      // id-mapped mounts need mount_setattr (Linux 5.12)
+      mountExtensions: { idmap: { enabled: kernelAtLeast(release(), 5, 12) } },
       netDevices: { enabled: true },
     },
   };

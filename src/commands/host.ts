@@ -1,5 +1,5 @@
 // Facts about the host the plan builders need, read once per create.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import type { LsmFacts } from '../plan/lsm';
 import type { HostFacts } from '../plan/types';
 
@@ -11,11 +11,21 @@ function kindOf(path: string): 'dir' | 'file' | 'missing' {
   }
 }
 
+const PROC_SUPER_MAGIC = 0x9fa0;
+
+function isProcfs(path: string): boolean {
+  try {
+    return statfsSync(path).type === PROC_SUPER_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
 export function hostFacts(): HostFacts {
   const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
   const uidMap = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
   const initialUserNs = uidMap.length === 3 && uidMap[0] === '0' && uidMap[1] === '0' && uidMap[2] === '4294967295';
-  return { lastCap, kindOf, inUserNamespace: !initialUserNs, lsm: lsmFacts() };
+  return { lastCap, kindOf, isProcfs, inUserNamespace: !initialUserNs, lsm: lsmFacts() };
 }
 
 function readOr(path: string, fallback: string): string {

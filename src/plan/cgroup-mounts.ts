@@ -6,7 +6,7 @@ import { mountSteps } from './mounts';
 import { step, type Step } from './types';
 
 /** The cgroup dirs it binds always exist and are directories: no host lookups needed. */
-const CGROUP_HOST = { lastCap: 0, inUserNamespace: false, kindOf: () => 'dir' as const, lsm: { selinux: false } };
+const CGROUP_HOST = { lastCap: 0, inUserNamespace: false, kindOf: () => 'dir' as const, isProcfs: () => false, lsm: { selinux: false } };
 
 export function cgroupMountSteps(ops: CgroupMountOp[], mount: Mount, field: string): Step[] {
   const steps: Step[] = [];

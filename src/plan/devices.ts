@@ -1,7 +1,7 @@
 // config-linux.md "Devices" and "Default Devices": nodes and links made in the container's /dev.
 import type { LinuxDevice, Mount } from '../spec/types';
-import { DEVICE_TYPE_BITS, MS } from './linux';
-import { isBindMount } from './mounts';
+import { DEVICE_TYPE_BITS } from './linux';
+import { bindStep, isBindMount, parseMountOptions } from './mounts';
 import { ConfigError, step, type HostFacts, type Step } from './types';
 
 interface DeviceNode {
@@ -69,7 +69,7 @@ export function deviceSteps(devices: LinuxDevice[] | undefined, mounts: Mount[],
       if (host.kindOf(node.path) === 'missing') {
         throw new ConfigError(`${field ?? 'linux.devices'}: ${node.path} must exist on the host to be bound into a container that may not mknod`);
       }
-      steps.push(step('MOUNT', [node.path, node.path, '', MS.bind, '', 'file'], field));
+      steps.push(bindStep(node.path, node.path, 'file', parseMountOptions(['bind']), -1, field));
     }
   }
   if (!bindsDev) {

@@ -85,12 +85,15 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
   // as create's child: in the container's user namespace the runtime's ids are unmapped until it takes root
   // there, and the pty TERMINAL makes would belong to the overflow id
   const root = ctx.joins.has('user') ? rootInUserNamespace() : [];
+  // a container without a mount namespace of its own is in the runtime's, chrooted: the process enters its root
+  const chroot = ctx.joins.has('mount') ? [] : [step('ROOTFS', [`/proc/${ctx.initPid}/root`]), step('CHROOT', [0])];
   return [
     ...execAffinitySteps(proc.execCPUAffinity).final,
     ...root,
     ...(ctx.sessionKeyring === undefined ? [] : keyringLabelSteps(proc, ctx.lsm)),
     ...joinKeyringSteps(ctx.sessionKeyring, ctx.joins.has('user'), false),
     step('SETSID'),
+    ...chroot,
     ...terminalSteps(proc, false),
     // through the shim's private procfs, which CLOSE_FDS closes; they take effect at exec
     ...lsmSteps(proc, ctx.lsm, ctx.lsmFields ?? CONFIG_LSM_FIELDS),

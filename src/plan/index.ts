@@ -3,7 +3,7 @@
 import type { Hook, Mount, Spec } from '../spec/types';
 import { deviceSteps } from './devices';
 import { CLONE, MS } from './linux';
-import { isBindMount, mountSteps, rootPropagation } from './mounts';
+import { idmapTreeSteps, isBindMount, isIdmapped, mountSteps, rootfsPropagationSteps } from './mounts';
 import { namespacePlan, rootInUserNamespace, type NamespacePlan } from './namespaces';
 import { netDeviceSteps } from './netdev';
 import { closeFdsStep, credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
@@ -55,7 +55,7 @@ export function rootfsPath(spec: Spec, bundle: string): string {
  * requires it only when `start` is called, which refuses a container without one (see start.ts).
  */
 export function checkSemantics(spec: Spec, ns: NamespacePlan): void {
-  if (!ns.has('mount')) throw new ConfigError('linux.namespaces: a mount namespace is required');
+  if (!ns.has('mount')) checkWithoutMountNamespace(spec);
   // a uts namespace of the container's own, made or joined by path (runc sets the name in a joined one too)
   if (spec.hostname && !ns.has('uts')) throw new ConfigError('hostname: setting the hostname needs a uts namespace of the container\'s own');
   if (spec.domainname && !ns.has('uts')) throw new ConfigError('domainname: setting the domainname needs a uts namespace of the container\'s own');
@@ -68,6 +68,24 @@ export function checkSemantics(spec: Spec, ns: NamespacePlan): void {
   if (spec.linux?.timeOffsets && !ns.isNew('time')) throw new ConfigError('linux.timeOffsets: time offsets need a new time namespace');
   for (const key of Object.keys(spec.linux?.sysctl ?? {})) checkSysctl(key, ns);
   execAffinitySteps(spec.process?.execCPUAffinity); // used by exec (not for init), but a bad list fails create
+}
+
+/**
+ * Without a mount namespace the container shares the runtime's mount tree (config-linux.md: it inherits the
+ * runtime's): its root is entered with chroot, and nothing may be mounted, since a mount would be made in the
+ * runtime's tree and stay there after the container. runc refuses masked and read-only paths then (its text);
+ * runt refuses the rest of what would act on that tree too (runc makes those mounts on the host, changes the
+ * host's "/" propagation and ignores root.readonly), each naming its field.
+ */
+function checkWithoutMountNamespace(spec: Spec): void {
+  const linux = spec.linux ?? {};
+  if (linux.maskedPaths?.length || linux.readonlyPaths?.length) {
+    throw new ConfigError(`linux.${linux.maskedPaths?.length ? 'maskedPaths' : 'readonlyPaths'}: unable to restrict sys entries without a private MNT namespace`);
+  }
+  const why = 'needs a mount namespace of the container\'s own (without one it would act on the runtime\'s mount tree)';
+  if (spec.mounts?.length) throw new ConfigError(`mounts[0]: a mount ${why}`);
+  if (linux.rootfsPropagation) throw new ConfigError(`linux.rootfsPropagation: ${why}`);
+  if (spec.root?.readonly) throw new ConfigError(`root.readonly: ${why}`);
 }
 
 const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall',
@@ -101,6 +119,8 @@ export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
     throw new ConfigError('--console-socket: given but config.json has no process');
   }
   steps.push(step('OPEN_FIFO', [ctx.execFifo]));
+  // before any SETNS: an id-mapped mount can only be made in the runtime's user namespace
+  steps.push(...idmapTreeSteps(spec, ctx.bundle, Boolean(ctx.rootless)));
   steps.push(...ns.join);
   if (ns.unshareTime) {
     steps.push(step('UNSHARE', [CLONE.newtime], 'linux.namespaces'));
@@ -156,28 +176,42 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   const label = mountLabel(spec.linux?.mountLabel, ctx.host.lsm);
   if (proc && ctx.sessionKeyring !== undefined) steps.push(...keyringLabelSteps(proc, ctx.host.lsm));
   steps.push(...joinKeyringSteps(ctx.sessionKeyring, ns.has('user')));
-  steps.push(step('MOUNT_PATH', ['', '/', '', rootPropagation(spec.linux?.rootfsPropagation), ''], 'linux.rootfsPropagation'));
-  steps.push(step('MOUNT_PATH', [rootfs, rootfs, '', MS.bind | MS.rec, ''], 'root.path'));
+  if (ctx.noPivot && /private$/.test(spec.linux?.rootfsPropagation ?? '')) {
+    throw new ConfigError('linux.rootfsPropagation: rootfsPropagation of [r]private is not safe without pivot_root');
+  }
+  const mountNs = ns.has('mount');
+  const propagation = rootfsPropagationSteps(spec.linux?.rootfsPropagation, rootfs);
+  if (mountNs) {
+    steps.push(...propagation.before);
+    steps.push(step('MOUNT_PATH', [rootfs, rootfs, '', MS.bind | MS.rec, ''], 'root.path'));
+  }
   steps.push(step('ROOTFS', [rootfs], 'root.path'));
   if (spec.hostname !== undefined) steps.push(step('SETHOSTNAME', [spec.hostname], 'hostname'));
   if (spec.domainname !== undefined) steps.push(step('SETDOMAINNAME', [spec.domainname], 'domainname'));
+  let trees = 0; // the n-th id-mapped mount takes the tree the parent's n-th IDMAP_TREE made
   mounts.forEach((m, i) => {
     const field = `mounts[${i}]`;
     if (m.type === 'cgroup' && !isBindMount(m)) steps.push(...ctx.cgroupMountSteps(m, field, ns.has('cgroup')));
-    else steps.push(...mountSteps(m, field, ctx.bundle, ctx.host, label));
+    else steps.push(...mountSteps(m, field, ctx.bundle, ctx.host, isIdmapped(m) ? trees++ : -1, label));
   });
   const canMknod = !ns.isNew('user') && !ns.has('user') && !ctx.host.inUserNamespace;
-  steps.push(...deviceSteps(spec.linux?.devices, mounts, canMknod, ctx.host));
+  const devices = deviceSteps(spec.linux?.devices, mounts, canMknod, ctx.host);
+  const deviceBind = devices.find((d) => d.op === 'BIND');
+  if (!mountNs && deviceBind) throw new ConfigError(`${deviceBind.field ?? 'linux.devices'}: a device that may not be made with mknod is bound, which needs a mount namespace of the container's own`);
+  steps.push(...devices);
   if (hasRuntimeHooks(spec)) steps.push(step('SEND', ['HOOKS']), step('WAIT'));
   steps.push(...hookSteps(spec.hooks?.createContainer, 'createContainer', hookState));
-  steps.push(step(ctx.noPivot ? 'CHROOT' : 'PIVOT', [], 'root.path'));
-  if (proc) steps.push(...terminalSteps(proc, true));
+  // without a mount namespace: chroot alone (pivot_root and MS_MOVE would act on the runtime's tree)
+  steps.push(!mountNs ? step('CHROOT', [0], 'root.path') : step(ctx.noPivot ? 'CHROOT' : 'PIVOT', [], 'root.path'));
+  if (proc) steps.push(...terminalSteps(proc, mountNs));
   for (const [key, value = ''] of Object.entries(spec.linux?.sysctl ?? {})) {
     steps.push(step('WRITE_PROC', [`sys/${key.replace(/\./g, '/')}`, value], `linux.sysctl["${key}"]`));
   }
   (spec.linux?.maskedPaths ?? []).forEach((p, i) => steps.push(step('MASK', [p], `linux.maskedPaths[${i}]`)));
   (spec.linux?.readonlyPaths ?? []).forEach((p, i) => steps.push(step('READONLY', [p], `linux.readonlyPaths[${i}]`)));
   if (spec.root?.readonly) steps.push(step('REMOUNT', ['/', MS.bind | MS.rdonly], 'root.readonly'));
+  // last of the mounts: the console, masks and read-only binds are binds, which an unbindable tree refuses
+  steps.push(...propagation.after);
   // LSM labels go to the shim's private procfs, which CLOSE_FDS closes: written here, they take effect at exec
   steps.push(...lsm);
   steps.push(closeFdsStep(ctx.preserveFds));

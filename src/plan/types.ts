@@ -18,6 +18,8 @@ export interface HostFacts {
   lastCap: number;
   /** Kind of a host path (a bind mount's source, a device node): to create a dir or a file as target. */
   kindOf(path: string): 'dir' | 'file' | 'missing';
+  /** Whether a host path is on a procfs (a bind of one may cover the container's /proc, as runc's checkProcMount). */
+  isProcfs(path: string): boolean;
   /** Whether the runtime itself runs in a user namespace other than the initial one (mknod is refused there). */
   inUserNamespace: boolean;
   /** The LSMs that can label the container's process and mounts. */

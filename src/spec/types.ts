@@ -20,7 +20,8 @@ export type LinuxSchedulerFlag =
   | 'SCHED_FLAG_UTIL_CLAMP_MIN'
   | 'SCHED_FLAG_UTIL_CLAMP_MAX';
 export type LinuxNamespaceType = 'mount' | 'pid' | 'network' | 'uts' | 'ipc' | 'user' | 'cgroup' | 'time';
-export type LinuxRootfsPropagation = 'private' | 'shared' | 'slave' | 'unbindable';
+export type LinuxRootfsPropagation =
+  'private' | 'shared' | 'slave' | 'unbindable' | 'rprivate' | 'rshared' | 'rslave' | 'runbindable';
 export type LinuxSeccompAction =
   | 'SCMP_ACT_KILL'
   | 'SCMP_ACT_KILL_PROCESS'

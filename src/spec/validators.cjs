@@ -481,7 +481,7 @@ const schema55 = {"description":"Linux platform-specific configurations","type":
 const schema64 = {"type":"object","properties":{"name":{"type":"string"}}};
 const schema60 = {"type":"integer","minimum":-9223372036854776000,"maximum":9223372036854776000};
 const schema77 = {"type":"integer","minimum":0,"maximum":65535};
-const schema107 = {"type":"string","enum":["private","shared","slave","unbindable"]};
+const schema107 = {"type":"string","enum":["private","shared","slave","unbindable","rprivate","rshared","rslave","runbindable"]};
 const schema108 = {"type":"string","enum":["SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_TRAP","SCMP_ACT_ERRNO","SCMP_ACT_TRACE","SCMP_ACT_ALLOW","SCMP_ACT_LOG","SCMP_ACT_NOTIFY"]};
 const schema110 = {"type":"string","enum":["SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_SPEC_ALLOW","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]};
 const schema111 = {"type":"string","enum":["SCMP_ARCH_X86","SCMP_ARCH_X86_64","SCMP_ARCH_X32","SCMP_ARCH_ARM","SCMP_ARCH_AARCH64","SCMP_ARCH_LOONGARCH64","SCMP_ARCH_M68K","SCMP_ARCH_MIPS","SCMP_ARCH_MIPS64","SCMP_ARCH_MIPS64N32","SCMP_ARCH_MIPSEL","SCMP_ARCH_MIPSEL64","SCMP_ARCH_MIPSEL64N32","SCMP_ARCH_PPC","SCMP_ARCH_PPC64","SCMP_ARCH_PPC64LE","SCMP_ARCH_S390","SCMP_ARCH_S390X","SCMP_ARCH_SH","SCMP_ARCH_SHEB","SCMP_ARCH_PARISC","SCMP_ARCH_PARISC64","SCMP_ARCH_RISCV64"]};
@@ -2973,7 +2973,7 @@ if(typeof data62 !== "string"){
 validate30.errors = [{instancePath:instancePath+"/rootfsPropagation",schemaPath:"defs-linux.json#/definitions/RootfsPropagation/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-if(!((((data62 === "private") || (data62 === "shared")) || (data62 === "slave")) || (data62 === "unbindable"))){
+if(!((((((((data62 === "private") || (data62 === "shared")) || (data62 === "slave")) || (data62 === "unbindable")) || (data62 === "rprivate")) || (data62 === "rshared")) || (data62 === "rslave")) || (data62 === "runbindable"))){
 validate30.errors = [{instancePath:instancePath+"/rootfsPropagation",schemaPath:"defs-linux.json#/definitions/RootfsPropagation/enum",keyword:"enum",params:{allowedValues: schema107.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }

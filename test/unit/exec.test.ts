@@ -73,6 +73,9 @@ t.test('child: the process set-up of create without mounts, pivot or fifo; READY
   const tty = execChildPlan({ ...p, terminal: true, consoleSize: { height: 24, width: 80 } }, ctx({ consoleSocket: '/s' }));
   t.same(ops(tty).slice(0, 5), ['SETRESGID', 'SETRESUID', 'SETSID', 'TERMINAL', 'CLOSE_FDS'], 'root of the joined user namespace first, its own session');
   t.same(tty[3], { op: 'TERMINAL', args: [24, 80, 0], field: 'process.terminal' }, "the container's /dev/console is left alone");
+  const noMountNs = execChildPlan(p, ctx({ joins: new Set(['pid']) }));
+  t.same(noMountNs.slice(1, 3).map((s) => [s.op, ...s.args]), [['ROOTFS', `/proc/${ctx().initPid}/root`], ['CHROOT', 0]],
+    'init in the runtime\'s mount namespace (none of its own): the process is chrooted into init\'s root');
 });
 
 t.test('the terminal: a console socket, the relay in the foreground, or an error naming the field', async (t) => {

@@ -6,6 +6,7 @@ import type { HostFacts } from '../../src/plan/types';
 export const FAKE_HOST: HostFacts = {
   lastCap: 40,
   kindOf: (p) => (p.endsWith('.txt') ? 'file' : p.includes('missing') ? 'missing' : 'dir'),
+  isProcfs: (p) => p === '/proc',
   inUserNamespace: false,
   lsm: { selinux: false },
 };

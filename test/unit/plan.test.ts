@@ -4,7 +4,7 @@ import { defaultSpec } from '../../src/commands/spec';
 import { buildChildPlan, buildParentPlan, type PlanContext } from '../../src/plan';
 import { encodePlan } from '../../src/plan/encode';
 import { CLONE, MS } from '../../src/plan/linux';
-import { parseMountOptions } from '../../src/plan/mounts';
+import { bindAttributes, MOUNT_ATTR, MOUNT_OPTIONS, parseMountOptions } from '../../src/plan/mounts';
 import { capabilityMasks } from '../../src/plan/process';
 import { ConfigError, type Step } from '../../src/plan/types';
 import { planContext } from './plan-context';
@@ -56,7 +56,8 @@ t.test('semantic errors name the field', async (t) => {
   bad((s) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'uts'); }, /^hostname: .*uts/);
   t.doesNotThrow(() => buildParentPlan(spec((s) => { s.linux!.namespaces!.find((n) => n.type === 'uts')!.path = '/proc/1/ns/uts'; }), ctx()),
     'a uts namespace joined by path takes the hostname (runc sets it)');
-  bad((s) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount'); }, /linux.namespaces: a mount namespace is required/);
+  bad((s) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount'); },
+    /^linux.maskedPaths: unable to restrict sys entries without a private MNT namespace$/);
   bad((s) => { s.linux!.namespaces!.push({ type: 'pid' }); }, /linux.namespaces\[\d\].type: namespace "pid" is given twice/);
   bad((s) => { s.linux!.namespaces!.push({ type: 'user' }); }, /linux.uidMappings: a new user namespace needs/);
   bad((s) => { s.linux!.sysctl = { 'kernel.panic': '1' }; }, /linux.sysctl\["kernel.panic"\]: .*not in a separate kernel namespace/);
@@ -81,15 +82,17 @@ t.test('child: rootfs, mounts, devices, pivot, then process setup, fifo, exec', 
     last = at;
   }
   t.same(child[0], { op: 'SETSID', args: [] }, 'the init leads a session of its own');
-  t.same(child[2], { op: 'MOUNT_PATH', args: ['', '/', '', MS.slave | MS.rec, ''], field: 'linux.rootfsPropagation' });
-  t.same(child[3]!.args, ['/b/rootfs', '/b/rootfs', '', MS.bind | MS.rec, '']);
+  const PROP = ops(child).indexOf('MOUNT_PATH');
+  t.same(child[PROP], { op: 'MOUNT_PATH', args: ['', '/', '', MS.slave | MS.rec, ''], field: 'linux.rootfsPropagation' });
+  t.same(child[PROP + 1], { op: 'PROPAGATE_PARENT', args: ['/b/rootfs', MS.private], field: 'linux.rootfsPropagation' });
+  t.same(child[PROP + 2]!.args, ['/b/rootfs', '/b/rootfs', '', MS.bind | MS.rec, '']);
   t.same(find(child, 'MKNOD').map((m) => m.args[0]), ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']);
   t.same(find(child, 'MKNOD')[0]!.args, ['/dev/null', 0o20666, 1, 3, 0, 0]);
   t.ok(find(child, 'SYMLINK').some((l) => l.args[0] === 'pts/ptmx' && l.args[1] === '/dev/ptmx'));
   const proc = find(child, 'MOUNT').find((m) => m.args[1] === '/proc')!;
-  t.same(proc, { op: 'MOUNT', args: ['proc', '/proc', 'proc', 0, '', 'dir', 'nofollow'], field: 'mounts[0]' });
+  t.same(proc, { op: 'MOUNT', args: ['proc', '/proc', 'proc', 0, '', 'dir', 'procguard,nofollow'], field: 'mounts[0]' });
   const dev = find(child, 'MOUNT').find((m) => m.args[1] === '/dev')!;
-  t.same(dev.args, ['tmpfs', '/dev', 'tmpfs', MS.nosuid | MS.strictatime, 'mode=755,size=65536k', 'dir']);
+  t.same(dev.args, ['tmpfs', '/dev', 'tmpfs', MS.nosuid | MS.strictatime, 'mode=755,size=65536k', 'dir', 'procguard']);
   t.same(find(child, 'REMOUNT').at(-1), { op: 'REMOUNT', args: ['/', MS.bind | MS.rdonly], field: 'root.readonly' });
   t.same(find(child, 'SEND')[0]!.args, ['READY']);
   t.notOk(seq.includes('WAIT'), 'no hooks, no extra round trip');
@@ -98,7 +101,7 @@ t.test('child: rootfs, mounts, devices, pivot, then process setup, fifo, exec', 
   t.same(find(child, 'CLOSE_FDS')[0]!.args, [3]);
 });
 
-t.test('child: bind mounts remount for their flags; user namespaces bind devices instead of mknod', async (t) => {
+t.test('child: a bind mount is one BIND with its attributes; user namespaces bind devices instead of mknod', async (t) => {
   const s = spec((s) => {
     s.mounts!.push({ destination: '/data', source: 'data.txt', options: ['rbind', 'ro', 'rprivate'] });
     s.linux!.namespaces!.push({ type: 'user' });
@@ -107,13 +110,117 @@ t.test('child: bind mounts remount for their flags; user namespaces bind devices
   });
   const child = buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), '{}');
   const data = child.filter((x) => x.args[0] === '/b/data.txt' || x.args[0] === '/data');
+  // ro on the top mount, rw's mount(8) meaning (ro and nosymfollow cleared), nosuid/nodev/noexec kept
   t.same(data.map((x) => [x.op, ...x.args]), [
-    ['MOUNT', '/b/data.txt', '/data', '', MS.bind | MS.rec, '', 'file'],
-    ['REMOUNT', '/data', MS.bind | MS.rdonly],
-    ['REMOUNT', '/data', MS.private | MS.rec],
+    ['BIND', '/b/data.txt', '/data', 'file', 1, MOUNT_ATTR.rdonly, MOUNT_ATTR.nosymfollow, 0, 0, -1, `procguard,prop=${MS.private | MS.rec}`],
   ]);
+  const tmp = spec((s) => { s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rprivate', 'shared', 'tmpcopyup'] }); });
+  t.same(find(buildChildPlan(tmp, buildParentPlan(tmp, ctx()).namespaces, ctx(), '{}'), 'MOUNT').at(-1)!.args.at(-1),
+    `procguard,copyup,prop=${MS.private | MS.rec},prop=${MS.shared}`, 'propagation of a mount as the shim makes it, in order: no REMOUNT');
   t.same(find(child, 'MKNOD'), []);
-  t.ok(find(child, 'MOUNT').some((m) => m.args[0] === '/dev/null' && m.args[1] === '/dev/null' && m.args[5] === 'file'));
+  t.same(find(child, 'BIND').find((m) => m.args[0] === '/dev/null')!.args, ['/dev/null', '/dev/null', 'file', 0, 0, 0, 0, 0, -1, 'procguard']);
+});
+
+t.test('bind attributes: top-mount flags as runc\'s remount, recursive r* options, atime values', async (t) => {
+  const attrs = (options: string[]) => {
+    const o = parseMountOptions(options);
+    return [bindAttributes(o), o.recursive];
+  };
+  t.same(attrs(['rbind']), [{ set: 0, clr: 0 }, { set: 0, clr: 0 }], 'no flag option: the source\'s flags are kept');
+  t.same(attrs(['bind', 'rw']), [{ set: 0, clr: MOUNT_ATTR.rdonly | MOUNT_ATTR.nosymfollow }, { set: 0, clr: 0 }]);
+  t.same(attrs(['bind', 'ro', 'suid', 'noatime']), [
+    { set: MOUNT_ATTR.rdonly | MOUNT_ATTR.noatime, clr: MOUNT_ATTR.nosymfollow | MOUNT_ATTR.nosuid | MOUNT_ATTR.atimeMask | MOUNT_ATTR.nodiratime },
+    { set: 0, clr: 0 }]);
+  t.same(attrs(['rbind', 'nosymfollow']), [{ set: MOUNT_ATTR.nosymfollow, clr: MOUNT_ATTR.rdonly }, { set: 0, clr: 0 }]);
+  t.same(attrs(['rbind', 'rro', 'rnosuid', 'rnoexec', 'rdev']), [{ set: 0, clr: 0 },
+    { set: MOUNT_ATTR.rdonly | MOUNT_ATTR.nosuid | MOUNT_ATTR.noexec, clr: MOUNT_ATTR.nodev }]);
+  t.same(attrs(['rbind', 'rro', 'rrw'])[1], { set: 0, clr: MOUNT_ATTR.rdonly }, 'the last of rro and rrw wins');
+  t.same(attrs(['rbind', 'rnoatime'])[1], { set: MOUNT_ATTR.noatime, clr: MOUNT_ATTR.atimeMask });
+  t.same(attrs(['rbind', 'rstrictatime', 'rrelatime'])[1], { set: MOUNT_ATTR.relatime, clr: MOUNT_ATTR.atimeMask });
+  t.same(attrs(['rbind', 'rnorelatime'])[1], { set: MOUNT_ATTR.strictatime, clr: MOUNT_ATTR.atimeMask }, 'norelatime is strictatime, as mount(8)');
+  t.same(attrs(['rbind', 'rnosymfollow', 'rsymfollow'])[1], { set: 0, clr: MOUNT_ATTR.nosymfollow });
+  for (const o of ['rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnoatime', 'ratime', 'rrelatime',
+    'rnorelatime', 'rstrictatime', 'rnosymfollow', 'rsymfollow', 'nosymfollow', 'idmap', 'ridmap']) {
+    t.ok(MOUNT_OPTIONS.includes(o), `${o} in features' mountOptions`);
+  }
+  const s = spec((s) => { s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rro'] }); });
+  t.throws(() => buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), '{}'), /^mounts\[7\]\.options\[0\]: mount option "rro" is for bind mounts only$/);
+});
+
+t.test('id-mapped binds: a tree made by the parent (before any SETNS), attached by the child', async (t) => {
+  const s = spec((s) => {
+    s.linux!.namespaces!.push({ type: 'user', path: '/proc/1/ns/user' });
+    s.mounts!.push(
+      { destination: '/a', source: '/srv/a', options: ['rbind', 'idmap', 'ro'], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 2000, size: 2 }] },
+      { destination: '/b', source: '/srv/b', options: ['bind'] },
+      { destination: '/c', type: 'bind', source: '/srv/c', options: ['ridmap'], uidMappings: [{ containerID: 5, hostID: 6, size: 7 }], gidMappings: [{ containerID: 8, hostID: 9, size: 10 }] },
+    );
+  });
+  const p = buildParentPlan(s, ctx());
+  const trees = find(p.steps, 'IDMAP_TREE');
+  t.same(trees.map((x) => [x.field, ...x.args]), [
+    ['mounts[7]', '/srv/a', 1, 0, '0 1000 1\n', '0 2000 2\n'],
+    ['mounts[9]', '/srv/c', 0, 1, '5 6 7\n', '8 9 10\n'],
+  ]);
+  t.ok(p.steps.indexOf(trees[1]!) < p.steps.indexOf(find(p.steps, 'SETNS')[0]!), 'in the runtime\'s user namespace');
+  const child = buildChildPlan(s, p.namespaces, ctx(), '{}');
+  t.same(find(child, 'BIND').filter((b) => ['/a', '/b', '/c'].includes(b.args[1] as string)).map((b) => [b.args[1], b.args[8]]),
+    [['/a', 0], ['/b', -1], ['/c', 1]]);
+  const own = spec((s) => {
+    s.linux!.namespaces!.push({ type: 'user' });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.mounts!.push({ destination: '/a', source: '/srv/a', options: ['rbind', 'idmap'] });
+  });
+  t.same(find(buildParentPlan(own, ctx()).steps, 'IDMAP_TREE')[0]!.args.slice(3), ['0 100000 65536\n', '0 100000 65536\n'], 'the container\'s maps');
+  const bad = (m: object, re: RegExp, c = ctx()) => t.throws(() => buildParentPlan(spec((s) => { s.mounts!.push(m as never); }), c), re);
+  bad({ destination: '/a', source: '/srv/a', options: ['rbind', 'idmap'] }, /^mounts\[7\]: id-mapped mounts must have both uidMappings and gidMappings/);
+  bad({ destination: '/a', type: 'tmpfs', source: 'tmpfs', options: ['idmap'], uidMappings: [], gidMappings: [] }, /^mounts\[7\]: id-mapped mounts are only supported for bind mounts$/);
+  bad({ destination: '/a', source: '/srv/a', options: ['rbind'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] },
+    /^mounts\[7\]: id-mapped mounts are not supported for rootless containers$/, ctx({ rootless: true }));
+});
+
+t.test('rootfsPropagation: every value runc takes; the rootfs\'s parent mount private (slave) first, shared and unbindable after pivot_root', async (t) => {
+  const around = (value: string | undefined) => {
+    const s = spec((s) => { s.linux!.rootfsPropagation = value as never; });
+    const child = buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), '{}');
+    const pivot = child.findIndex((x) => x.op === 'PIVOT');
+    const before = child.slice(0, pivot).filter((x) => x.field === 'linux.rootfsPropagation')
+      .map((x) => (x.op === 'MOUNT_PATH' ? [x.op, x.args[1], x.args[3]] : [x.op, x.args[0], x.args[1]]));
+    const after = child.slice(pivot).filter((x) => x.field === 'linux.rootfsPropagation').map((x) => x.args[3]);
+    return [before, after];
+  };
+  t.same(around(undefined), [[['MOUNT_PATH', '/', MS.slave | MS.rec], ['PROPAGATE_PARENT', '/b/rootfs', MS.private]], []]);
+  t.same(around('shared'), [[['MOUNT_PATH', '/', MS.shared], ['PROPAGATE_PARENT', '/b/rootfs', MS.private]], [MS.shared]]);
+  t.same(around('rshared'), [[['MOUNT_PATH', '/', MS.shared | MS.rec], ['PROPAGATE_PARENT', '/b/rootfs', MS.private]], [MS.shared | MS.rec]]);
+  t.same(around('rslave'), [[['MOUNT_PATH', '/', MS.slave | MS.rec], ['PROPAGATE_PARENT', '/b/rootfs', MS.slave]], []]);
+  t.same(around('private'), [[['MOUNT_PATH', '/', MS.private], ['PROPAGATE_PARENT', '/b/rootfs', MS.private]], []]);
+  t.same(around('runbindable'), [[['MOUNT_PATH', '/', MS.unbindable | MS.rec], ['PROPAGATE_PARENT', '/b/rootfs', MS.private]], [MS.unbindable | MS.rec]]);
+  const noPivot = spec((s) => { s.linux!.rootfsPropagation = 'rprivate' as never; });
+  t.throws(() => buildChildPlan(noPivot, buildParentPlan(noPivot, ctx()).namespaces, ctx({ noPivot: true }), '{}'),
+    /^linux.rootfsPropagation: rootfsPropagation of \[r\]private is not safe without pivot_root$/);
+});
+
+t.test('no mount namespace: the runtime\'s tree, entered with chroot; what would act on it is refused', async (t) => {
+  const noMnt = (edit: (s: Spec) => void = () => undefined) => spec((s) => {
+    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
+    s.mounts = [];
+    delete s.linux!.maskedPaths;
+    delete s.linux!.readonlyPaths;
+    s.root!.readonly = false;
+    edit(s);
+  });
+  const s = noMnt();
+  const p = buildParentPlan(s, ctx());
+  t.equal((find(p.steps, 'CLONE')[0]!.args[0] as number) & CLONE.newns, 0);
+  const child = buildChildPlan(s, p.namespaces, ctx(), '{}');
+  t.same(ops(child).filter((o) => /MOUNT|PROPAGATE|PIVOT|CHROOT|ROOTFS|BIND/.test(o)), ['ROOTFS', 'CHROOT']);
+  t.same(find(child, 'CHROOT')[0]!.args, [0], 'chroot alone, no MS_MOVE');
+  const bad = (edit: (s: Spec) => void, re: RegExp) => t.throws(() => buildParentPlan(noMnt(edit), ctx()), re);
+  bad((s) => { s.linux!.readonlyPaths = ['/proc/sys']; }, /^linux.readonlyPaths: unable to restrict sys entries without a private MNT namespace$/);
+  bad((s) => { s.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }]; }, /^mounts\[0\]: a mount needs a mount namespace of the container's own/);
+  bad((s) => { s.linux!.rootfsPropagation = 'shared'; }, /^linux.rootfsPropagation: needs a mount namespace/);
+  bad((s) => { s.root!.readonly = true; }, /^root.readonly: needs a mount namespace/);
 });
 
 t.test('child: hooks in the container get the state; runtime hooks add a sync point', async (t) => {
@@ -149,9 +256,10 @@ t.test('no process: create sets the container up and waits on the fifo; nothing 
 });
 
 t.test('mount options: flags, clearing options, propagation, data', async (t) => {
-  t.same(parseMountOptions(['ro', 'rw', 'nosuid', 'noexec', 'size=1k', 'rshared', 'mode=700'], 'mounts[0]'),
-    { flags: MS.nosuid | MS.noexec, propagation: [MS.shared | MS.rec], data: 'size=1k,mode=700', copyUp: false });
-  t.throws(() => parseMountOptions(['idmap'], 'mounts[3]'), /mounts\[3\].options\[0\]: mount option "idmap" is not supported/);
+  t.same(parseMountOptions(['ro', 'rw', 'nosuid', 'noexec', 'size=1k', 'rshared', 'mode=700']),
+    { flags: MS.nosuid | MS.noexec, cleared: MS.rdonly, propagation: [MS.shared | MS.rec], data: 'size=1k,mode=700', copyUp: false,
+      recursive: { set: 0, clr: 0 }, idmap: undefined });
+  t.equal(parseMountOptions(['ridmap']).idmap, 'recursive');
 });
 
 t.test('capabilities: names to masks; a cap this kernel lacks is warned about', async (t) => {
