@@ -1,6 +1,7 @@
 // The state store under --root: one directory per container, holding state.json (what create recorded)
 // and, until start, the exec fifo. Calls that change a container hold an flock on its directory.
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
 import type { CgroupSet } from '../cgroups';
 import type { Spec } from '../spec/types';
 import { UserError } from '../errors';
@@ -138,11 +139,22 @@ export function fifoPath(dir: string): string {
   return `${dir}/exec.fifo`;
 }
 
-/** Writes a file atomically (temp file, then rename): a reader never sees it half-written. */
+/**
+ * Writes a file atomically (temp file, then rename): a reader never sees it half-written. The temp file has a
+ * name no one can guess and is made by this call (O_EXCL), never through a link (O_NOFOLLOW): a pid file's
+ * directory may be writable by others, who must neither redirect the write nor take the name first.
+ */
 export function writeAtomic(path: string, content: string, mode = 0o644): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
+  const tmp = `${dirname(path)}/.runt-${randomBytes(8).toString('hex')}.tmp`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    writeFileSync(tmp, content, { mode });
+    try {
+      writeSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
