@@ -42,16 +42,30 @@ export function defaultRoot(): string {
   return xdg ? `${xdg}/runt` : `/tmp/runt-${process.getuid?.()}`;
 }
 
+/**
+ * The longest id: a container's directory is first made as "~<id>.XXXXXX" (makeContainerDir), and a file
+ * name has at most 255 bytes (NAME_MAX).
+ */
+export const ID_MAX = 255 - '~.XXXXXX'.length;
+/** PATH_MAX, and what runt adds below `<root>/<id>`: a temporary name in its place, a temporary file in it. */
+const PATH_MAX = 4096;
+const LONGEST_BELOW_DIR = '.XXXXXX/.runt-0123456789abcdef.tmp'.length;
+
 /** runc's rule: letters, digits, and _ + - . ; not "." or "..". So an id is always one path component. */
 export function checkId(id: string): void {
-  if (!/^[\w+.-]+$/.test(id) || id === '.' || id === '..' || id.length > 1024) {
+  if (!/^[\w+.-]+$/.test(id) || id === '.' || id === '..') {
     throw new ContainerError(`invalid container id format: "${id}" (allowed: letters, digits, _ + - .)`);
   }
+  if (id.length > ID_MAX) throw new ContainerError(`invalid container id: ${id.length} characters long, at most ${ID_MAX} are allowed`);
 }
 
 export function containerDir(root: string, id: string): string {
   checkId(id);
-  return `${root}/${id}`;
+  const dir = `${root}/${id}`;
+  if (Buffer.byteLength(dir) + LONGEST_BELOW_DIR >= PATH_MAX) {
+    throw new ContainerError(`container id too long for the state root ${root}: its paths would pass ${PATH_MAX} bytes (PATH_MAX)`);
+  }
+  return dir;
 }
 
 /**
