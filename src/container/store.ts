@@ -59,7 +59,8 @@ function checkOwned(path: string, st: Stats): void {
   if (!st.isDirectory()) throw new ContainerError(`state dir ${path} is not a directory`);
   if (st.uid !== uid) throw new ContainerError(`state dir ${path} is owned by uid ${st.uid}, not by uid ${uid} that runs runt: refusing to use it`);
   if (st.mode & 0o022) {
-    throw new ContainerError(`state dir ${path} is writable by ${st.mode & 0o020 ? 'its group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)}): refusing to use it`);
+    const who = [st.mode & 0o020 ? 'its group' : '', st.mode & 0o002 ? 'others' : ''].filter(Boolean).join(' and ');
+    throw new ContainerError(`state dir ${path} is writable by ${who} (mode ${(st.mode & 0o7777).toString(8)}): refusing to use it`);
   }
 }
 
