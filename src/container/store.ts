@@ -80,10 +80,10 @@ export function checkRoot(root: string): boolean {
  * The longest id: a container's directory is first made as "~<id>.XXXXXX" (makeContainerDir), and a file
  * name has at most 255 bytes (NAME_MAX).
  */
-export const ID_MAX = 255 - '~.XXXXXX'.length;
+const ID_MAX = 255 - '~.XXXXXX'.length;
 /** PATH_MAX, and what runt adds below `<root>/<id>`: a temporary name in its place, a temporary file in it. */
 const PATH_MAX = 4096;
-const LONGEST_BELOW_DIR = '.XXXXXX/.runt-0123456789abcdef.tmp'.length;
+const LONGEST_BELOW_DIR = '~.XXXXXX/.runt-0123456789abcdef.tmp'.length;
 
 /** runc's rule: letters, digits, and _ + - . ; not "." or "..". So an id is always one path component. */
 export function checkId(id: string): void {
