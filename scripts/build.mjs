@@ -2,6 +2,10 @@
 // schema validator, V8 code caches for both, then the C shim and the launcher. One CommonJS bundle starts
 // fastest (see README "Design notes"); the ffi-rs binding and the validator stay files of their own, loaded
 // only by the commands that use them.
+//
+// `--faults` makes the test build in build/faults/ instead: the same files, with RUNT_FAULTS true, so that
+// RUNT_FAULT=<point> makes create die there (test/integration/faults.test.ts). In the production build
+// RUNT_FAULTS is false and esbuild drops every fault point: no environment variable can reach them.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
@@ -10,7 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'build');
+const faults = process.argv.includes('--faults');
+const out = join(root, faults ? 'build/faults' : 'build');
 mkdirSync(out, { recursive: true });
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -35,7 +40,7 @@ await esbuild.build({
   ...common,
   entryPoints: [join(root, 'src/main.ts')],
   outfile: join(out, 'runt-main.cjs'),
-  define: { RUNT_VERSION: JSON.stringify(pkg.version), RUNT_COMMIT: JSON.stringify(commit) },
+  define: { RUNT_VERSION: JSON.stringify(pkg.version), RUNT_COMMIT: JSON.stringify(commit), RUNT_FAULTS: String(faults) },
 });
 await esbuild.build({ ...common, entryPoints: [join(root, 'src/loader.ts')], outfile: join(out, 'runt.cjs') });
 // the schema validator (~285 KB) stays a file of its own, loaded by create only

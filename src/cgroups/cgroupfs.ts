@@ -4,7 +4,9 @@ import type { LinuxResources } from '../spec/types';
 import type { HierarchyDriver, Probe, Write } from './emit';
 import { errnoOf, mkdirP, readTrim, sleepMs, writeCgroupFile } from './fs';
 import { type CgroupHost, type Hierarchy, v1Hierarchy, v2Hierarchy } from './host';
+import { isFrozen } from './freezer';
 import { cgroupDir } from './path';
+import { pidsOf } from './procs';
 import { resourcePlan } from './resources';
 import { v1Driver } from './v1';
 import { v2Driver } from './v2';
@@ -23,6 +25,7 @@ const driverOf = (h: Hierarchy): HierarchyDriver => (h.version === 1 ? v1Driver 
  * cgroup) in every mounted hierarchy: each v1 one, named ones (name=systemd) included, as runc does, since a
  * systemd in the container finds itself through its cgroup there, and the cgroup2 one (hybrid too, so the
  * container shows there). On a pure v2 host, ancestors delegate their controllers via cgroup.subtree_control.
+ * A cgroup that holds processes or is frozen is refused (checkUnused).
  * On failure, whatever was made is removed again.
  */
 export function createCgroup(host: CgroupHost, cgPath: string): CgroupSet {
@@ -36,15 +39,31 @@ export function createCgroup(host: CgroupHost, cgPath: string): CgroupSet {
       set.dirs[h.mountPoint] = dir;
       driverOf(h).prepare(host, h, dir);
     }
+    where = '';
+    checkUnused(set);
   } catch (e) {
     try {
       removeCgroup(set);
     } catch {
       // the original error matters more
     }
-    throw new Error(`cgroups: creating ${cgPath} in ${where}: ${(e as Error).message}`);
+    throw new Error(`cgroups: ${where ? `creating ${cgPath} in ${where}` : cgPath}: ${(e as Error).message}`);
   }
   return set;
+}
+
+/**
+ * runc's refusals (with its texts): a container's cgroup that already holds processes (in it or below it, in
+ * any hierarchy), or is frozen. Its processes would be taken for the container's: `kill --all` and `delete`
+ * signal every process in the container's cgroup, and a frozen one would stop the container's own. Only a
+ * cgroup that existed can hold processes (pidsOf is not asked for new ones); a frozen parent freezes new
+ * ones too.
+ */
+function checkUnused(set: CgroupSet): void {
+  const existing = Object.entries(set.dirs).filter(([, dir]) => !set.created.includes(dir));
+  const pids = existing.length ? pidsOf({ dirs: Object.fromEntries(existing), created: [] }).length : 0;
+  if (pids) throw new Error(`container's cgroup is not empty: ${pids} process(es) found`);
+  if (isFrozen(set)) throw new Error("container's cgroup unexpectedly frozen");
 }
 
 function dirFor(host: CgroupHost, set: CgroupSet, version: 1 | 2, controller: string): string | undefined {

@@ -65,7 +65,7 @@ export function parseProcCgroup(text: string): CgroupLine[] {
 }
 
 /** Whether a hierarchy carries at least one real controller (not only a name=... named hierarchy). */
-function hasControllers(h: Hierarchy): boolean {
+export function hasControllers(h: Hierarchy): boolean {
   return h.version === 2 || h.controllers.some((c) => !c.startsWith('name='));
 }
 

@@ -1,8 +1,8 @@
 // cgroups: host detection, cgroup v1 and v2 drivers behind one interface, resources, the device filter,
 // freezing, usage stats, the cgroup mount.
 
-export { type CgroupHost, type Hierarchy, detectHost, v1Hierarchy, v2Hierarchy } from './host';
-export { SYSTEMD_NOT_RUNNING, cgroupDir, cleanPath, resolveCgroupsPath } from './path';
+export { type CgroupHost, type Hierarchy, detectHost, hasControllers, v1Hierarchy, v2Hierarchy } from './host';
+export { SYSTEMD_NOT_RUNNING, cgroupDir, cleanPath, defaultParent, resolveCgroupsPath } from './path';
 export { type Probe, type Write, type WriteOptions } from './emit';
 export { type ResourcePlan, checkSupported, resourcePlan, resourceWrites } from './resources';
 export { blkioToIoWeight, sharesToWeight, swapToV2 } from './v2';

@@ -73,7 +73,7 @@ class Undo {
 export async function createContainer(ctx: Context, id: string, opts: CreateOptions, mode: 'detach' | 'wait'): Promise<Created> {
   const { bundle, spec } = readBundle(opts.bundle);
   const cgroupHost = cgroups.detectHost();
-  const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup);
+  const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup, ctx.root);
   if (ctx.rootless) checkRootlessConfig(spec);
   const withCgroup = !ctx.rootless || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
   const rdtRoot = spec.linux?.intelRdt ? resctrlRoot() : undefined;
@@ -146,7 +146,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
         record.startTime = procStat(pid)?.startTime ?? '';
         saveRecord(dir, record);
         faultPoint('got-pid');
-        if (process.env.RUNT_FAULT === 'shim-killed') process.kill(pid, 'SIGKILL');
+        if (fault('shim-killed')) process.kill(pid, 'SIGKILL');
         setUpFromOutside(spec, pid, cgroup, ctx.rootless);
         if (rdtRoot) {
           const rdt = joinRdtGroup(spec.linux!.intelRdt!, id, pid, rdtRoot);
@@ -195,12 +195,20 @@ export function writeProc(pid: number, file: string, content: string, field: str
   }
 }
 
+/** true in the test build only (scripts/build.mjs --faults); false in production, where esbuild drops the fault points. */
+declare const RUNT_FAULTS: boolean;
+
+/** Whether the test build was asked (RUNT_FAULT=<point>) to fail at `point`. */
+function fault(point: string): boolean {
+  return RUNT_FAULTS && process.env.RUNT_FAULT === point;
+}
+
 /**
- * Fault injection for the tests (RUNT_FAULT=<point>): the runtime dies by SIGKILL at that point of create,
- * as a crash or an OOM kill would make it, to show that what it leaves is cleaned up later.
+ * Fault injection for the tests: the runtime dies by SIGKILL at that point of create, as a crash or an OOM
+ * kill would make it, to show that what it leaves is cleaned up later.
  */
 function faultPoint(point: string): void {
-  if (process.env.RUNT_FAULT === point) process.kill(process.pid, 'SIGKILL');
+  if (fault(point)) process.kill(process.pid, 'SIGKILL');
 }
 
 

@@ -1,16 +1,13 @@
 // `list`: every container under --root, runc's columns.
 import { readdirSync, writeSync } from 'node:fs';
-import { loadRecord } from '../container/store';
+import { checkRoot, loadRecord } from '../container/store';
 import { containerStatus, ociState } from '../container/status';
 import type { Context } from './context';
 
 export function list(ctx: Context): number {
-  let ids: string[];
-  try {
-    ids = readdirSync(ctx.root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  } catch {
-    ids = [];
-  }
+  const ids = checkRoot(ctx.root)
+    ? readdirSync(ctx.root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+    : [];
   const states: Record<string, unknown>[] = [];
   for (const id of ids) {
     try {

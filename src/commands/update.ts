@@ -7,6 +7,7 @@ import { log } from '../cli/log';
 import { UsageError } from '../cli/parse';
 import { saveRecord } from '../container/store';
 import type { LinuxResources } from '../spec/types';
+import { checkResources } from '../spec/validate';
 import { stringFlag, type Context } from './context';
 import { LIVE, withContainer } from './locked';
 
@@ -64,7 +65,10 @@ function readResourcesJson(source: string): LinuxResources {
     throw new UsageError(`--resources: invalid JSON: ${(e as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError('--resources: want a JSON object (LinuxResources)');
-  return value as LinuxResources;
+  // the same schema as a config's linux.resources: a value of the wrong type never reaches a cgroup file or the record
+  const check = checkResources(value);
+  if (!check.ok) throw new UsageError(`--resources: ${check.errors.join('; ')}`);
+  return check.resources;
 }
 
 /** What the command line asks to change: --resources (a file or "-" for stdin) or the single flags. */

@@ -1,6 +1,6 @@
 // config.md "POSIX-platform Hooks" run in the runtime namespace: prestart, createRuntime, poststart and
 // poststop. (createContainer and startContainer run in the container: they are shim steps.) Each hook gets
-// the state on stdin and only the env it names; its output is kept for the error message.
+// the state on stdin and only the env it names; the end of its output is kept for the error message.
 import { spawn } from 'node:child_process';
 import type { Hook } from '../spec/types';
 import { UserError } from '../errors';
@@ -16,6 +16,32 @@ function envObject(env: string[] | undefined): Record<string, string> {
   return out;
 }
 
+/** How much of a hook's output (stdout and stderr together) is kept for the error message: its last bytes. */
+export const HOOK_OUTPUT_KEPT = 8192;
+
+/**
+ * The last `limit` bytes of a stream, and how many came before them: a hook that writes without end costs
+ * runt no more memory than that.
+ */
+class Tail {
+  private kept = Buffer.alloc(0);
+  private cut = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    const all = Buffer.concat([this.kept, chunk]);
+    const over = Math.max(0, all.length - this.limit);
+    this.cut += over;
+    this.kept = Buffer.from(all.subarray(over));
+  }
+
+  text(): string {
+    const text = this.kept.toString().trim();
+    return this.cut && text ? `[${this.cut} bytes of output before this cut] ${text}` : text;
+  }
+}
+
 export function runHook(hook: Hook, field: string, state: string): Promise<void> {
   const args = hook.args ?? [hook.path];
   return new Promise((resolve, reject) => {
@@ -24,7 +50,7 @@ export function runHook(hook: Hook, field: string, state: string): Promise<void>
       env: envObject(hook.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const output: Buffer[] = [];
+    const output = new Tail(HOOK_OUTPUT_KEPT);
     child.stdout.on('data', (b: Buffer) => output.push(b));
     child.stderr.on('data', (b: Buffer) => output.push(b));
     let timedOut = false;
@@ -35,7 +61,7 @@ export function runHook(hook: Hook, field: string, state: string): Promise<void>
     child.stdin.on('error', () => undefined); // a hook may exit without reading the state
     child.stdin.end(state);
     const fail = (why: string): void => {
-      const text = Buffer.concat(output).toString().trim();
+      const text = output.text();
       reject(new HookError(`${field} (${hook.path}): ${why}${text ? `: ${text}` : ''}`));
     };
     child.on('error', (e: NodeJS.ErrnoException) => {

@@ -1,6 +1,10 @@
 // The state store under --root: one directory per container, holding state.json (what create recorded)
 // and, until start, the exec fifo. Calls that change a container hold an flock on its directory.
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
+import {
+  chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync, constants,
+  type Stats,
+} from 'node:fs';
+import { dirname } from 'node:path';
 import type { CgroupSet } from '../cgroups';
 import type { RdtGroup } from '../rdt';
 import type { Spec } from '../spec/types';
@@ -40,22 +44,67 @@ export const EXISTS = 'container with given ID already exists';
 export const NOT_RUNNING = 'container not running';
 export const STILL_RUNNING = 'container still running';
 
+/**
+ * /run/runt, or $XDG_RUNTIME_DIR/runt for a user other than root (as runc does). Without XDG_RUNTIME_DIR a
+ * user gets /run/runt too, which is not theirs: never a name in a directory everyone may write to (/tmp),
+ * where another user could make it first and plant containers whose hooks would run as the caller.
+ */
 export function defaultRoot(): string {
-  if (process.getuid?.() === 0) return '/run/runt';
   const xdg = process.env.XDG_RUNTIME_DIR;
-  return xdg ? `${xdg}/runt` : `/tmp/runt-${process.getuid?.()}`;
+  return process.getuid?.() !== 0 && xdg ? `${xdg}/runt` : '/run/runt';
 }
+
+/**
+ * A state dir (the root, a container's dir) must be a directory of the caller's that no one else may write
+ * to: whoever could would plant container records, whose hooks runt runs as the caller, and cgroups and pids
+ * that runt signals and removes.
+ */
+function checkOwned(path: string, st: Stats): void {
+  const uid = process.geteuid!();
+  if (!st.isDirectory()) throw new ContainerError(`state dir ${path} is not a directory`);
+  if (st.uid !== uid) throw new ContainerError(`state dir ${path} is owned by uid ${st.uid}, not by uid ${uid} that runs runt: refusing to use it`);
+  if (st.mode & 0o022) {
+    const who = [st.mode & 0o020 ? 'its group' : '', st.mode & 0o002 ? 'others' : ''].filter(Boolean).join(' and ');
+    throw new ContainerError(`state dir ${path} is writable by ${who} (mode ${(st.mode & 0o7777).toString(8)}): refusing to use it`);
+  }
+}
+
+/** The dir's lstat, checked by checkOwned; undefined when it does not exist. */
+function ownedDir(path: string): Stats | undefined {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st) checkOwned(path, st);
+  return st;
+}
+
+/** Checks the state root, if it exists (whether it does is returned): list and create call this first. */
+export function checkRoot(root: string): boolean {
+  return ownedDir(root) !== undefined;
+}
+
+/**
+ * The longest id: a container's directory is first made as "~<id>.XXXXXX" (makeContainerDir), and a file
+ * name has at most 255 bytes (NAME_MAX).
+ */
+const ID_MAX = 255 - '~.XXXXXX'.length;
+/** PATH_MAX, and what runt adds below `<root>/<id>`: a temporary name in its place, a temporary file in it. */
+const PATH_MAX = 4096;
+const LONGEST_BELOW_DIR = '~.XXXXXX/.runt-0123456789abcdef.tmp'.length;
 
 /** runc's rule: letters, digits, and _ + - . ; not "." or "..". So an id is always one path component. */
 export function checkId(id: string): void {
-  if (!/^[\w+.-]+$/.test(id) || id === '.' || id === '..' || id.length > 1024) {
+  if (!/^[\w+.-]+$/.test(id) || id === '.' || id === '..') {
     throw new ContainerError(`invalid container id format: "${id}" (allowed: letters, digits, _ + - .)`);
   }
+  if (id.length > ID_MAX) throw new ContainerError(`invalid container id: ${id.length} characters long, at most ${ID_MAX} are allowed`);
 }
 
 export function containerDir(root: string, id: string): string {
   checkId(id);
-  return `${root}/${id}`;
+  const dir = `${root}/${id}`;
+  if (Buffer.byteLength(dir) + LONGEST_BELOW_DIR >= PATH_MAX) {
+    throw new ContainerError(`container id too long for the state root ${root}: its paths would pass ${PATH_MAX} bytes (PATH_MAX)`);
+  }
+  return dir;
 }
 
 /**
@@ -65,7 +114,13 @@ export function containerDir(root: string, id: string): string {
  */
 export function makeContainerDir(root: string, record: ContainerRecord): { dir: string; lock: number } {
   const dir = containerDir(root, record.id);
-  mkdirSync(root, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    const hint = process.getuid?.() !== 0 && !process.env.XDG_RUNTIME_DIR ? ' (set XDG_RUNTIME_DIR, or pass --root)' : '';
+    throw new ContainerError(`cannot make the state root ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${hint}`);
+  }
+  checkRoot(root);
   const tmp = mkdtempSync(`${root}/~${record.id}.`);
   let lock: number | undefined;
   try {
@@ -89,7 +144,7 @@ export function removeContainerDir(dir: string): void {
 
 /**
  * Takes the container's lock (the kernel drops it when this process dies). With `wait` false, returns
- * undefined instead of waiting when another process holds it.
+ * undefined instead of waiting when another process holds it. The root and the dir are checked (checkOwned).
  */
 export function lockContainer(dir: string): number;
 export function lockContainer(dir: string, wait: false): number | undefined;
@@ -97,21 +152,33 @@ export function lockContainer(dir: string, wait = true): number | undefined {
   // flock needs ffi; loaded only by the commands that change a container, never by `state`.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { flock, LOCK_EX, LOCK_NB, SysError } = require('../sys/native') as typeof import('../sys/native');
-  let fd: number;
-  try {
-    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerError(NOT_EXIST);
-    throw e;
-  }
-  try {
-    flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
-  } catch (e) {
+  if (!checkRoot(dirname(dir))) throw new ContainerError(NOT_EXIST);
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new ContainerError(NOT_EXIST);
+      if (code === 'ELOOP' || code === 'ENOTDIR') throw new ContainerError(`state dir ${dir} is not a directory`);
+      throw e;
+    }
+    try {
+      checkOwned(dir, fstatSync(fd));
+      flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
+    } catch (e) {
+      closeSync(fd);
+      if (!wait && e instanceof SysError && e.errno === 11 /* EWOULDBLOCK */) return undefined;
+      throw e;
+    }
+    // while this call waited, the dir may have been deleted, and another one made under its name by a
+    // create that holds that one's lock: the lock taken is then worthless, and the current dir's is needed
+    const now = lstatSync(dir, { throwIfNoEntry: false });
+    const held = fstatSync(fd);
+    if (now && now.ino === held.ino && now.dev === held.dev) return fd;
     closeSync(fd);
-    if (!wait && e instanceof SysError && e.errno === 11 /* EWOULDBLOCK */) return undefined;
-    throw e;
+    if (!now) throw new ContainerError(NOT_EXIST);
   }
-  return fd;
 }
 
 export function unlockContainer(fd: number): void {
@@ -120,6 +187,7 @@ export function unlockContainer(fd: number): void {
 
 export function loadRecord(root: string, id: string): ContainerRecord {
   const dir = containerDir(root, id);
+  if (!checkRoot(root) || !ownedDir(dir)) throw new ContainerError(NOT_EXIST);
   let text: string;
   try {
     text = readFileSync(`${dir}/state.json`, 'utf8');
@@ -143,11 +211,22 @@ export function fifoPath(dir: string): string {
   return `${dir}/exec.fifo`;
 }
 
-/** Writes a file atomically (temp file, then rename): a reader never sees it half-written. */
+/**
+ * Writes a file atomically (temp file, then rename): a reader never sees it half-written. The temp file has a
+ * name no one can guess and is made by this call (O_EXCL), never through a link (O_NOFOLLOW): a pid file's
+ * directory may be writable by others, who must neither redirect the write nor take the name first.
+ */
 export function writeAtomic(path: string, content: string, mode = 0o644): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
+  const tmp = `${dirname(path)}/.runt-${randomBytes(8).toString('hex')}.tmp`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    writeFileSync(tmp, content, { mode });
+    try {
+      writeSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });

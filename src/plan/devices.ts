@@ -1,4 +1,5 @@
 // config-linux.md "Devices" and "Default Devices": nodes and links made in the container's /dev.
+import { posix } from 'node:path';
 import type { LinuxDevice, Mount } from '../spec/types';
 import { DEVICE_TYPE_BITS } from './linux';
 import { bindStep, isBindMount, parseMountOptions } from './mounts';
@@ -29,14 +30,26 @@ const DEFAULT_LINKS: [target: string, link: string][] = [
 ];
 
 
+/**
+ * The device's path cleaned lexically ("/dev/./a//b" → "/dev/a/b"), which must then be under /dev: a ".."
+ * (as in "/dev/../etc/x") would otherwise put a device node anywhere in the rootfs.
+ */
+function devicePath(raw: string, field: string): string {
+  const clean = posix.normalize(raw);
+  if (!raw.startsWith('/') || !clean.startsWith('/dev/') || clean.length === '/dev/'.length) {
+    throw new ConfigError(`${field}.path: "${raw}" is not under /dev`);
+  }
+  return clean.endsWith('/') ? clean.slice(0, -1) : clean;
+}
+
 function configDevice(device: LinuxDevice, field: string): DeviceNode {
-  if (!device.path.startsWith('/dev/')) throw new ConfigError(`${field}.path: "${device.path}" is not under /dev`);
+  const path = devicePath(device.path, field);
   const type = device.type === 'u' ? 'c' : device.type;
   if (type !== 'p' && (device.major === undefined || device.minor === undefined)) {
     throw new ConfigError(`${field}: a "${device.type}" device needs major and minor`);
   }
   return {
-    path: device.path,
+    path,
     type,
     major: device.major ?? 0,
     minor: device.minor ?? 0,

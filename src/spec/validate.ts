@@ -4,7 +4,7 @@
 // importing this module costs nothing: only the commands that validate a config pay for them.
 import { join } from 'node:path';
 import { loadCached } from '../load-cached';
-import type { Features, Spec, State } from './types';
+import type { Features, LinuxResources, Spec, State } from './types';
 
 /** The subset of an ajv ErrorObject that the generated code produces (messages on, verbose off). */
 export interface SchemaError {
@@ -24,6 +24,7 @@ interface Validators {
   validateConfig: ValidateFunction;
   validateState: ValidateFunction;
   validateFeatures: ValidateFunction;
+  validateResources: ValidateFunction;
 }
 
 let validators: Validators | undefined;
@@ -37,6 +38,7 @@ function load(): Validators {
 export type ConfigCheck = { ok: true; spec: Spec } | { ok: false; errors: string[] };
 export type StateCheck = { ok: true; state: State } | { ok: false; errors: string[] };
 export type FeaturesCheck = { ok: true; features: Features } | { ok: false; errors: string[] };
+export type ResourcesCheck = { ok: true; resources: LinuxResources } | { ok: false; errors: string[] };
 
 /**
  * Validates a parsed config.json against the OCI runtime-spec schema (all platforms).
@@ -57,6 +59,12 @@ export function checkState(doc: unknown): StateCheck {
 export function checkFeatures(doc: unknown): FeaturesCheck {
   const errors = run(load().validateFeatures, doc);
   return errors ? { ok: false, errors } : { ok: true, features: doc as Features };
+}
+
+/** Validates a LinuxResources document (`update --resources`) as linux.resources of a config is validated. */
+export function checkResources(doc: unknown): ResourcesCheck {
+  const errors = run(load().validateResources, doc);
+  return errors ? { ok: false, errors } : { ok: true, resources: doc as LinuxResources };
 }
 
 function run(validate: ValidateFunction, doc: unknown): string[] | undefined {

@@ -1,14 +1,22 @@
 // Fault injection: create fails at each of its steps in turn, or the runtime dies there. After each, nothing
 // is left (state dir, cgroup, mount, process), `delete --force` succeeds or says the container does not
-// exist, and the id can be used again.
+// exist, and the id can be used again. The runtime is made to die (RUNT_FAULT) by the test build only, made
+// here (scripts/build.mjs --faults, into build/faults/); the production build has no fault points
+// (test/security/fault-injection.test.ts).
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../../src/spec/types';
-import { canRun, cgroupDirs, mountsUnder, setup, type Env } from './harness';
+import { canRun, cgroupDirs, mountsUnder, REPO, setup as setupWith, type Env } from './harness';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);
+else {
+  const build = spawnSync(process.execPath, [join(REPO, 'scripts/build.mjs'), '--faults'], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`scripts/build.mjs --faults: ${build.stderr}`);
+}
+const setup = (tt: Test): Env => setupWith(tt, join(REPO, 'build/faults/runt'));
 
 function cgroupOf(bundle: string): string {
   return (JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as Spec).linux!.cgroupsPath!;

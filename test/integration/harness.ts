@@ -86,7 +86,8 @@ export function spawnCaptured(
   }
 }
 
-export function setup(t: Test): Env {
+/** `runt`: the binary the environment drives (default build/runt; the faults test passes its test build). */
+export function setup(t: Test, runt = RUNT): Env {
   // a parent per environment: runt removes it with the last container (the list of parents is per state root)
   const cgroupParent = `/runt-test-${process.pid}-${envs++}`;
   const tmp = mkdtempSync(`${TMP_PREFIX}${process.pid}-`);
@@ -108,7 +109,7 @@ export function setup(t: Test): Env {
       return dir;
     },
     runt(args, opts = {}) {
-      return spawnCaptured(tmp, RUNT, ['--root', root, ...args], opts);
+      return spawnCaptured(tmp, runt, ['--root', root, ...args], opts);
     },
     id(name) {
       const id = `${name}-${process.pid}-${counter++}`;
@@ -117,7 +118,7 @@ export function setup(t: Test): Env {
     },
   };
   t.teardown(() => {
-    for (const id of ids) spawnSync(RUNT, ['--root', root, 'delete', '--force', id], { encoding: 'utf8' });
+    for (const id of ids) spawnSync(runt, ['--root', root, 'delete', '--force', id], { encoding: 'utf8' });
     // containers are directories; the root's own files (the cgroup-parents list) are not
     const left = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
     rmSync(tmp, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import t from 'tap';
 import {
   type CgroupHost, type CgroupSet, type Probe, type Write, DEFAULT_DEVICE_RULES, SYSTEMD_NOT_RUNNING, addProcess,
   applyResources, blkioToIoWeight, cgroupDir, cgroupMountPlan, createCgroup, detectHost, deviceRuleV1,
-  containerStats, deviceFilter, hasFreezer, isFrozen, pidsOf, removeCgroup, resolveCgroupsPath, resourcePlan, resourceWrites, setFrozen,
+  containerStats, defaultParent, deviceFilter, hasFreezer, isFrozen, pidsOf, removeCgroup, resolveCgroupsPath, resourcePlan, resourceWrites, setFrozen,
   sharesToWeight, toJson,
 } from '../../src/cgroups';
 import { blkioEntries, ioStatEntries, parseCpuList } from '../../src/cgroups/stats';
@@ -173,23 +173,28 @@ t.test('detectHost', async (t) => {
 });
 
 t.test('resolveCgroupsPath and cgroupDir', async (t) => {
-  t.equal(resolveCgroupsPath(undefined, 'c1', false), '/runt/c1');
-  t.equal(resolveCgroupsPath('', 'c1', false), '/runt/c1');
-  t.equal(resolveCgroupsPath('/a/b/../c/', 'c1', false), '/a/c');
-  t.equal(resolveCgroupsPath('/../../x', 'c1', false), '/x');
-  t.equal(resolveCgroupsPath('a/./b', 'c1', false), 'a/b', 'relative stays relative');
-  t.equal(resolveCgroupsPath('a/../../../b', 'c1', false), 'b', 'a relative path cannot climb out');
-  t.equal(resolveCgroupsPath('system.slice:runc:c1', 'c1', false), 'system.slice:runc:c1',
+  const parent = defaultParent('/run/runt');
+  t.match(parent, /^\/runt\/[0-9a-f]{12}$/, 'the default parent names the state root');
+  t.equal(resolveCgroupsPath(undefined, 'c1', false, '/run/runt'), `${parent}/c1`);
+  t.equal(resolveCgroupsPath('', 'c1', false, '/run/runt'), `${parent}/c1`);
+  t.equal(defaultParent('/run/runt/'), parent, 'the same root, however it is written');
+  t.equal(defaultParent('/run/containerd/../runt'), parent);
+  t.not(resolveCgroupsPath(undefined, 'c1', false, '/run/containerd/runc/k8s.io'), `${parent}/c1`, 'two roots: two cgroups for one id');
+  t.equal(resolveCgroupsPath('/a/b/../c/', 'c1', false, '/run/runt'), '/a/c');
+  t.equal(resolveCgroupsPath('/../../x', 'c1', false, '/run/runt'), '/x');
+  t.equal(resolveCgroupsPath('a/./b', 'c1', false, '/run/runt'), 'a/b', 'relative stays relative');
+  t.equal(resolveCgroupsPath('a/../../../b', 'c1', false, '/run/runt'), 'b', 'a relative path cannot climb out');
+  t.equal(resolveCgroupsPath('system.slice:runc:c1', 'c1', false, '/run/runt'), 'system.slice:runc:c1',
     'like runc, the systemd form is a plain relative path for the cgroupfs driver');
-  t.throws(() => resolveCgroupsPath('/', 'c1', false), /^linux\.cgroupsPath: .*root cgroup/);
-  t.throws(() => resolveCgroupsPath('.', 'c1', false), /^linux\.cgroupsPath: /);
-  t.throws(() => resolveCgroupsPath(undefined, '../x', false), /invalid container id/);
+  t.throws(() => resolveCgroupsPath('/', 'c1', false, '/run/runt'), /^linux\.cgroupsPath: .*root cgroup/);
+  t.throws(() => resolveCgroupsPath('.', 'c1', false, '/run/runt'), /^linux\.cgroupsPath: /);
+  t.throws(() => resolveCgroupsPath(undefined, '../x', false, '/run/runt'), /invalid container id/);
 
   const d = tmpdir(t);
-  t.throws(() => resolveCgroupsPath('system.slice:runc:c1', 'c1', true, path.join(d, 'nope')), { message: SYSTEMD_NOT_RUNNING });
+  t.throws(() => resolveCgroupsPath('system.slice:runc:c1', 'c1', true, '/run/runt', path.join(d, 'nope')), { message: SYSTEMD_NOT_RUNNING });
   t.equal(SYSTEMD_NOT_RUNNING, 'systemd cgroup driver requested (--systemd-cgroup), but systemd is not running on this host');
-  t.throws(() => resolveCgroupsPath('/a/b', 'c1', true, d), /expected "slice:prefix:name"/);
-  t.throws(() => resolveCgroupsPath('system.slice:runc:c1', 'c1', true, d), /systemd cgroup driver .* not supported by runt yet/);
+  t.throws(() => resolveCgroupsPath('/a/b', 'c1', true, '/run/runt', d), /expected "slice:prefix:name"/);
+  t.throws(() => resolveCgroupsPath('system.slice:runc:c1', 'c1', true, '/run/runt', d), /systemd cgroup driver .* not supported by runt yet/);
 
   const h = { version: 1 as const, mountPoint: '/cg/memory', root: '/', controllers: ['memory'], ownPath: '/process_api/abc' };
   t.equal(cgroupDir(h, '/runt/c1'), '/cg/memory/runt/c1');
@@ -663,6 +668,36 @@ t.test('createCgroup: relative path, failures clean up', async (t) => {
   write(`${cg}/pids`, 'not a dir');
   t.throws(() => createCgroup(host, '/runt/c9'), /^cgroups: creating \/runt\/c9 in .*pids: /);
   t.notOk(fs.existsSync(`${cg}/memory/runt`), 'the dirs made before the failure are gone');
+});
+
+t.test('createCgroup: a cgroup that holds processes or is frozen is refused (runc\'s texts)', async (t) => {
+  const { proc, cg } = hybridTree(tmpdir(t));
+  const host = detectHost(proc);
+  // every mounted hierarchy, the named name=systemd one included
+  const mounts = host.hierarchies.map((h) => h.mountPoint);
+  for (const m of mounts) write(`${m}/busy/cgroup.procs`, '');
+  write(`${cg}/freezer/busy/freezer.state`, 'THAWED\n');
+  const joined = createCgroup(host, '/busy');
+  t.same(joined.created, [], 'an empty, thawed cgroup is joined; nothing of it is the container\'s to remove');
+
+  fs.rmSync(`${cg}/cpu/busy`, { recursive: true });
+  write(`${cg}/pids/busy/cgroup.procs`, '4242\n');
+  t.throws(() => createCgroup(host, '/busy'), { message: "cgroups: /busy: container's cgroup is not empty: 1 process(es) found" }, 'a process in one hierarchy');
+  t.notOk(fs.existsSync(`${cg}/cpu/busy`), 'what was made for the refused cgroup is removed again');
+  t.equal(read(`${cg}/pids/busy/cgroup.procs`), '4242\n', 'the existing one is left as it was');
+  write(`${cg}/pids/busy/cgroup.procs`, '');
+  write(`${cg}/unified/busy/sub/cgroup.procs`, '1\n2\n');
+  t.throws(() => createCgroup(host, '/busy'), { message: "cgroups: /busy: container's cgroup is not empty: 2 process(es) found" }, 'processes in a sub-cgroup');
+  const below = createCgroup(host, '/busy/c1');
+  t.same(Object.values(below.dirs), mounts.map((m) => `${m}/busy/c1`), 'a new cgroup below a busy one holds none of its processes');
+  unpopulate(Object.values(below.dirs));
+  removeCgroup(below);
+  fs.rmSync(`${cg}/unified/busy/sub`, { recursive: true });
+
+  write(`${cg}/freezer/busy/freezer.state`, 'FROZEN\n');
+  t.throws(() => createCgroup(host, '/busy'), { message: "cgroups: /busy: container's cgroup unexpectedly frozen" });
+  write(`${cg}/freezer/busy/freezer.state`, 'FREEZING\n');
+  t.throws(() => createCgroup(host, '/busy'), /unexpectedly frozen/, 'freezing counts too');
 });
 
 t.test('createCgroup on a fake v2 host delegates controllers', async (t) => {

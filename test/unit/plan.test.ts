@@ -223,6 +223,18 @@ t.test('no mount namespace: the runtime\'s tree, entered with chroot; what would
   bad((s) => { s.root!.readonly = true; }, /^root.readonly: needs a mount namespace/);
 });
 
+t.test('linux.devices paths are cleaned lexically and must stay under /dev', async (t) => {
+  const plan = (path: string): Step[] => {
+    const s = spec((s) => { s.linux!.devices = [{ path, type: 'c', major: 1, minor: 3 }]; });
+    return buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), '{}');
+  };
+  t.same(find(plan('/dev/./x//y'), 'MKNOD').at(-1)!.args[0], '/dev/x/y');
+  t.same(find(plan('/dev/a/../null'), 'MKNOD').filter((m) => m.args[0] === '/dev/null').length, 1, 'the same node as the default one replaces it');
+  for (const path of ['/dev/../etc/evil', '/dev/..', '/dev/', '/dev', 'dev/x', '/devx', '/dev/x/../../root/y']) {
+    t.throws(() => plan(path), new ConfigError(`linux.devices[0].path: "${path}" is not under /dev`), path);
+  }
+});
+
 t.test('child: hooks in the container get the state; runtime hooks add a sync point', async (t) => {
   const s = spec((s) => {
     s.hooks = {

@@ -1,0 +1,63 @@
+// Calls on one container are serialised by an flock on its state dir. A call that waits for the lock while the
+// container is deleted, and a new one made under the same id, gets the lock of a dir that is gone: it must
+// not act on the new container (whose create, or another call, holds the new dir's lock), but take that
+// lock in turn.
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { flock, LOCK_EX } from '../../src/sys/native';
+import { canRun, readState, RUNT } from '../integration/harness';
+import { attack } from './attack';
+
+const skip = canRun();
+if (skip) t.plan(0, skip);
+
+/** Takes the flock of a dir, as a runt call under way holds it; closing the fd lets it go. */
+function hold(dir: string): number {
+  const fd = openSync(dir, 'r');
+  flock(fd, LOCK_EX);
+  return fd;
+}
+
+/** Whether process `pid` waits for an flock on the inode `ino` (a blocked waiter is a "->" line in /proc/locks). */
+function waitsFor(pid: number, ino: number): boolean {
+  return readFileSync('/proc/locks', 'utf8').split('\n').some((l) => / -> FLOCK /.test(l) && l.includes(` ${pid} `) && l.includes(`:${ino} `));
+}
+
+async function until(what: () => boolean, ms = 10_000): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) if (what()) return true;
+  return false;
+}
+
+t.test('a call that waited for the lock of a deleted dir does not act on the container made in its place', async (t) => {
+  const { env } = attack(t);
+  const id = env.id('race');
+  // the first container goes to a root of its own later (as if deleted); its cgroup has no parent runt made
+  const elsewhere = join(env.tmp, 'elsewhere');
+  mkdirSync(elsewhere, { mode: 0o700 });
+  t.teardown(() => spawnSync(RUNT, ['--root', elsewhere, 'delete', '--force', id]));
+  const bundle = (n: string): string => env.bundle(['sleep', '300'], (s) => { s.linux!.cgroupsPath = `/runt-race-${process.pid}-${n}`; });
+  t.equal(env.runt(['create', '-b', bundle('a'), id]).status, 0);
+  const dir = join(env.root, id);
+  const first = hold(dir);
+  const firstIno = statSync(dir).ino;
+  const waiter = spawn(RUNT, ['--root', env.root, 'delete', '--force', id], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => waiter.on('exit', (code) => resolve(code)));
+  t.teardown(() => waiter.kill('SIGKILL'));
+  t.ok(await until(() => waitsFor(waiter.pid!, firstIno)), 'delete waits for the lock');
+
+  // meanwhile the container is deleted and another create of the id makes a new dir, holding its lock
+  renameSync(dir, join(elsewhere, id));
+  t.equal(env.runt(['create', '-b', bundle('b'), id]).status, 0);
+  const second = hold(dir);
+  const secondIno = statSync(dir).ino;
+  closeSync(first);
+
+  const blocked = await until(() => waiter.exitCode !== null || waitsFor(waiter.pid!, secondIno));
+  t.ok(blocked && waiter.exitCode === null, 'delete now waits for the lock of the new dir');
+  t.equal(readState(env, id).status, 'created', 'the new container is untouched while its lock is held');
+  closeSync(second);
+  t.equal(await exited, 0, 'with that lock, delete goes ahead');
+  t.notOk(existsSync(dir), 'and deletes the container that is there now');
+});
