@@ -10,7 +10,7 @@ import {
 import { join } from 'node:path';
 import { detectHost, hasControllers, v2Hierarchy } from '../../src/cgroups';
 import type { Spec } from '../../src/spec/types';
-import { canRun, REPO, rootfs, RUNT, spawnCaptured } from './harness';
+import { canRun, rootfs, RUNT, spawnCaptured } from './harness';
 
 const NAME = `rtl${process.pid}`;
 const SUBID_COUNT = 65536;
@@ -75,16 +75,12 @@ function processesOf(user: User): number[] {
   return out;
 }
 
-/** build/ as the user can run it: the repo's, or a copy with its own launcher where the repo is out of reach. */
+/** build/runt as the user can run it: the repo's, or a copy of the one file where the repo is out of reach. */
 function runtFor(tmp: string): string {
   if (sh('setpriv', ['--reuid', NAME, '--regid', NAME, '--init-groups', RUNT, '--version']).status === 0) return RUNT;
-  const build = join(tmp, 'build');
-  mkdirSync(build);
-  for (const f of ['runt.cjs', 'validators.cjs', 'validators.cjs.cache']) cpSync(join(REPO, 'build', f), join(build, f));
-  cpSync(join(REPO, 'node_modules/@yuuang'), join(tmp, 'node_modules/@yuuang'), { recursive: true });
-  const make = sh('make', ['-s', '-C', join(REPO, 'native-shim'), `OUT=${build}`, `NODE=${process.execPath}`, `BUNDLE=${join(build, 'runt.cjs')}`]);
-  if (make.status !== 0) throw new Error(`building a copy of runt for ${NAME}: ${make.stderr}`);
-  return join(build, 'runt');
+  const copy = join(tmp, 'runt');
+  cpSync(RUNT, copy);
+  return copy;
 }
 
 function setUp(): string | User {
