@@ -122,6 +122,7 @@ function execCgroup(record: ContainerRecord, flag: string | undefined): cgroups.
 interface Prepared {
   proc: Process;
   planCtx: ExecContext;
+  /** The cgroup dirs the child does not join by itself. */
   cgroup?: cgroups.CgroupSet;
   listen: number;
 }
@@ -156,7 +157,12 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       rootless: ctx.rootless,
       setgroupsDenied: setgroupsDenied(record.pid),
     };
-    return { proc, planCtx, cgroup: execCgroup(record, stringFlag(ctx.flags, 'cgroup')), listen };
+    const cgroup = execCgroup(record, stringFlag(ctx.flags, 'cgroup'));
+    // clone3 into a cgroup2 dir is refused once the container's cgroup namespace is joined (the runtime's own
+    // cgroup is outside it): the runtime adds the process to that dir itself
+    const joined = cgroup ? cgroups.selfJoin(cgroup, !planCtx.joins.has('cgroup')) : undefined;
+    planCtx.cgroupJoin = joined?.join;
+    return { proc, planCtx, cgroup: joined?.left, listen };
   });
 }
 

@@ -4,6 +4,7 @@
 // capabilities as create's init does, and execs. Nothing of what only an init does: no mounts, no pivot_root
 // (the mount namespace's root is the container's), no /dev/console, no exec fifo.
 import type { LinuxCapabilities, LinuxSeccomp, Process, User } from '../spec/types';
+import { cgroupJoinSteps, cgroupOpenSteps, type CgroupJoin } from './cgroup-join';
 import { PLAN_VERSION } from './index';
 import { CAPABILITIES } from './linux';
 import { FLAG_OF, rootInUserNamespace, userFirst } from './namespaces';
@@ -50,6 +51,8 @@ export interface ExecContext extends ConsoleChoice {
   rootless?: boolean;
   /** setgroups(2) is denied in the container's user namespace (/proc/INIT/setgroups). */
   setgroupsDenied?: boolean;
+  /** The cgroups the child joins by itself (opened before the namespaces are joined). */
+  cgroupJoin?: CgroupJoin;
 }
 
 export function execParentPlan(proc: Process, ctx: ExecContext): Step[] {
@@ -59,6 +62,7 @@ export function execParentPlan(proc: Process, ctx: ExecContext): Step[] {
   return [
     step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', [ctx.mode]),
     ...consoleSteps(proc, ctx), ...seccompListenerSteps(ctx.seccomp),
+    ...cgroupOpenSteps(ctx.cgroupJoin),
     ...joins,
     // no clone flags: after setns(CLONE_NEWPID) the child is born in the container's pid namespace
     step('CLONE', [0]), step('END'),
@@ -72,6 +76,7 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
   // there, and the pty TERMINAL makes would belong to the overflow id
   const root = ctx.joins.has('user') ? rootInUserNamespace() : [];
   return [
+    ...cgroupJoinSteps(ctx.cgroupJoin),
     ...root,
     ...terminalSteps(proc, false),
     ...rlimitSteps(proc.rlimits),

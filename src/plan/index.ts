@@ -1,6 +1,7 @@
 // config.json → the two plan segments the shim executes: the parent's (up to clone) and the child's (sent
 // once the runtime knows the pid). Pure: everything about the host comes in through PlanContext.
 import type { Hook, Mount, Spec } from '../spec/types';
+import { cgroupJoinSteps, cgroupOpenSteps, type CgroupJoin } from './cgroup-join';
 import { deviceSteps } from './devices';
 import { CLONE, MS } from './linux';
 import { isBindMount, mountSteps, rootPropagation } from './mounts';
@@ -30,6 +31,8 @@ export interface PlanContext extends ConsoleChoice {
   rootless?: boolean;
   /** setgroups(2) is denied in the child's user namespace (read once the maps are written). */
   setgroupsDenied?: boolean;
+  /** The cgroups the child joins by itself. */
+  cgroupJoin?: CgroupJoin;
 }
 
 export interface ParentPlan {
@@ -91,6 +94,7 @@ export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
     const lines = Object.entries(offsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`);
     if (lines.length) steps.push(step('WRITE_PROC', ['self/timens_offsets', lines.join('')], 'linux.timeOffsets'));
   }
+  steps.push(...cgroupOpenSteps(ctx.cgroupJoin));
   if (ctx.rootless) steps.push(step('DUMPABLE', [1]));
   steps.push(step('CLONE', [ns.cloneFlags]), step('END'));
   return { steps, namespaces: ns };
@@ -117,6 +121,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   // rootless: dumpable until here so that the runtime could write its maps; from its first step on, before it
   // touches anything of the container, its fds (the host's /proc among them) are out of reach again
   const steps: Step[] = ctx.rootless ? [step('DUMPABLE', [0])] : [];
+  steps.push(...cgroupJoinSteps(ctx.cgroupJoin));
   // in a user namespace the child starts as the overflow id until it takes root there (the maps are written)
   if (ns.has('user')) steps.push(...rootInUserNamespace());
   if (ns.unshareCgroup) steps.push(step('UNSHARE', [CLONE.newcgroup], 'linux.namespaces'));
