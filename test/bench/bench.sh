@@ -110,7 +110,9 @@ docker_start() {
     "exec-opts": ["native.cgroupdriver=cgroupfs"], iptables: false, ip6tables: false, bridge: "none"}' "${usable[@]}" >"$DOCKER_DIR/daemon.json"
   dockerd --config-file "$DOCKER_DIR/daemon.json" --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" \
     --pidfile "$DOCKER_DIR/docker.pid" -H "unix://$DOCKER_DIR/docker.sock" >"$DOCKER_DIR/dockerd.log" 2>&1 &
-  for _ in $(seq 100); do docker -H "unix://$DOCKER_DIR/docker.sock" version >/dev/null 2>&1 && break; sleep 0.2; done
+  local up=
+  for _ in $(seq 300); do docker -H "unix://$DOCKER_DIR/docker.sock" version >/dev/null 2>&1 && { up=1; break; }; sleep 0.2; done
+  [ -n "$up" ] || { echo "| docker | skipped: dockerd did not start: $(tail -n 2 "$DOCKER_DIR/dockerd.log" | tr '\n' ' ' | head -c 200) | | | | | |"; return 1; }
   tar -C "$OUT/rootfs" -c . | docker -H "unix://$DOCKER_DIR/docker.sock" import - runt-bench:latest >/dev/null
 }
 docker_stop() {
@@ -188,7 +190,7 @@ for c in $CASES; do
         for d in /sys/fs/cgroup/*/"$RUNT_CTRD_NS" /sys/fs/cgroup/"$RUNT_CTRD_NS"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done; true ) ;;
     docker)
       command -v dockerd >/dev/null || { echo "| docker | skipped: dockerd is not installed | | | | | |"; continue; }
-      docker_start
+      docker_start || continue
       for rt in "${usable[@]}"; do
         n=$(basename "$rt")
         cmd="docker -H unix://$DOCKER_DIR/docker.sock run --rm --runtime $n --network none runt-bench:latest true"
