@@ -38,7 +38,11 @@ for tool in hyperfine jq /usr/bin/time unshare; do command -v $tool >/dev/null |
 if [ -z "${KEEP_UNIFIED:-}" ] && [ -z "${RUNT_BENCH_PRIVATE:-}" ] && mountpoint -q /sys/fs/cgroup/unified; then
   RUNT_BENCH_PRIVATE=1 exec unshare --mount --propagation private -- "$0" "$@"
 fi
-[ -n "${RUNT_BENCH_PRIVATE:-}" ] && umount -l /sys/fs/cgroup/unified
+if [ -n "${RUNT_BENCH_PRIVATE:-}" ]; then
+  # a throwaway tmpfs in its place: what crun, conmon or dockerd write under that path stays in this namespace
+  umount -l /sys/fs/cgroup/unified
+  mount -t tmpfs -o size=1m,mode=755 runt-bench-no-cgroup2 /sys/fs/cgroup/unified
+fi
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem:/ {print $2}') GiB, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 echo "cgroups: $(if [ -n "${RUNT_BENCH_PRIVATE:-}" ]; then echo 'v1 (the run unmounted the hybrid cgroup2 mount in its private mount namespace)'; else stat -fc %T /sys/fs/cgroup; fi)"
@@ -187,7 +191,7 @@ for c in $CASES; do
         for rt in "${usable[@]}"; do n=$(basename "$rt"); args+=(-n "ctr --runc-binary $n" "ctr -a $RUNT_CTRD_SOCK -n $RUNT_CTRD_NS run --rm --runc-binary $rt $RUNT_CTRD_IMAGE bench-ctr-$n echo hi"); done
         hf ctr "${args[@]}"; ctrd_stop >/dev/null
         # containerd puts a task's cgroup under /<namespace>; runc leaves that parent behind (runt removes it)
-        for d in /sys/fs/cgroup/*/"$RUNT_CTRD_NS" /sys/fs/cgroup/"$RUNT_CTRD_NS"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done; true ) ;;
+        for d in /sys/fs/cgroup/*/"$RUNT_CTRD_NS" /sys/fs/cgroup/"$RUNT_CTRD_NS"; do [ -d "$d" ] && { rmdir "$d" 2>/dev/null || true; }; done ) ;;
     docker)
       command -v dockerd >/dev/null || { echo "| docker | skipped: dockerd is not installed | | | | | |"; continue; }
       docker_start || continue
