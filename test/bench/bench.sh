@@ -191,7 +191,7 @@ for c in $CASES; do
         for rt in "${usable[@]}"; do n=$(basename "$rt"); args+=(-n "ctr --runc-binary $n" "ctr -a $RUNT_CTRD_SOCK -n $RUNT_CTRD_NS run --rm --runc-binary $rt $RUNT_CTRD_IMAGE bench-ctr-$n echo hi"); done
         hf ctr "${args[@]}"; ctrd_stop >/dev/null
         # containerd puts a task's cgroup under /<namespace>; runc leaves that parent behind (runt removes it)
-        for d in /sys/fs/cgroup/*/"$RUNT_CTRD_NS" /sys/fs/cgroup/"$RUNT_CTRD_NS"; do [ -d "$d" ] && { rmdir "$d" 2>/dev/null || true; }; done ) ;;
+        for d in /sys/fs/cgroup/*/"$RUNT_CTRD_NS" /sys/fs/cgroup/"$RUNT_CTRD_NS"; do [ -d "$d" ] && { rmdir "$d" 2>/dev/null || true; }; done; true ) ;;
     docker)
       command -v dockerd >/dev/null || { echo "| docker | skipped: dockerd is not installed | | | | | |"; continue; }
       docker_start || continue
