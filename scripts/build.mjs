@@ -1,9 +1,9 @@
 // npm run build (and npm install): build/runt, the one file users install and engines call. esbuild bundles
-// the CLI (src/main.ts, the schema validator and the shim's executable build/runt-shim included) into one
-// CommonJS file, build/runt.cjs; Bun compiles that, with the ffi-rs binding it requires, into a standalone
-// executable with its bytecode made ahead of time (README "Speed" has the numbers behind the choice).
+// the CLI (src/main.ts) into one CommonJS file, build/runt.cjs; Bun compiles that, with the modules it
+// requires (the schema validator, the shim's executable, the ffi-rs binding), into a standalone executable
+// with its bytecode made ahead of time (README "Design notes" has the numbers behind the choice).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,15 +20,22 @@ try {
   // not a git checkout
 }
 
-// the shim first: the bundle embeds it
+// the shim first: build/runt embeds it
 execFileSync('make', ['-s', '-C', join(root, 'native-shim'), `OUT=${out}`], { stdio: 'inherit' });
 
-/** `require('runt-shim-image')` (src/shim/driver.ts) is build/runt-shim's bytes, a Uint8Array. */
-const shimImage = {
-  name: 'runt-shim-image',
+// Two modules stay files of their own in build/, embedded next to the bundle and initialised only by the
+// commands that require them, so that the others do not load them: the schema validator (~285 KB,
+// src/spec/validate.ts) and `require('runt-shim-image')` (src/shim/driver.ts), build/runt-shim's bytes.
+copyFileSync(join(root, 'src/spec/validators.cjs'), join(out, 'validators.cjs'));
+const shimImage = readFileSync(join(out, 'runt-shim')).toString('base64');
+writeFileSync(join(out, 'runt-shim-image.cjs'), `module.exports = new Uint8Array(Buffer.from('${shimImage}', 'base64'));\n`);
+const ownModules = {
+  name: 'own-modules',
   setup(build) {
-    build.onResolve({ filter: /^runt-shim-image$/ }, () => ({ path: join(out, 'runt-shim'), namespace: 'shim-image' }));
-    build.onLoad({ filter: /.*/, namespace: 'shim-image' }, (args) => ({ contents: readFileSync(args.path), loader: 'binary' }));
+    build.onResolve({ filter: /^(runt-shim-image|\.\/validators\.cjs)$/ }, (args) => ({
+      path: args.path === 'runt-shim-image' ? './runt-shim-image.cjs' : args.path,
+      external: true,
+    }));
   },
 };
 
@@ -43,14 +50,14 @@ await esbuild.build({
   target: 'node20',
   // a native addon: Bun embeds it in the executable
   external: ['@yuuang/ffi-rs-linux-x64-gnu'],
-  plugins: [shimImage],
+  plugins: [ownModules],
   define: { RUNT_VERSION: JSON.stringify(pkg.version), RUNT_COMMIT: JSON.stringify(commit) },
   logLevel: 'warning',
 });
 
 const bun = join(dirname(createRequire(import.meta.url).resolve('@oven/bun-linux-x64/package.json')), 'bin', 'bun');
 execFileSync(bun, [
-  'build', bundle, '--compile', '--bytecode', '--format=cjs', '--outfile', join(out, 'runt'),
+  'build', bundle, join(out, 'validators.cjs'), join(out, 'runt-shim-image.cjs'), '--compile', '--bytecode', '--format=cjs', '--outfile', join(out, 'runt'),
   // the runtime reads no file of its caller's directory (an engine runs it in the bundle's)
   '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig',
 ], { stdio: ['ignore', 'ignore', 'inherit'] });
