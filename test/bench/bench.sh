@@ -124,6 +124,9 @@ docker_stop() {
   local pid; pid=$(cat "$DOCKER_DIR/docker.pid")
   kill "$pid" 2>/dev/null; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   umount "$DOCKER_DIR"/data/overlay2/*/merged 2>/dev/null || true
+  # the /docker parent cgroup runc and crun leave behind (an empty one only)
+  for d in /sys/fs/cgroup/*/docker; do [ -d "$d" ] && { rmdir "$d" 2>/dev/null || true; }; done
+  rm -f "$DOCKER_DIR/docker.pid"
 }
 
 # each runtime's container for the cases that need one running (or created), cleaned up at the end
