@@ -333,6 +333,29 @@ static _Noreturn void wait_child(pid_t pid, const sigset_t *set)
 	_exit(code);
 }
 
+#define CLONE_INTO_CGROUP_FLAG 0x200000000ULL /* linux/sched.h, Linux 5.7 */
+
+/* struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2), as linux/sched.h has it */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/* Fork-like clone: clone3 into the CGROUP_INTO directory when there is one, else clone. */
+static long clone_child(unsigned flags)
+{
+	if (g_clone_cgroup < 0)
+		return syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	struct clone3_args args = {
+		.flags = flags | CLONE_INTO_CGROUP_FLAG, .exit_signal = SIGCHLD, .cgroup = (uint64_t)g_clone_cgroup,
+	};
+	long pid = syscall(SYS_clone3, &args, sizeof args);
+	if (pid == 0) {
+		close(g_clone_cgroup);
+		g_clone_cgroup = -1;
+	}
+	return pid;
+}
+
 void op_clone(const struct rec *r)
 {
 	unsigned flags = num_u32(r->f[1]);
@@ -350,9 +373,9 @@ void op_clone(const struct rec *r)
 		if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 			die(errno, "block signals");
 	}
-	long pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	long pid = clone_child(flags);
 	if (pid < 0)
-		die(errno, "clone with flags 0x%x", flags);
+		die(errno, "clone with flags 0x%x%s", flags, g_clone_cgroup >= 0 ? " into a cgroup (clone3, CLONE_INTO_CGROUP)" : "");
 	if (pid == 0) {
 		if (sigprocmask(SIG_SETMASK, &g_origmask, NULL) < 0)
 			die(errno, "restore the signal mask");

@@ -30,6 +30,8 @@ static const struct opdef ops[] = {
 	{ "CONSOLE_CONNECT", PARENT, "s", NULL, op_console_connect },
 	{ "SECCOMP_LISTENER", PARENT, "s", NULL, op_seccomp_listener },
 	{ "OPEN_FIFO", PARENT | HOST_FDS, "s", NULL, op_open_fifo },
+	{ "CGROUP_TASKS", PARENT, "s", NULL, op_cgroup_tasks },
+	{ "CGROUP_INTO", PARENT, "s", NULL, op_cgroup_into },
 	{ "SETNS", PARENT, "su", NULL, op_setns },
 	{ "JOIN", PARENT | HOST_FDS, NULL, check_join, op_join },
 	{ "UNSHARE", BOTH, "u", NULL, op_unshare },
@@ -39,6 +41,7 @@ static const struct opdef ops[] = {
 	{ "IDMAP_TREE", PARENT | HOST_FDS, "sbbss", NULL, op_idmap_tree },
 	{ "CLONE", PARENT, "u", NULL, op_clone },
 	/* child */
+	{ "CGROUP_JOIN", CHILD, "", NULL, op_cgroup_join },
 	{ "WAIT", CHILD, "", NULL, op_wait },
 	{ "SEND", CHILD, "w", NULL, op_send },
 	{ "SETSID", CHILD, "", NULL, op_setsid },

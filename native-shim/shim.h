@@ -242,4 +242,11 @@ void op_wait(const struct rec *r);
 void op_send(const struct rec *r);
 void op_wait_fifo(const struct rec *r);
 
+/* ---- cgroups (cgroup.c) --------------------------------------------------------------------------------- */
+
+extern int g_clone_cgroup; /* CGROUP_INTO: O_PATH fd of the cgroup2 directory CLONE puts the child in, or -1 */
+void op_cgroup_tasks(const struct rec *r);
+void op_cgroup_into(const struct rec *r);
+void op_cgroup_join(const struct rec *r);
+
 #endif

@@ -1,5 +1,7 @@
 // The cgroupfs driver: makes, fills, joins and removes the container's cgroup directories.
 import * as fs from 'node:fs';
+import { release } from 'node:os';
+import type { CgroupJoin } from '../plan/cgroup-join';
 import type { LinuxResources } from '../spec/types';
 import type { HierarchyDriver, Probe, Write } from './emit';
 import { errnoOf, mkdirP, readTrim, sleepMs, writeCgroupFile } from './fs';
@@ -184,6 +186,27 @@ export function addProcess(set: CgroupSet, pid: number): void {
   }
 }
 
+/** clone3 with CLONE_INTO_CGROUP: Linux 5.7. */
+function hasCloneIntoCgroup(): boolean {
+  const [major = 0, minor = 0] = release().split('.').map((n) => parseInt(n, 10));
+  return major > 5 || (major === 5 && minor >= 7);
+}
+
+/**
+ * How the container's process joins the dirs of `set` by itself (src/plan/cgroup-join.ts): each v1 dir
+ * (it has a `tasks` file) by its `tasks` file, the cgroup2 dir by clone3 where `clone3` allows it (the
+ * caller's choice) and the kernel has it. `left`: the dirs the runtime still adds the pid to (addProcess).
+ */
+export function selfJoin(set: CgroupSet, clone3: boolean): { join: CgroupJoin; left: CgroupSet } {
+  const join: CgroupJoin = { tasks: [] };
+  const left: CgroupSet = { dirs: {}, created: [] };
+  for (const [mountPoint, dir] of Object.entries(set.dirs)) {
+    if (fs.existsSync(`${dir}/tasks`)) join.tasks.push(`${dir}/tasks`);
+    else if (clone3 && join.into === undefined && hasCloneIntoCgroup()) join.into = dir;
+    else left.dirs[mountPoint] = dir;
+  }
+  return { join, left };
+}
 
 /** Sleeps between rmdir attempts of a busy cgroup (a process that just died may still be counted). */
 const BUSY_RETRY_MS = [10, 20, 40, 80, 160];

@@ -11,7 +11,7 @@ export { deviceFilter, deviceState } from './ebpf';
 export { hasFreezer, isFrozen, setFrozen } from './freezer';
 export { containerStats, toJson } from './stats';
 export { type CgroupMountOp, cgroupMountPlan } from './mount';
-export { type CgroupSet, addProcess, applyResources, applyWrites, createCgroup, dirProbe, removeCgroup } from './cgroupfs';
+export { type CgroupSet, addProcess, applyResources, applyWrites, createCgroup, dirProbe, removeCgroup, selfJoin } from './cgroupfs';
 
 export { recordParents, removeEmptyParents } from './parents';
 export { pidsOf } from './procs';

@@ -119,6 +119,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       for (const warning of cgroups.applyResources(cgroupHost, cgroup, resources)) log.warn(warning);
     }
 
+    const joined = cgroup ? cgroups.selfJoin(cgroup, true) : undefined;
     const host = hostFacts();
     const listen = listenFds();
     const planCtx: PlanContext = {
@@ -137,6 +138,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       rootless: ctx.rootless,
       warn: (msg) => log.warn(msg),
       ...(opts.noNewKeyring ? {} : { sessionKeyring: sessionKeyringName(id) }),
+      cgroupJoin: joined?.join,
     };
     const parent = buildParentPlan(spec, planCtx);
     const session = await runShim(parent.steps, planCtx.preserveFds, {
@@ -147,7 +149,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
         saveRecord(dir, record);
         faultPoint('got-pid');
         if (fault('shim-killed')) process.kill(pid, 'SIGKILL');
-        setUpFromOutside(spec, pid, cgroup, ctx.rootless);
+        setUpFromOutside(spec, pid, joined?.left, ctx.rootless);
         if (rdtRoot) {
           const rdt = joinRdtGroup(spec.linux!.intelRdt!, id, pid, rdtRoot);
           undo.push(() => leaveRdtGroup(rdt));
@@ -176,7 +178,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   }
 }
 
-/** Done by the runtime while the child waits: id maps, cgroup membership, OOM score. */
+/** Done by the runtime while the child waits: id maps, the cgroups it does not join by itself, OOM score. */
 function setUpFromOutside(spec: Spec, pid: number, cgroup: cgroups.CgroupSet | undefined, rootless: boolean): void {
   const caller = rootless ? { uid: process.geteuid!(), gid: process.getegid!() } : undefined;
   for (const action of idMapActions(spec, pid, caller)) {

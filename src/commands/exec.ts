@@ -114,6 +114,7 @@ function execCgroup(record: ContainerRecord, flag: string | undefined): cgroups.
 interface Prepared {
   proc: Process;
   planCtx: ExecContext;
+  /** The cgroup dirs the child does not join by itself. */
   cgroup?: cgroups.CgroupSet;
   rdt?: RdtGroup;
   listen: number;
@@ -182,7 +183,11 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       setgroupsDenied: setgroupsDenied(record.pid),
     };
     const cgroup = execCgroup(record, stringFlag(ctx.flags, 'cgroup'));
-    return { proc, planCtx, cgroup, rdt: record.rdt, listen, pidfd: initPidfd(record) };
+    // clone3 into a cgroup2 dir is refused once the container's cgroup namespace is joined (the runtime's own
+    // cgroup is outside it): the runtime adds the process to that dir itself
+    const joined = cgroup ? cgroups.selfJoin(cgroup, !planCtx.joins.has('cgroup')) : undefined;
+    planCtx.cgroupJoin = joined?.join;
+    return { proc, planCtx, cgroup: joined?.left, rdt: record.rdt, listen, pidfd: initPidfd(record) };
   });
 }
 

@@ -4,6 +4,7 @@
 // capabilities as create's init does, and execs. Nothing of what only an init does: no mounts, no pivot_root
 // (the mount namespace's root is the container's), no /dev/console, no exec fifo.
 import type { Linux, LinuxCapabilities, LinuxSeccomp, Process, User } from '../spec/types';
+import { cgroupJoinSteps, cgroupOpenSteps, type CgroupJoin } from './cgroup-join';
 import { PLAN_VERSION } from './index';
 import { CAPABILITIES } from './linux';
 import { joinKeyringSteps } from './keyring';
@@ -63,6 +64,8 @@ export interface ExecContext extends ConsoleChoice {
   lsmFields?: LsmFields;
   /** The container's session keyring, joined by the process (none: the container was made with --no-new-keyring). */
   sessionKeyring?: string;
+  /** The cgroups the child joins by itself (opened before the namespaces are joined). */
+  cgroupJoin?: CgroupJoin;
 }
 
 export function execParentPlan(proc: Process, ctx: ExecContext): Step[] {
@@ -73,6 +76,8 @@ export function execParentPlan(proc: Process, ctx: ExecContext): Step[] {
     step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', [ctx.mode]),
     ...execAffinitySteps(proc.execCPUAffinity).initial,
     ...consoleSteps(proc, ctx), ...seccompListenerSteps(ctx.seccomp),
+    // opened before the namespaces are joined: after, the paths would resolve in the container's mount namespace
+    ...cgroupOpenSteps(ctx.cgroupJoin),
     ...(joins.length ? [step('JOIN', [ctx.initPidfd, ctx.initPid, ...joins], "the container's namespaces")] : []),
     // no clone flags: after setns(CLONE_NEWPID) the child is born in the container's pid namespace
     step('CLONE', [0]), step('END'),
@@ -88,6 +93,8 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
   // a container without a mount namespace of its own is in the runtime's, chrooted: the process enters its root
   const chroot = ctx.joins.has('mount') ? [] : [step('ROOTFS', [`/proc/${ctx.initPid}/root`]), step('CHROOT', [0])];
   return [
+    ...cgroupJoinSteps(ctx.cgroupJoin),
+    // after the cgroup join: a cpuset move may change the affinity
     ...execAffinitySteps(proc.execCPUAffinity).final,
     ...root,
     ...(ctx.sessionKeyring === undefined ? [] : keyringLabelSteps(proc, ctx.lsm)),

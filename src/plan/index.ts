@@ -1,6 +1,7 @@
 // config.json → the two plan segments the shim executes: the parent's (up to clone) and the child's (sent
 // once the runtime knows the pid). Pure: everything about the host comes in through PlanContext.
 import type { Hook, Mount, Spec } from '../spec/types';
+import { cgroupJoinSteps, cgroupOpenSteps, type CgroupJoin } from './cgroup-join';
 import { deviceSteps } from './devices';
 import { CLONE, MS } from './linux';
 import { idmapTreeSteps, isBindMount, isIdmapped, mountSteps, rootfsPropagationSteps } from './mounts';
@@ -36,6 +37,8 @@ export interface PlanContext extends ConsoleChoice {
   setgroupsDenied?: boolean;
   /** The session keyring the process joins (src/plan/keyring.ts); none with --no-new-keyring. */
   sessionKeyring?: string;
+  /** The cgroups the child joins by itself. */
+  cgroupJoin?: CgroupJoin;
 }
 
 export interface ParentPlan {
@@ -121,6 +124,8 @@ export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
   steps.push(step('OPEN_FIFO', [ctx.execFifo]));
   // before any SETNS: an id-mapped mount can only be made in the runtime's user namespace
   steps.push(...idmapTreeSteps(spec, ctx.bundle, Boolean(ctx.rootless)));
+  // the cgroup files, opened before a namespace is joined (a joined mount namespace would resolve their paths)
+  steps.push(...cgroupOpenSteps(ctx.cgroupJoin));
   steps.push(...ns.join);
   if (ns.unshareTime) {
     steps.push(step('UNSHARE', [CLONE.newtime], 'linux.namespaces'));
@@ -167,6 +172,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   // rootless: dumpable until here so that the runtime could write its maps; from its first step on, before it
   // touches anything of the container, its fds (the host's /proc among them) are out of reach again
   const steps: Step[] = ctx.rootless ? [step('DUMPABLE', [0])] : [];
+  steps.push(...cgroupJoinSteps(ctx.cgroupJoin));
   // in a user namespace the child starts as the overflow id until it takes root there (the maps are written)
   if (ns.has('user')) steps.push(...rootInUserNamespace());
   // its own session, as every process runt starts: an engine that signals the process group kills the container only

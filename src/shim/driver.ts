@@ -1,8 +1,7 @@
 // The runtime's side of the shim protocol (native-shim/README.md): start the shim, send the plan's two
 // segments, answer sync points, and turn an ERR into an error naming the config field of the failed step.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Socket } from 'node:net';
 import { encodePlan } from '../plan/encode';
@@ -12,12 +11,23 @@ import { UserError } from '../errors';
 /** A step of the plan failed: what the config asked for cannot be done here; the message names the field. */
 export class ShimError extends UserError {}
 
-/** build/runt-shim next to the bundle this code runs from (build/runt-main.cjs), or the build dir from src/. */
-export function shimPath(): string {
-  const candidates = [join(__dirname, 'runt-shim'), join(__dirname, '..', '..', 'build', 'runt-shim')];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`runt-shim not found (looked in ${candidates.join(', ')}): run npm run build`);
-  return found;
+/**
+ * Starts the shim from a sealed memfd holding its executable (CVE-2019-5736: /proc/PID/exe of the shim, and
+ * of a created container's init, is then that memfd, which nothing can write; the shim sees the seals and
+ * runs on without copying itself). The executable is part of runt's own binary: the build embeds
+ * build/runt-shim as the module `runt-shim-image` (scripts/build.mjs).
+ */
+function spawnShim(args: string[], stdio: (number | 'inherit' | 'pipe')[]): ChildProcess {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { sealedMemfd } = require('../sys/native') as typeof import('../sys/native');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const image = sealedMemfd('runt-shim', require('runt-shim-image') as Uint8Array, stdio.length);
+  try {
+    // the fd is close-on-exec: execve opens the file before it closes the fd
+    return spawn(`/proc/self/fd/${image}`, args, { argv0: 'runt-shim', stdio, env: {} });
+  } finally {
+    closeSync(image);
+  }
 }
 
 export interface ShimCallbacks {
@@ -108,7 +118,7 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
   const stdio: (number | 'inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
   stdio.push('pipe', ...(opts.passFds ?? []));
-  const shim = spawn(shimPath(), [String(syncFd)], { stdio, env: {} });
+  const shim = spawnShim([String(syncFd)], stdio);
   const exited = new Promise<number>((resolve) => {
     shim.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
   });

@@ -1,9 +1,7 @@
 // Typed wrapper around the generated standalone validators (src/spec/validators.cjs, see scripts/gen-schema.mjs).
 //
-// The validators are loaded on first use (from build/validators.cjs and its code cache, see load-cached.ts), so
-// importing this module costs nothing: only the commands that validate a config pay for them.
-import { join } from 'node:path';
-import { loadCached } from '../load-cached';
+// The validators are loaded on first use (the bundle initialises a required module when it is first
+// required), so importing this module costs nothing: only the commands that validate a config pay for them.
 import type { Features, LinuxResources, Spec, State } from './types';
 
 /** The subset of an ajv ErrorObject that the generated code produces (messages on, verbose off). */
@@ -29,9 +27,10 @@ interface Validators {
 
 let validators: Validators | undefined;
 
-/** The generated validator (~285 KB), loaded on first use from its code cache (see load-cached.ts). */
+/** The generated validator (~285 KB), loaded on first use. */
 function load(): Validators {
-  validators ??= loadCached(join(__dirname, 'validators.cjs')) as Validators;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  validators ??= require('./validators.cjs') as Validators;
   return validators;
 }
 

@@ -1,6 +1,7 @@
 // The only module that touches ffi-rs: the few libc calls Node has no API for, typed, with errno turned
 // into an Error. The platform binding is required directly: ffi-rs's own index costs ~9 ms per start
 // (its musl check builds a process report).
+import { closeSync, writeSync } from 'node:fs';
 import type * as FfiRs from 'ffi-rs';
 
 type Binding = Pick<typeof FfiRs, 'open' | 'load'>;
@@ -157,4 +158,41 @@ export const EFD_NONBLOCK = 0o4000;
 /** eventfd(2): Node has no API for it (cgroup v1 memory.oom_control notifications arrive on one). */
 export function eventfd(initval: number, flags: number): number {
   return call('eventfd', [I32, I32], [initval, flags]);
+}
+
+const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+/** Linux 6.3: kernels that know vm.memfd_noexec want the wish said out loud; older ones refuse the flag. */
+const MFD_EXEC = 0x10;
+const F_ADD_SEALS = 1033;
+/** No write, no resize, no more seal changes: what native-shim/sealed.c checks before it skips its self-copy. */
+const SEALS = 0x1 /* F_SEAL_SEAL */ | 0x2 /* F_SEAL_SHRINK */ | 0x4 /* F_SEAL_GROW */ | 0x8; /* F_SEAL_WRITE */
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/**
+ * A close-on-exec memfd named `name` holding `content`, sealed with SEALS (CVE-2019-5736: what runs from it
+ * cannot be written through /proc/PID/exe). Returns its fd, which is `lowest` or above: a child's fds
+ * 0..lowest-1 are set up over the parent's numbers before it execs the memfd.
+ */
+export function sealedMemfd(name: string, content: Uint8Array, lowest: number): number {
+  let made: number;
+  try {
+    made = call('memfd_create', [STRING, I32], [name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC]);
+  } catch (e) {
+    if (!(e instanceof SysError && e.errno === 22 /* EINVAL */)) throw e;
+    made = call('memfd_create', [STRING, I32], [name, MFD_CLOEXEC | MFD_ALLOW_SEALING]);
+  }
+  let fd = made;
+  try {
+    if (fd < lowest) fd = call('fcntl', [I32, I32, I32], [made, F_DUPFD_CLOEXEC, lowest]);
+    for (let off = 0; off < content.length; ) off += writeSync(fd, content, off);
+    call('fcntl', [I32, I32, I32], [fd, F_ADD_SEALS, SEALS]);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  } finally {
+    if (fd !== made) closeSync(made);
+  }
+  return fd;
 }

@@ -1,35 +1,52 @@
 #!/usr/bin/env bash
 # bench.sh: runt, runc and crun side by side in one run, on the same busybox bundle, timed from outside with
-# hyperfine. Prints the median, spread, min and max per runtime and case, and each median over runc's.
+# hyperfine. Prints the machine, then per case the median, spread, min and max per runtime, and each median
+# over runc's in the same run.
 #
 # Usage: test/bench/bench.sh [OUTDIR]          (default /tmp/runt-bench; root)
 #   RUNS=40 WARMUP=3      hyperfine runs per command
-#   CASES="start-up state run cycle exec kill memory podman ctr"   a subset
+#   CASES="start-up state run cycle exec kill memory podman ctr docker"   a subset
 #   RUNTIMES="build/runt /usr/sbin/runc /usr/bin/crun"
 #
 # Cases:
-#   start-up  `node` on an empty file vs `runt --version`: what runt adds to Node's own start
+#   start-up  the engine's bare start (a Bun-compiled empty program), `runt --version`, `runc --version`
 #   state     RT state ID on a container left in "created"
 #   run       RT run ID: the container runs /bin/true, run deletes it
 #   cycle     RT create; RT start; wait for the process to exit; RT delete (four runtime calls)
 #   exec      RT exec ID /bin/true in a running container
 #   kill      RT kill ID KILL of a running container (brought there, untimed, by --prepare)
-#   memory    peak RSS of one call (state, run) of each runtime, from GNU time
+#   memory    peak RSS of one call (state, run) of each runtime, and of the engine's bare start, from GNU time
 #   podman    podman --runtime RT run --rm --network none IMAGE echo hi (test/engines/podman.sh's setup)
 #   ctr       ctr run --rm --runc-binary RT IMAGE id echo hi (test/engines/containerd.sh's private daemon)
-# A runtime that cannot run a container here is skipped with its reason (crun 1.8 refuses this hybrid cgroup
-# host: its cgroup2 mount still holds the hugetlb controller).
+#   docker    docker run --rm --runtime RT --network none IMAGE true (a private dockerd, its own data root and
+#             socket, the image imported from the busybox rootfs)
+# The whole run is in a private mount namespace without the cgroup2 mount of a hybrid host
+# (/sys/fs/cgroup/unified; the host keeps it): crun 1.8 refuses the hybrid layout, and every runtime then
+# sees the same plain v1 layout. KEEP_UNIFIED=1 runs on the host's layout instead (crun is then skipped).
+# A runtime that cannot run a container here is skipped with its reason.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=${1:-/tmp/runt-bench}
 RUNS=${RUNS:-40}
 WARMUP=${WARMUP:-3}
-CASES=${CASES:-start-up state run cycle exec kill memory podman ctr}
+CASES=${CASES:-start-up state run cycle exec kill memory podman ctr docker}
 RUNTIMES=${RUNTIMES:-$REPO/build/runt $(command -v runc || true) $(command -v crun || true)}
 unset NODE_EXTRA_CA_CERTS NODE_OPTIONS
-for tool in hyperfine jq /usr/bin/time; do command -v $tool >/dev/null || { echo "bench: $tool is missing (apt-get install hyperfine jq time)" >&2; exit 1; }; done
+for tool in hyperfine jq /usr/bin/time unshare; do command -v $tool >/dev/null || { echo "bench: $tool is missing (apt-get install hyperfine jq time util-linux)" >&2; exit 1; }; done
 [ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+if [ -z "${KEEP_UNIFIED:-}" ] && [ -z "${RUNT_BENCH_PRIVATE:-}" ] && mountpoint -q /sys/fs/cgroup/unified; then
+  RUNT_BENCH_PRIVATE=1 exec unshare --mount --propagation private -- "$0" "$@"
+fi
+if [ -n "${RUNT_BENCH_PRIVATE:-}" ]; then
+  # a throwaway tmpfs in its place: what crun, conmon or dockerd write under that path stays in this namespace
+  umount -l /sys/fs/cgroup/unified
+  mount -t tmpfs -o size=1m,mode=755 runt-bench-no-cgroup2 /sys/fs/cgroup/unified
+fi
+
+echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem:/ {print $2}') GiB, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
+echo "cgroups: $(if [ -n "${RUNT_BENCH_PRIVATE:-}" ]; then echo 'v1 (the run unmounted the hybrid cgroup2 mount in its private mount namespace)'; else stat -fc %T /sys/fs/cgroup; fi)"
+for rt in $RUNTIMES; do echo "runtime: $rt: $("$rt" --version 2>/dev/null | head -1), $(du -h "$rt" | cut -f1)"; done
 
 mkdir -p "$OUT"
 "$REPO/test/fixtures/mk-rootfs.sh" "$OUT/rootfs"
@@ -74,7 +91,7 @@ done
 
 summary() {  # hyperfine json → rows; ratio: each median over runc's in the same case (over the first without runc)
   jq -r --arg c "$1" '.results as $r
-    | (([$r[] | select(.command | test("(^|\\s)runc(\\s|$)"))][0] // $r[0]).median) as $base
+    | (([$r[] | select(.command | test("(^|\\s|/)runc(\\s|$)"))][0] // $r[0]).median) as $base
     | $r[] | "| \($c) | \(.command) | \(.median*1000|.*10|round/10) | \(.stddev*1000|.*10|round/10) | \(.min*1000|.*10|round/10) | \(.max*1000|.*10|round/10) | \((.median/$base)*100|round/100) |"' "$2"
 }
 
@@ -84,8 +101,36 @@ hf() {  # hf CASE [hyperfine args...]
   summary "$c" "$OUT/$c.json"
 }
 
+# the engine's bare start: an empty program compiled as build/runt is (scripts/build.mjs)
+BUN=$(cd "$REPO" && node -p "require('path').join(require('path').dirname(require.resolve('@oven/bun-linux-x64/package.json')), 'bin', 'bun')")
+echo >"$OUT/empty.cjs"
+"$BUN" build "$OUT/empty.cjs" --compile --bytecode --format=cjs --outfile "$OUT/empty-bun" >/dev/null
+
+# a private dockerd (its own data root, exec root and socket) with each usable runtime registered by name
+DOCKER_DIR=/var/tmp/runt-bench-docker
+docker_start() {
+  mkdir -p "$DOCKER_DIR"
+  jq -n --args '{runtimes: ([$ARGS.positional[] | {key: (split("/") | last), value: {path: .}}] | from_entries | del(.runc)),
+    "exec-opts": ["native.cgroupdriver=cgroupfs"], iptables: false, ip6tables: false, bridge: "none"}' "${usable[@]}" >"$DOCKER_DIR/daemon.json"
+  dockerd --config-file "$DOCKER_DIR/daemon.json" --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" \
+    --pidfile "$DOCKER_DIR/docker.pid" -H "unix://$DOCKER_DIR/docker.sock" >"$DOCKER_DIR/dockerd.log" 2>&1 &
+  local up=
+  for _ in $(seq 300); do docker -H "unix://$DOCKER_DIR/docker.sock" version >/dev/null 2>&1 && { up=1; break; }; sleep 0.2; done
+  [ -n "$up" ] || { echo "| docker | skipped: dockerd did not start: $(tail -n 2 "$DOCKER_DIR/dockerd.log" | tr '\n' ' ' | head -c 200) | | | | | |"; return 1; }
+  tar -C "$OUT/rootfs" -c . | docker -H "unix://$DOCKER_DIR/docker.sock" import - runt-bench:latest >/dev/null
+}
+docker_stop() {
+  [ -f "$DOCKER_DIR/docker.pid" ] || return 0
+  local pid; pid=$(cat "$DOCKER_DIR/docker.pid")
+  kill "$pid" 2>/dev/null; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  umount "$DOCKER_DIR"/data/overlay2/*/merged 2>/dev/null || true
+  # the /docker parent cgroup runc and crun leave behind (an empty one only)
+  for d in /sys/fs/cgroup/*/docker; do [ -d "$d" ] && { rmdir "$d" 2>/dev/null || true; }; done
+  rm -f "$DOCKER_DIR/docker.pid"
+}
+
 # each runtime's container for the cases that need one running (or created), cleaned up at the end
-cleanup() { for rt in "${usable[@]}"; do for c in state exec kill; do "$rt" delete -f "bench-$c-$(basename "$rt")" >/dev/null 2>&1; done; done; }
+cleanup() { for rt in "${usable[@]}"; do for c in state exec kill; do "$rt" delete -f "bench-$c-$(basename "$rt")" >/dev/null 2>&1; done; done; docker_stop; }
 trap cleanup EXIT
 
 echo "| case | command | median ms | ± ms | min ms | max ms | × runc |"
@@ -94,8 +139,9 @@ for c in $CASES; do
   args=()
   case $c in
     start-up)
-      echo >"$OUT/empty.js"
-      hf start-up -n "node (empty file)" "$(command -v node) $OUT/empty.js" -n "runt --version" "$REPO/build/runt --version" ;;
+      args=(-n "bare engine start (Bun-compiled empty program)" "$OUT/empty-bun" -n "runt --version" "$REPO/build/runt --version")
+      command -v runc >/dev/null && args+=(-n "runc --version" "$(command -v runc) --version")
+      hf start-up "${args[@]}" ;;
     state)
       for rt in "${usable[@]}"; do
         n=$(basename "$rt"); "$rt" delete -f "bench-state-$n" >/dev/null 2>&1 || true
@@ -120,13 +166,20 @@ for c in $CASES; do
         n=$(basename "$rt"); args+=(--prepare "$OUT/running.sh $rt $S bench-kill-$n" -n "$n kill" "$rt kill bench-kill-$n KILL")
       done
       hf kill "${args[@]}" ;;
-    memory)
+    memory)  # peak RSS in MiB, the median of 5 calls; the ratio is state's over runc's
+      peak() { for _ in 1 2 3 4 5; do { /usr/bin/time -f %M "$@" </dev/null >/dev/null; } 2>&1 | tail -1; done | sort -n | sed -n 3p; }
+      declare -A st ru
       for rt in "${usable[@]}"; do
         n=$(basename "$rt")
         "$rt" delete -f "bench-state-$n" >/dev/null 2>&1; "$rt" create --bundle "$B" "bench-state-$n" </dev/null >/dev/null
-        st=$( { /usr/bin/time -f %M "$rt" state "bench-state-$n" >/dev/null; } 2>&1 | tail -1)
-        ru=$( { /usr/bin/time -f %M "$rt" run --bundle "$B" "bench-mem-$n" </dev/null >/dev/null; } 2>&1 | tail -1)
-        echo "| memory | $n: peak RSS of one call | state $((st / 1024)) MiB | | run $((ru / 1024)) MiB | | |"
+        st[$n]=$(peak "$rt" state "bench-state-$n")
+        ru[$n]=$(peak "$rt" run --bundle "$B" "bench-mem-$n")
+      done
+      echo "| memory | bare engine start: peak RSS | $(awk -v k="$(peak "$OUT/empty-bun")" 'BEGIN {printf "%.1f MiB", k / 1024}') | | | | |"
+      for rt in "${usable[@]}"; do
+        n=$(basename "$rt")
+        awk -v n="$n" -v s="${st[$n]}" -v r="${ru[$n]}" -v base="${st[runc]:-${st[$n]}}" \
+          'BEGIN {printf "| memory | %s: peak RSS of one call | state %.1f MiB | | run %.1f MiB | | %.2f |\n", n, s / 1024, r / 1024, s / base}'
       done ;;
     podman)
       command -v podman >/dev/null || { echo "| podman | skipped: podman is not installed | | | | | |"; continue; }
@@ -141,7 +194,18 @@ for c in $CASES; do
         for rt in "${usable[@]}"; do n=$(basename "$rt"); args+=(-n "ctr --runc-binary $n" "ctr -a $RUNT_CTRD_SOCK -n $RUNT_CTRD_NS run --rm --runc-binary $rt $RUNT_CTRD_IMAGE bench-ctr-$n echo hi"); done
         hf ctr "${args[@]}"; ctrd_stop >/dev/null
         # containerd puts a task's cgroup under /<namespace>; runc leaves that parent behind (runt removes it)
-        for d in /sys/fs/cgroup/*/"$RUNT_CTRD_NS" /sys/fs/cgroup/"$RUNT_CTRD_NS"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done; true ) ;;
+        for d in /sys/fs/cgroup/*/"$RUNT_CTRD_NS" /sys/fs/cgroup/"$RUNT_CTRD_NS"; do [ -d "$d" ] && { rmdir "$d" 2>/dev/null || true; }; done; true ) ;;
+    docker)
+      command -v dockerd >/dev/null || { echo "| docker | skipped: dockerd is not installed | | | | | |"; continue; }
+      docker_start || continue
+      for rt in "${usable[@]}"; do
+        n=$(basename "$rt")
+        cmd="docker -H unix://$DOCKER_DIR/docker.sock run --rm --runtime $n --network none runt-bench:latest true"
+        if $cmd >/dev/null 2>"$OUT/docker-probe.err"; then args+=(-n "docker --runtime $n" "$cmd")
+        else echo "| docker | skip: docker --runtime $n: $(head -c 200 "$OUT/docker-probe.err" | tr '\n' ' ') | | | | | |"; fi
+      done
+      [ ${#args[@]} -gt 0 ] && hf docker "${args[@]}"
+      docker_stop ;;
     *) echo "unknown case $c" >&2 ;;
   esac
 done

@@ -10,7 +10,7 @@ import t from 'tap';
 import {
   type CgroupHost, type CgroupSet, type Probe, type Write, DEFAULT_DEVICE_RULES, SYSTEMD_NOT_RUNNING, addProcess,
   applyResources, blkioToIoWeight, cgroupDir, cgroupMountPlan, createCgroup, detectHost, deviceRuleV1,
-  containerStats, defaultParent, deviceFilter, hasFreezer, isFrozen, pidsOf, removeCgroup, resolveCgroupsPath, resourcePlan, resourceWrites, setFrozen,
+  containerStats, defaultParent, deviceFilter, hasFreezer, isFrozen, pidsOf, removeCgroup, resolveCgroupsPath, resourcePlan, resourceWrites, selfJoin, setFrozen,
   sharesToWeight, toJson,
 } from '../../src/cgroups';
 import { blkioEntries, ioStatEntries, parseCpuList } from '../../src/cgroups/stats';
@@ -628,6 +628,17 @@ t.test('create, apply, add, pids, remove on a fake hybrid cgroupfs', async (t) =
   fs.mkdirSync(`${cg}/pids/runt/c1/pids.max`);
   t.throws(() => applyResources(host, set, { pids: { limit: 5 } }), /^linux\.resources\.pids\.limit: cannot write "5" to .*pids\.max: EISDIR/);
   fs.rmdirSync(`${cg}/pids/runt/c1/pids.max`);
+
+  const joined = selfJoin(set, true);
+  t.same(joined.join.tasks, [], 'the fake dirs have no tasks file');
+  t.equal(joined.join.into, Object.values(set.dirs)[0], 'clone3 takes the first dir without a tasks file');
+  t.same(Object.keys(joined.left.dirs).length, Object.keys(set.dirs).length - 1, 'the runtime adds the pid to the others');
+  const v1 = Object.values(set.dirs).slice(0, 2);
+  for (const dir of v1) write(`${dir}/tasks`, '');
+  const mixed = selfJoin(set, false);
+  t.same(mixed.join, { tasks: v1.map((d) => `${d}/tasks`) }, 'v1 dirs (a tasks file) by their tasks file; no clone3 when not allowed');
+  t.same(Object.values(mixed.left.dirs), Object.values(set.dirs).slice(2));
+  for (const dir of v1) fs.rmSync(`${dir}/tasks`);
 
   addProcess(set, 12345);
   for (const dir of Object.values(set.dirs)) t.equal(read(`${dir}/cgroup.procs`), '12345');

@@ -36,6 +36,20 @@ t.test('parent: namespaces to create become clone flags; cgroup and time are uns
   t.same(child[1], { op: 'UNSHARE', args: [CLONE.newcgroup], field: 'linux.namespaces' });
 });
 
+t.test('cgroups the child joins by itself: opened by the parent before CLONE, joined as the child\'s first step', async (t) => {
+  const cgroupJoin = { tasks: ['/sys/fs/cgroup/cpu/runt/c/tasks', '/sys/fs/cgroup/pids/runt/c/tasks'], into: '/sys/fs/cgroup/unified/runt/c' };
+  const p = buildParentPlan(spec(), ctx({ cgroupJoin }));
+  t.same(ops(p.steps), ['RUNT-PLAN', 'MODE', 'OPEN_FIFO', 'CGROUP_TASKS', 'CGROUP_TASKS', 'CGROUP_INTO', 'CLONE', 'END']);
+  t.same(find(p.steps, 'CGROUP_TASKS').map((s) => s.args[0]), cgroupJoin.tasks);
+  t.same(find(p.steps, 'CGROUP_INTO')[0], { op: 'CGROUP_INTO', args: [cgroupJoin.into], field: 'linux.cgroupsPath' });
+  const child = buildChildPlan(spec(), p.namespaces, ctx({ cgroupJoin }), '{}');
+  t.same(ops(child).slice(0, 3), ['CGROUP_JOIN', 'SETSID', 'UNSHARE'], 'joined before its cgroup namespace is made');
+  const rootless = buildChildPlan(spec(), p.namespaces, ctx({ cgroupJoin, rootless: true }), '{}');
+  t.same(ops(rootless).slice(0, 2), ['DUMPABLE', 'CGROUP_JOIN'], 'rootless: non-dumpable first');
+  const v2only = buildChildPlan(spec(), p.namespaces, ctx({ cgroupJoin: { tasks: [], into: cgroupJoin.into } }), '{}');
+  t.notOk(ops(v2only).includes('CGROUP_JOIN'), 'nothing to join in the child when clone3 did it all');
+});
+
 t.test('parent: joined namespaces are setns steps, user first; time offsets are written', async (t) => {
   const s = spec((s) => {
     s.linux!.namespaces = [{ type: 'network', path: '/proc/1/ns/net' }, { type: 'user', path: '/proc/1/ns/user' }, { type: 'mount' }, { type: 'time' }];
