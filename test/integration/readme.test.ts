@@ -18,7 +18,7 @@ t.test('the set-up block is safe to run again', async (t) => {
     rmSync(tmp, { recursive: true, force: true });
   });
   const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const block = /## Set up[^]*?```sh\n([^]*?)```/.exec(readme)?.[1];
+  const block = /## Set up[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1];
   if (!block) throw new Error('README.md: no sh block under "## Set up"');
   const script = block.replaceAll('/tmp/bb', join(tmp, 'bb')).replace(/ run demo\)/, ` run ${id})`);
   t.not(script, block, 'the block names /tmp/bb and demo');
