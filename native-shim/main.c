@@ -356,6 +356,26 @@ static long clone_child(unsigned flags)
 	return pid;
 }
 
+/* The waiting init of a new pid namespace ends on a signal as any process would: see init_dies_of_signals. */
+static void init_signal_exit(int sig)
+{
+	_exit(128 + sig);
+}
+
+/* As the init of its pid namespace, the child would ignore every signal it has no handler for, from the host
+ * too (pid_namespaces(7)): `runt kill ID TERM` of a created container would do nothing, where runc's init (Go,
+ * with a handler for each) exits. A handler for each signal whose default is to end a process does the same;
+ * execve resets handlers, so the program starts with the defaults. */
+static void init_dies_of_signals(void)
+{
+	static const int ending[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF };
+	struct sigaction sa = { .sa_handler = init_signal_exit };
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof ending / sizeof ending[0]; i++)
+		if (sigaction(ending[i], &sa, NULL) < 0)
+			die(errno, "set the handler of signal %d", ending[i]);
+}
+
 void op_clone(const struct rec *r)
 {
 	unsigned flags = num_u32(r->f[1]);
@@ -377,6 +397,8 @@ void op_clone(const struct rec *r)
 	if (pid < 0)
 		die(errno, "clone with flags 0x%x%s", flags, g_clone_cgroup >= 0 ? " into a cgroup (clone3, CLONE_INTO_CGROUP)" : "");
 	if (pid == 0) {
+		if (getpid() == 1)
+			init_dies_of_signals();
 		if (sigprocmask(SIG_SETMASK, &g_origmask, NULL) < 0)
 			die(errno, "restore the signal mask");
 		console_after_clone(true);

@@ -164,6 +164,50 @@ void op_chdir(const struct rec *r)
 		die(ENOMEM, "chdir to %s", path);
 }
 
+/* "HOME=<dir>" for EXEC, from PASSWD_HOME; NULL when the plan had none (the process's env has HOME). */
+static char *g_home_env;
+
+/* The home directory of uid in the container's /etc/passwd (name:password:uid:gid:gecos:home:shell), "/"
+ * where the file or the uid is missing, as runc's user lookup gives it. */
+static char *passwd_home(const char *uid)
+{
+	int root = process_root();
+	int fd = inroot_openat(root, "/etc/passwd", O_RDONLY);
+	close(root);
+	if (fd < 0)
+		return strdup("/");
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return strdup("/");
+	}
+	char *line = NULL, *home = NULL;
+	size_t cap = 0;
+	while (!home && getline(&line, &cap, f) > 0) {
+		char *fields[7] = { 0 };
+		char *p = line;
+		int n = 0;
+		for (; n < 7 && p; n++)
+			fields[n] = strsep(&p, ":\n");
+		if (n >= 6 && strcmp(fields[2], uid) == 0 && fields[5][0])
+			home = strdup(fields[5]);
+	}
+	free(line);
+	fclose(f);
+	return home ? home : strdup("/");
+}
+
+void op_passwd_home(const struct rec *r)
+{
+	char *home = passwd_home(r->f[1]);
+	if (!home)
+		die(ENOMEM, "HOME of uid %s", r->f[1]);
+	free(g_home_env);
+	if (asprintf(&g_home_env, "HOME=%s", home) < 0)
+		die(ENOMEM, "HOME of uid %s", r->f[1]);
+	free(home);
+}
+
 /* Go's error texts, which runc prints: "no such file or directory". */
 static const char *go_strerror(int err, char *buf, size_t size)
 {
@@ -302,6 +346,15 @@ void op_exec(const struct rec *r)
 	for (uint32_t i = 0; i < nargs; i++)
 		argv[i] = r->f[2 + i];
 	char **envp = &r->f[2 + nargs]; /* r->f is NULL-terminated */
+	if (g_home_env) {
+		size_t nenv = r->n - 2 - nargs;
+		char **with_home = calloc(nenv + 2, sizeof *with_home);
+		if (!with_home)
+			die(ENOMEM, "exec %s", g_exec_path);
+		memcpy(with_home, envp, nenv * sizeof *envp);
+		with_home[nenv] = g_home_env;
+		envp = with_home;
+	}
 	/* the path FIND_EXEC resolved in the root: with no fd of the host's left since CLOSE_FDS, execve's own lookup
 	 * of it stays in the root too. Nothing else here: the user's filter may be loaded, and may refuse anything
 	 * but execve */

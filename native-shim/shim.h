@@ -148,6 +148,7 @@ void op_ambient_raise(const struct rec *r);
 void op_setsid(const struct rec *r);
 void op_chdir(const struct rec *r);
 void op_find_exec(const struct rec *r);
+void op_passwd_home(const struct rec *r);
 void op_close_fds(const struct rec *r);
 void op_exec(const struct rec *r);
 

@@ -10,7 +10,7 @@ import { CAPABILITIES } from './linux';
 import { joinKeyringSteps } from './keyring';
 import { CONFIG_LSM_FIELDS, keyringLabelSteps, lsmSteps, type LsmFacts, type LsmFields } from './lsm';
 import { FLAG_OF, rootInUserNamespace, userFirst } from './namespaces';
-import { closeFdsStep, credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps, setEnv } from './process';
+import { closeFdsStep, credentialSteps, cwdStep, execStep, findExecStep, homeSteps, rlimitSteps, setEnv } from './process';
 import { execAffinitySteps, processAttributeSteps } from './sched';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
 import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
@@ -105,6 +105,7 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
     // through the shim's private procfs, which CLOSE_FDS closes; they take effect at exec
     ...lsmSteps(proc, ctx.lsm, ctx.lsmFields ?? CONFIG_LSM_FIELDS),
     closeFdsStep(ctx.preserveFds),
+    ...homeSteps(proc),
     ...rlimitSteps(proc.rlimits),
     ...processAttributeSteps(proc, ctx.linux),
     ...seccomp.beforeCredentials,

@@ -7,7 +7,7 @@ import { CLONE, MS } from './linux';
 import { idmapTreeSteps, isBindMount, isIdmapped, mountSteps, rootfsPropagationSteps } from './mounts';
 import { namespacePlan, rootInUserNamespace, type NamespacePlan } from './namespaces';
 import { netDeviceSteps } from './netdev';
-import { closeFdsStep, credentialSteps, cwdStep, execStep, findExecStep, rlimitSteps } from './process';
+import { closeFdsStep, credentialSteps, cwdStep, execStep, findExecStep, homeSteps, rlimitSteps } from './process';
 import { execAffinitySteps, processAttributeSteps } from './sched';
 import { joinKeyringSteps } from './keyring';
 import { keyringLabelSteps, lsmSteps, mountLabel } from './lsm';
@@ -111,6 +111,9 @@ function checkSysctl(key: string, ns: NamespacePlan): void {
 export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
   const ns = namespacePlan(spec.linux?.namespaces);
   checkSemantics(spec, ns);
+  const rootfs = rootfsPath(spec, ctx.bundle);
+  const rootKind = ctx.host.kindOf(rootfs);
+  if (rootKind !== 'dir') throw new ConfigError(`root.path: ${rootfs}: ${rootKind === 'missing' ? 'no such file or directory' : 'not a directory'}`);
   // the child's plan applies them; checked here so that a label the host cannot apply stops create before the shim runs
   if (spec.process) lsmSteps(spec.process, ctx.host.lsm);
   mountLabel(spec.linux?.mountLabel, ctx.host.lsm);
@@ -225,6 +228,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
     ? seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState)
     : { beforeCredentials: [], beforeExec: [] };
   if (proc) {
+    steps.push(...homeSteps(proc));
     steps.push(...rlimitSteps(proc.rlimits));
     steps.push(...processAttributeSteps(proc, spec.linux));
     steps.push(...seccomp.beforeCredentials);

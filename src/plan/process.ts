@@ -148,6 +148,16 @@ export function closeFdsStep(preserveFds: number): Step {
   return step('CLOSE_FDS', [3 + preserveFds]);
 }
 
+/**
+ * HOME from the container's /etc/passwd for the process's uid ("/" without one) when its env has none, as runc
+ * and crun set it (Docker leaves it out of the config and relies on that). Read by the shim inside the root,
+ * as root, before the user's seccomp filter and identity.
+ */
+export function homeSteps(proc: Process): Step[] {
+  if ((proc.env ?? []).some((e) => e.startsWith('HOME='))) return [];
+  return [step('PASSWD_HOME', [proc.user?.uid ?? 0], 'process.env')];
+}
+
 export function cwdStep(proc: Process): Step {
   if (!proc.cwd.startsWith('/')) throw new ConfigError(`process.cwd: must be an absolute path, got "${proc.cwd}"`);
   return step('CHDIR', [proc.cwd], 'process.cwd');

@@ -267,18 +267,15 @@ else {
     t.match(init.stdout, /^\s*1 \/sbin\/docker-init -- ps -o pid,args\n\s*\d+ ps -o pid,args\n$/m, 'docker-init is pid 1, the command its child');
   });
 
-  t.test('what a Docker container gets from runc, not yet from runt (todo: other areas)', async (t) => {
+  t.test('what a Docker container gets from runc: its own session, HOME, the named cgroup hierarchy', async (t) => {
     const r = runRm(t, [IMAGE, 'sh', '-c', 'cut -d" " -f5,6 /proc/self/stat; echo "HOME=$HOME"; grep name=systemd /proc/self/cgroup; ls /sys/fs/cgroup']);
     t.equal(r.status, 0, r.stderr);
     const [pgrpSession, home, systemd, ...mounted] = r.stdout.trim().split('\n');
-    t.equal(pgrpSession, '1 1', 'init leads its own session and process group (runc calls setsid; without a terminal runt does not)',
-      { todo: 'the shim\'s exec path: setsid for a process without a terminal' });
-    t.equal(home, 'HOME=/root', 'HOME from /etc/passwd when the config has none (runc and crun add it; Docker 20.10 relies on that)',
-      { todo: 'process env: HOME from the container\'s /etc/passwd' });
+    t.equal(pgrpSession, '1 1', 'init leads its own session and process group (as runc, setsid without a terminal too)');
+    t.equal(home, 'HOME=/root', 'HOME from /etc/passwd when the config has none (runc and crun add it; Docker 20.10 relies on that)');
     if (V2) return;
-    t.match(systemd, /^\d+:name=systemd:\/runt-docker-it-\d+\/[0-9a-f]{64}$/, 'in the container\'s cgroup of the named v1 hierarchy name=systemd too',
-      { todo: 'cgroup v1: join (and mount) the named hierarchies' });
-    t.ok(mounted.includes('systemd'), '/sys/fs/cgroup/systemd mounted, as runc does', { todo: 'cgroup v1 mounts: named hierarchies' });
+    t.match(systemd, /^\d+:name=systemd:\/runt-docker-it-\d+\/[0-9a-f]{64}$/, 'in the container\'s cgroup of the named v1 hierarchy name=systemd too');
+    t.ok(mounted.includes('systemd'), '/sys/fs/cgroup/systemd mounted, as runc does');
   });
 
   t.test('rm -f of a running container: runt\'s state and the cgroup go', async (t) => {

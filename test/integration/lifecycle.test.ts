@@ -3,6 +3,7 @@ import t from 'tap';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, cgroupDirs, mountsUnder, readState, setup, terminateWhenReady, TERM_TRAP, waitExit } from './harness';
+import type { Spec } from '../../src/spec/types';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);
@@ -117,8 +118,10 @@ t.test('delete of a created container fails and changes nothing (runtime.md); ki
   rmSync(marker);
   t.equal(env.runt(['create', '-b', bundle, killed]).status, 0);
   const killedPid = (readState(env, killed) as { pid: number }).pid;
-  t.equal(env.runt(['kill', killed, 'KILL']).status, 0);
+  // TERM, as engines send it first: the waiting init of its pid namespace ends of it, as runc's does
+  t.equal(env.runt(['kill', killed, 'TERM']).status, 0);
   await waitExit(killedPid);
+  t.equal(readState(env, killed).status, 'stopped', 'TERM stopped the created container');
   t.equal(env.runt(['delete', killed]).status, 0, 'killed, then deleted');
 
   const forced = env.id('created-force');
@@ -246,4 +249,22 @@ t.test('a parent cgroup runt made is removed by whichever delete empties it', as
   t.ok(cgroupDirs(parent).length > 0, 'the parent stays while b is in it');
   t.equal(env.runt(['delete', '--force', b]).status, 0);
   t.same(cgroupDirs(parent), [], 'the last delete removed the parent a made');
+});
+
+t.test('HOME: from the container\'s /etc/passwd for the process\'s uid when the env has none, as runc sets it', async (t) => {
+  const env = setup(t);
+  const home = (edit: (s: Spec) => void, exec = false) => {
+    const id = env.id('home');
+    const bundle = env.bundle(exec ? ['sleep', '300'] : ['sh', '-c', 'echo "$HOME"'], edit);
+    if (!exec) return env.runt(['run', '-b', bundle, id]).stdout;
+    t.equal(env.runt(['run', '-d', '-b', bundle, id]).status, 0);
+    const out = env.runt(['exec', '-u', '65534', id, 'sh', '-c', 'echo "$HOME"']).stdout;
+    env.runt(['delete', '--force', id]);
+    return out;
+  };
+  t.equal(home(() => undefined), '/root\n', 'uid 0: root\'s home');
+  t.equal(home((s) => { s.process!.user = { uid: 65534, gid: 65534 }; }), '/nonexistent\n', 'uid 65534: nobody\'s');
+  t.equal(home((s) => { s.process!.user = { uid: 4321, gid: 4321 }; }), '/\n', 'a uid /etc/passwd lacks: /');
+  t.equal(home((s) => { s.process!.env!.push('HOME=/mine'); }), '/mine\n', 'a HOME of its own is kept');
+  t.equal(home(() => undefined, true), '/nonexistent\n', 'exec -u 65534 too');
 });

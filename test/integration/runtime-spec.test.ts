@@ -39,7 +39,7 @@ function readLink(path: string): string {
   }
 }
 
-t.test('no process: create accepts it, start refuses it naming the field, delete removes it', async (t) => {
+t.test('no process: create accepts it, start refuses it naming the field, kill and delete remove it', async (t) => {
   const env = setup(t);
   const id = env.id('noproc');
   const bundle = env.bundle([], (s) => {
@@ -53,9 +53,12 @@ t.test('no process: create accepts it, start refuses it naming the field, delete
   t.equal(start.status, 1);
   t.equal(start.stderr, 'runt: process: is required to start a container (config.json has none)\n');
   t.equal(readState(env, id).status, 'created', 'the container is left as it was');
+  // created, as any container before start: delete refuses it (runtime.md); kill ends its waiting process
+  t.equal(env.runt(['delete', id]).status, 1, 'delete of a created container is refused');
+  t.equal(env.runt(['kill', id]).status, 0);
+  await waitExit(s.pid as number);
   const d = env.runt(['delete', id]);
   t.equal(d.status, 0, d.stderr);
-  await waitExit(s.pid as number);
   t.notOk(existsSync(join(env.root, id)), 'its state is gone');
 
   const run = env.runt(['run', '-b', bundle, env.id('noproc-run')]);

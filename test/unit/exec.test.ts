@@ -65,11 +65,13 @@ t.test('child: the process set-up of create without mounts, pivot or fifo; READY
   });
   const steps = execChildPlan(p, ctx({ preserveFds: 2, joins: new Set(['mount', 'pid']) }));
   t.same(ops(steps), [
-    'SETSID', 'CLOSE_FDS', 'SETRLIMIT', 'BOUNDING_DROP', 'KEEPCAPS', 'SETGROUPS', 'SETRESGID', 'SETRESUID', 'KEEPCAPS', 'CAPSET',
+    'SETSID', 'CLOSE_FDS', 'PASSWD_HOME', 'SETRLIMIT', 'BOUNDING_DROP', 'KEEPCAPS', 'SETGROUPS', 'SETRESGID', 'SETRESUID', 'KEEPCAPS', 'CAPSET',
     'NO_NEW_PRIVS', 'CHDIR', 'FIND_EXEC', 'SEND', 'EXEC', 'END',
   ]);
   t.same(find(steps, 'CLOSE_FDS')[0]!.args, [5], 'every fd from 3 + preserved on is closed before the cwd and the program are looked up');
   t.same(find(steps, 'SEND')[0]!.args, ['READY']);
+  t.same(find(steps, 'PASSWD_HOME')[0]!.args, [p.user!.uid], 'no HOME in its env: the shim takes it from the container\'s /etc/passwd');
+  t.notOk(ops(execChildPlan({ ...p, env: ['HOME=/h'] }, ctx())).includes('PASSWD_HOME'), 'a HOME of its own is kept');
   const tty = execChildPlan({ ...p, terminal: true, consoleSize: { height: 24, width: 80 } }, ctx({ consoleSocket: '/s' }));
   t.same(ops(tty).slice(0, 5), ['SETRESGID', 'SETRESUID', 'SETSID', 'TERMINAL', 'CLOSE_FDS'], 'root of the joined user namespace first, its own session');
   t.same(tty[3], { op: 'TERMINAL', args: [24, 80, 0], field: 'process.terminal' }, "the container's /dev/console is left alone");
