@@ -14,6 +14,8 @@ export interface CgroupSet {
   dirs: Record<string, string>;
   /** Dirs runt made, outermost first per hierarchy (so deepest last); the only ones removeCgroup removes. */
   created: string[];
+  /** With --systemd-cgroup: the scope unit systemd made for the container (delete stops it, update sets it). */
+  systemdUnit?: string;
 }
 
 const driverOf = (h: Hierarchy): HierarchyDriver => (h.version === 1 ? v1Driver : v2Driver);

@@ -49,16 +49,16 @@ export interface Created {
 
 /** What create made so far, undone in reverse when a later step fails: nothing is left behind. */
 class Undo {
-  private actions: (() => void)[] = [];
+  private actions: (() => void | Promise<void>)[] = [];
 
-  push(action: () => void): void {
+  push(action: () => void | Promise<void>): void {
     this.actions.push(action);
   }
 
-  run(): void {
+  async run(): Promise<void> {
     for (const action of this.actions.reverse()) {
       try {
-        action();
+        await action();
       } catch (e) {
         log.warn(`cleanup after a failed create: ${(e as Error).message}`);
       }
@@ -99,21 +99,33 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     // the process opens it after taking the container user's ids: writable by others, as runc makes it
     chmodSync(fifoPath(dir), 0o622);
 
-    const cgroup = withCgroup ? cgroups.createCgroup(cgroupHost, cgroupPath) : undefined;
-    if (cgroup) {
-      cgroups.recordParents(ctx.root, cgroup);
-      undo.push(() => {
-        cgroups.removeCgroup(cgroup);
-        cgroups.removeEmptyParents(ctx.root, cgroup);
+    let cgroup: cgroups.CgroupSet | undefined;
+    // the cgroupfs driver makes the cgroup now; systemd's scope needs the container's pid (onPid)
+    const setUpCgroup = async (pid?: number): Promise<void> => {
+      const systemd = pid === undefined ? undefined : await import('../cgroups/systemd');
+      const unit = systemd && cgroups.systemdUnit(spec.linux?.cgroupsPath, id);
+      const set = systemd && unit
+        ? await systemd.startScope(cgroupHost, unit, cgroupPath, pid!, spec.linux?.resources)
+        : cgroups.createCgroup(cgroupHost, cgroupPath);
+      cgroup = set;
+      cgroups.recordParents(ctx.root, set);
+      undo.push(async () => {
+        if (systemd && unit) {
+          killAndWait(pid!); // before the scope goes: its undo was pushed before this one
+          await systemd.stopScope(unit.unit);
+        }
+        cgroups.removeCgroup(set);
+        cgroups.removeEmptyParents(ctx.root, set);
       });
-      record.cgroup = cgroup;
+      record.cgroup = set;
       saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
       faultPoint('cgroup-made');
       const resources = spec.linux?.resources?.devices
         ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
         : spec.linux?.resources;
-      for (const warning of cgroups.applyResources(cgroupHost, cgroup, resources)) log.warn(warning);
-    }
+      for (const warning of cgroups.applyResources(cgroupHost, set, resources)) log.warn(warning);
+    };
+    if (withCgroup && !ctx.systemdCgroup) await setUpCgroup();
 
     const host = hostFacts();
     const listen = listenFds();
@@ -135,13 +147,14 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     };
     const parent = buildParentPlan(spec, planCtx);
     const session = await runShim(parent.steps, planCtx.preserveFds, {
-      onPid: (pid) => {
+      onPid: async (pid) => {
         undo.push(() => killAndWait(pid));
         record.pid = pid;
         record.startTime = procStat(pid)?.startTime ?? '';
         saveRecord(dir, record);
         faultPoint('got-pid');
         if (process.env.RUNT_FAULT === 'shim-killed') process.kill(pid, 'SIGKILL');
+        if (withCgroup && ctx.systemdCgroup) await setUpCgroup(pid);
         setUpFromOutside(spec, pid, cgroup, ctx.rootless);
         if (rdtRoot) {
           const rdt = joinRdtGroup(spec.linux!.intelRdt!, id, pid, rdtRoot);
@@ -166,7 +179,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     unlockContainer(lock);
     return { record, dir, session };
   } catch (e) {
-    undo.run();
+    await undo.run();
     throw e;
   }
 }
