@@ -74,7 +74,8 @@ export function resourceProperties(r: LinuxResources | undefined, version: 1 | 2
   } else {
     if (mem?.limit) out.push(prop('MemoryMax', 't', u64(mem.limit)));
     if (mem?.reservation) out.push(prop('MemoryLow', 't', u64(mem.reservation)));
-    const swap = mem?.swap ? swapToV2(mem.swap, mem.limit ?? undefined) : 0;
+    // as runc: unlimited memory with swap unset is unlimited swap too
+    const swap = mem && (mem.swap || mem.limit === -1) ? swapToV2(mem.swap || undefined, mem.limit ?? undefined) : 0;
     if (swap) out.push(prop('MemorySwapMax', 't', u64(swap)));
     if (cpu?.shares) out.push(prop('CPUWeight', 't', BigInt(sharesToWeight(cpu.shares))));
   }
