@@ -119,16 +119,11 @@ class Writer {
       case 'x': this.align(8); this.room(8); this.buf.writeBigInt64LE(big(), this.pos); this.pos += 8; return;
       case 't': this.align(8); this.room(8); this.buf.writeBigUInt64LE(big(), this.pos); this.pos += 8; return;
       case 'd': this.align(8); this.room(8); this.buf.writeDoubleLE(typeof v === 'number' ? v : bad(), this.pos); this.pos += 8; return;
-      case 's': case 'o': {
+      case 's': case 'o': case 'g': {
+        // a signature's length is a byte, a string's a uint32; both end in NUL
         const b = Buffer.from(typeof v === 'string' ? v : bad(), 'utf8');
-        this.u32(b.length);
-        this.bytes(b);
-        this.u8(0);
-        return;
-      }
-      case 'g': {
-        const b = Buffer.from(typeof v === 'string' ? v : bad(), 'utf8');
-        this.u8(b.length);
+        if (type === 'g') this.u8(b.length);
+        else this.u32(b.length);
         this.bytes(b);
         this.u8(0);
         return;

@@ -188,9 +188,12 @@ export async function startScope(host: CgroupHost, unit: SystemdUnit, cgPath: st
       await resetFailed(bus, unit.unit);
       throw new Error(`systemd: error creating unit ${unit.unit}: got ${result}`);
     }
-    const set = createCgroup(host, cgPath);
-    set.systemdUnit = unit.unit;
-    return set;
+    try {
+      return { ...createCgroup(host, cgPath), systemdUnit: unit.unit };
+    } catch (e) {
+      await runJob(bus, unit.unit, 'StopUnit', 'ss', [unit.unit, 'replace']).catch(() => undefined); // the error that matters is e
+      throw e;
+    }
   } finally {
     bus.close();
   }

@@ -33,7 +33,7 @@ async function startBus(): Promise<void> {
 <busconfig><type>system</type><listen>unix:path=${socket}</listen><auth>EXTERNAL</auth>
 <policy context="default"><allow user="root"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/></policy>
 </busconfig>\n`);
-  const daemon = spawn('dbus-daemon', ['--config-file', config, '--nofork', '--nopidfile'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const daemon = spawn('dbus-daemon', ['--config-file', config, '--nofork', '--nopidfile'], { stdio: 'ignore' }); // it says only that it cannot raise its fd limit (no CAP_SYS_RESOURCE here)
   children.push(daemon);
   for (let i = 0; !existsSync(socket); i++) {
     if (i > 200) throw new Error('dbus-daemon did not start');
@@ -157,6 +157,23 @@ t.test('a start job that fails: a clear error, nothing left behind', async (t: T
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
   t.same(scopeDirs(`runt-${id}.scope`), []);
   t.notOk(existsSync(join(e.root, id)), 'no state dir');
+});
+
+t.test('a second container for a scope that exists: reset once, then a clear error; the first is untouched', async (t: Test) => {
+  const e = setup(t);
+  const sd = env(e);
+  const first = e.id('sd-dup');
+  const second = e.id('sd-dup');
+  t.equal(sd.runt(['run', '-d', '-b', bundleFor(e, first), first]).status, 0);
+  const from = calls().length;
+  const r = sd.runt(['run', '-d', '-b', bundleFor(e, first), second]);
+  t.not(r.status, 0);
+  t.match(r.stderr, `systemd: StartTransientUnit runt-${first}.scope: org.freedesktop.systemd1.UnitExists`);
+  t.same(calls(from).map((c) => c.member), ['StartTransientUnit', 'ResetFailedUnit', 'StartTransientUnit'], 'as runc: reset-failed and one retry');
+  t.notOk(existsSync(join(e.root, second)), 'no state dir for the second');
+  t.equal(readState(e, first).status, 'running');
+  t.equal(sd.runt(['delete', '--force', first]).status, 0);
+  t.same(scopeDirs(`runt-${first}.scope`), []);
 });
 
 t.test('cgroupsPath that is not slice:prefix:name, or a bad slice: errors naming the field', async (t: Test) => {
