@@ -114,8 +114,15 @@ t.test('a real systemd (PID 1 of a runt container) makes the scope; update, paus
   t.equal(inside(`cat /sys/fs/cgroup/cpu/system.slice/${unit}/cpu.cfs_quota_us /sys/fs/cgroup/cpuset/system.slice/${unit}/cpuset.mems`).stdout, '25000\n0\n',
     'the files systemd does not write, and the cpuset dir runt makes');
 
+  const devices = `/sys/fs/cgroup/devices/system.slice/${unit}/devices.list`;
+  const rules = inside(`cat ${devices}`).stdout;
+  t.match(rules, /^c 1:3 rwm$/m, 'the container\'s device rules');
+  t.notMatch(rules, /^a /m, 'not every device');
   x = inside(`${runt} update --memory 100m --pids-limit 77 real-x && systemctl show ${unit} -p MemoryLimit -p TasksMax`);
   t.equal(x.stdout, 'MemoryLimit=104857600\nTasksMax=77\n', `update goes to the unit: ${x.stderr}`);
+  // runt sends no DeviceAllow/DevicePolicy: systemd must leave runt's rules alone when it applies the unit again
+  t.equal(inside(`cat ${devices}`).stdout, rules, 'device rules unchanged by SetUnitProperties');
+  t.equal(inside(`systemctl daemon-reload && cat ${devices}`).stdout, rules, 'and by a daemon-reload');
 
   x = inside(`${runt} pause real-x && ${runt} state real-x | grep -o '"status": "[a-z]*"' && cat /sys/fs/cgroup/freezer/system.slice/${unit}/freezer.state && ${runt} resume real-x`);
   t.equal(x.stdout, '"status": "paused"\nFROZEN\n', `pause: ${x.stderr}`);
