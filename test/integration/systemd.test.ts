@@ -187,6 +187,15 @@ t.test('cgroupsPath that is not slice:prefix:name, or a bad slice: errors naming
   }
 });
 
+t.test('rootless with --systemd-cgroup: a clear error (no user manager support)', async (t: Test) => {
+  const e = setup(t);
+  const id = e.id('sd-rootless');
+  const r = env(e).runt(['--rootless', 'true', 'create', '-b', bundleFor(e, id), id]);
+  t.not(r.status, 0);
+  t.match(r.stderr, '--systemd-cgroup: rootless containers (the systemd user manager) are not supported');
+  t.notOk(existsSync(join(e.root, id)));
+});
+
 t.test('features says the systemd driver is there', async (t: Test) => {
   const e = setup(t);
   const f = JSON.parse(e.runt(['features']).stdout) as { linux: { cgroup: { systemd: boolean; systemdUser: boolean } } };
