@@ -2,11 +2,11 @@
 // of a container runt makes (the host's root, bound read-only, as its rootfs; its own cgroup namespace, /run
 // and /var on tmpfs), and runt, run inside it, makes, updates, pauses and deletes a container whose cgroup
 // that systemd makes as a transient scope.
-import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import t, { type Test } from 'tap';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canRun, REPO, RUNT, rootfs, setup } from './harness';
+import { canRun, REPO, RUNT, rootfs, setup, type Env } from './harness';
 import type { Spec } from '../../src/spec/types';
 
 const SYSTEMD = '/lib/systemd/systemd';
@@ -34,9 +34,13 @@ function removeSubtree(dir: string): void {
   }
 }
 
-t.test('a real systemd (PID 1 of a runt container) makes the scope; update, pause, delete', async (t) => {
+/**
+ * Boots systemd in a container and returns how to run a shell command in it, and the host dir shared as its
+ * /mnt. `cgroup2`: the container sees only the cgroup2 hierarchy (systemd's unified mode), else every one.
+ */
+async function bootSystemd(t: Test, cgroup2: boolean): Promise<{ env: Env; inside: (cmd: string) => SpawnSyncReturns<string>; share: string } | undefined> {
   const env = setup(t);
-  const id = env.id('systemd');
+  const id = env.id(cgroup2 ? 'systemd-v2' : 'systemd');
   const root = join(env.tmp, 'host-root');
   const share = join(env.tmp, 'share');
   mkdirSync(root);
@@ -73,7 +77,9 @@ t.test('a real systemd (PID 1 of a runt container) makes the scope; update, paus
     s.linux!.maskedPaths = [];
     s.linux!.readonlyPaths = [];
     delete s.linux!.seccomp;
-    s.mounts = s.mounts!.map((m) => (m.destination === '/sys/fs/cgroup' ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m));
+    s.mounts = s.mounts!.map((m) => (m.destination !== '/sys/fs/cgroup' ? m
+      : cgroup2 ? { destination: m.destination, type: 'cgroup2', source: 'cgroup2', options: ['nosuid', 'noexec', 'nodev'] }
+        : { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') }));
     for (const d of ['/run', '/run/lock', '/var/lib', '/var/log', '/var/tmp']) {
       s.mounts.push({ destination: d, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755'] });
     }
@@ -81,7 +87,7 @@ t.test('a real systemd (PID 1 of a runt container) makes the scope; update, paus
     s.mounts.push({ destination: rootfs(), type: 'bind', source: rootfs(), options: ['rbind', 'ro'] });
   });
   const r = env.runt(['run', '-d', '-b', bundle, id]);
-  if (!t.equal(r.status, 0, `systemd container: ${r.stderr}`)) return;
+  if (!t.equal(r.status, 0, `systemd container: ${r.stderr}`)) return undefined;
   cgroupDirs = Object.values((JSON.parse(readFileSync(join(env.root, id, 'state.json'), 'utf8')) as { cgroup: { dirs: Record<string, string> } }).cgroup.dirs);
 
   const inside = (cmd: string) => env.runt(['exec', id, 'sh', '-c', cmd]);
@@ -91,6 +97,13 @@ t.test('a real systemd (PID 1 of a runt container) makes the scope; update, paus
     if (!/^(running|degraded)$/.test(state)) await new Promise((res) => setTimeout(res, 100));
   }
   t.match(state, /^(running|degraded)$/, 'systemd booted');
+  return { env, inside, share };
+}
+
+t.test('a real systemd (PID 1 of a runt container) makes the scope; update, pause, delete', async (t) => {
+  const booted = await bootSystemd(t, false);
+  if (!booted) return;
+  const { env, inside, share } = booted;
 
   const spec = JSON.parse(readFileSync(env.bundle(['sleep', '300']) + '/config.json', 'utf8')) as Spec;
   spec.linux!.cgroupsPath = 'system.slice:runt:real-x';
@@ -129,5 +142,25 @@ t.test('a real systemd (PID 1 of a runt container) makes the scope; update, paus
 
   x = inside(`${runt} delete --force real-x && systemctl is-active ${unit}; ls -d /sys/fs/cgroup/*/system.slice/${unit} 2>/dev/null | wc -l`);
   t.equal(x.stdout, 'inactive\n0\n', `delete stops the unit and leaves no dir: ${x.stderr}`);
+  rmSync(join(share, 'b'), { recursive: true, force: true });
+});
+
+t.test('the same on a cgroup2-only view (systemd in unified mode): v2 properties, cgroup.freeze', async (t) => {
+  const booted = await bootSystemd(t, true);
+  if (!booted) return;
+  const { env, inside, share } = booted;
+  const spec = JSON.parse(readFileSync(env.bundle(['sleep', '300']) + '/config.json', 'utf8')) as Spec;
+  spec.linux!.cgroupsPath = 'system.slice:runt:real-v2';
+  writeFileSync(join(share, 'b/config.json'), JSON.stringify(spec));
+  const runt = `${REPO}/build/runt --systemd-cgroup`;
+  const unit = 'runt-real-v2.scope';
+  let x = inside(`${runt} run -d -b /mnt/b real-v2`);
+  t.equal(x.status, 0, `run inside: ${x.stderr}`);
+  x = inside(`systemctl show ${unit} -p Slice -p Delegate -p IOAccounting -p ActiveState; cat /proc/$(${runt} state real-v2 | sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p')/cgroup | grep ^0::`);
+  t.equal(x.stdout, `Slice=system.slice\nDelegate=yes\nIOAccounting=yes\nActiveState=active\n0::/system.slice/${unit}\n`, x.stderr);
+  x = inside(`${runt} pause real-v2 && cat /sys/fs/cgroup/system.slice/${unit}/cgroup.freeze && ${runt} resume real-v2`);
+  t.equal(x.stdout, '1\n', `pause: ${x.stderr}`);
+  x = inside(`${runt} delete --force real-v2 && systemctl is-active ${unit}; ls -d /sys/fs/cgroup/system.slice/${unit} 2>/dev/null | wc -l`);
+  t.equal(x.stdout, 'inactive\n0\n', `delete: ${x.stderr}`);
   rmSync(join(share, 'b'), { recursive: true, force: true });
 });
