@@ -104,18 +104,22 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     let cgroup: cgroups.CgroupSet | undefined;
     // the cgroupfs driver makes the cgroup now; systemd's scope needs the container's pid (onPid)
     const setUpCgroup = async (pid?: number): Promise<void> => {
-      const systemd = pid === undefined ? undefined : await import('../cgroups/systemd');
-      const unit = systemd && cgroups.systemdUnit(spec.linux?.cgroupsPath, id);
-      const set = systemd && unit
-        ? await systemd.startScope(cgroupHost, unit, cgroupPath, pid!, spec.linux?.resources)
-        : cgroups.createCgroup(cgroupHost, cgroupPath);
+      let set: cgroups.CgroupSet;
+      let stopUnit = async (): Promise<void> => {};
+      if (pid === undefined) set = cgroups.createCgroup(cgroupHost, cgroupPath);
+      else {
+        const systemd = await import('../cgroups/systemd');
+        const unit = cgroups.systemdUnit(spec.linux?.cgroupsPath, id);
+        set = await systemd.startScope(cgroupHost, unit, cgroupPath, pid, spec.linux?.resources);
+        stopUnit = async () => {
+          killAndWait(pid); // the process goes first (its own undo, pushed earlier, would come after this one)
+          await systemd.stopScope(unit.unit);
+        };
+      }
       cgroup = set;
       cgroups.recordParents(ctx.root, set);
       undo.push(async () => {
-        if (systemd && unit) {
-          killAndWait(pid!); // before the scope goes: its undo was pushed before this one
-          await systemd.stopScope(unit.unit);
-        }
+        await stopUnit();
         cgroups.removeCgroup(set);
         cgroups.removeEmptyParents(ctx.root, set);
       });
