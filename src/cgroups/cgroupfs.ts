@@ -18,6 +18,8 @@ export interface CgroupSet {
   dirs: Record<string, string>;
   /** Dirs runt made, outermost first per hierarchy (so deepest last); the only ones removeCgroup removes. */
   created: string[];
+  /** With --systemd-cgroup: the scope unit systemd made for the container (delete stops it, update sets it). */
+  systemdUnit?: string;
 }
 
 const driverOf = (h: Hierarchy): HierarchyDriver => (h.version === 1 ? v1Driver : v2Driver);
@@ -30,7 +32,7 @@ const driverOf = (h: Hierarchy): HierarchyDriver => (h.version === 1 ? v1Driver 
  * A cgroup that holds processes or is frozen is refused (checkUnused).
  * On failure, whatever was made is removed again.
  */
-export function createCgroup(host: CgroupHost, cgPath: string): CgroupSet {
+export function createCgroup(host: CgroupHost, cgPath: string, ownPid?: number): CgroupSet {
   const set: CgroupSet = { dirs: {}, created: [] };
   let where = '';
   try {
@@ -42,7 +44,7 @@ export function createCgroup(host: CgroupHost, cgPath: string): CgroupSet {
       driverOf(h).prepare(host, h, dir);
     }
     where = '';
-    checkUnused(set);
+    checkUnused(set, ownPid);
   } catch (e) {
     try {
       removeCgroup(set);
@@ -59,11 +61,11 @@ export function createCgroup(host: CgroupHost, cgPath: string): CgroupSet {
  * any hierarchy), or is frozen. Its processes would be taken for the container's: `kill --all` and `delete`
  * signal every process in the container's cgroup, and a frozen one would stop the container's own. Only a
  * cgroup that existed can hold processes (pidsOf is not asked for new ones); a frozen parent freezes new
- * ones too.
+ * ones too. `ownPid`: the container's own process, already there (systemd's scope is made with it).
  */
-function checkUnused(set: CgroupSet): void {
+function checkUnused(set: CgroupSet, ownPid?: number): void {
   const existing = Object.entries(set.dirs).filter(([, dir]) => !set.created.includes(dir));
-  const pids = existing.length ? pidsOf({ dirs: Object.fromEntries(existing), created: [] }).length : 0;
+  const pids = existing.length ? pidsOf({ dirs: Object.fromEntries(existing), created: [] }).filter((p) => p !== ownPid).length : 0;
   if (pids) throw new Error(`container's cgroup is not empty: ${pids} process(es) found`);
   if (isFrozen(set)) throw new Error("container's cgroup unexpectedly frozen");
 }

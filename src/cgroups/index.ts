@@ -2,7 +2,7 @@
 // freezing, usage stats, the cgroup mount.
 
 export { type CgroupHost, type Hierarchy, detectHost, hasControllers, v1Hierarchy, v2Hierarchy } from './host';
-export { SYSTEMD_NOT_RUNNING, cgroupDir, cleanPath, defaultParent, resolveCgroupsPath } from './path';
+export { SYSTEMD_NOT_RUNNING, type SystemdUnit, cgroupDir, cleanPath, defaultParent, resolveCgroupsPath, systemdUnit } from './path';
 export { type Probe, type Write, type WriteOptions } from './emit';
 export { type ResourcePlan, checkSupported, resourcePlan, resourceWrites } from './resources';
 export { blkioToIoWeight, sharesToWeight, swapToV2 } from './v2';

@@ -27,8 +27,9 @@ export function cleanPath(p: string): string {
  *  - none: "/runt/<root tag>/<id>" (defaultParent): two state roots never share a cgroup, even for one id.
  * Like runc's cgroupfs driver, a "slice:prefix:name" path with systemdCgroup=false is not special: it is
  * a relative path whose last component contains colons.
- * systemdCgroup=true needs systemd: `systemdProbe` (default /run/systemd/system) must exist. The systemd
- * driver itself is not implemented yet.
+ * systemdCgroup=true needs systemd: `systemdProbe` (default /run/systemd/system) must exist, or
+ * DBUS_SYSTEM_BUS_ADDRESS be set (a bus where systemd answers); the path is then that of the scope
+ * (systemdUnit), e.g. "/system.slice/runt-x.scope".
  */
 export function resolveCgroupsPath(
   cgroupsPath: string | undefined,
@@ -38,11 +39,9 @@ export function resolveCgroupsPath(
   systemdProbe = '/run/systemd/system',
 ): string {
   if (systemdCgroup) {
-    if (!fs.existsSync(systemdProbe)) throw new UserError(SYSTEMD_NOT_RUNNING);
-    if (cgroupsPath && cgroupsPath.split(':').length !== 3) {
-      throw new UserError(`linux.cgroupsPath: expected "slice:prefix:name" for systemd cgroups, got ${JSON.stringify(cgroupsPath)}`);
-    }
-    throw new UserError('systemd cgroup driver (--systemd-cgroup) is not supported by runt yet; use the default cgroupfs driver');
+    if (!fs.existsSync(systemdProbe) && !process.env.DBUS_SYSTEM_BUS_ADDRESS) throw new UserError(SYSTEMD_NOT_RUNNING);
+    const u = systemdUnit(cgroupsPath, id);
+    return `${u.slicePath === '/' ? '' : u.slicePath}/${u.unit}`;
   }
   if (!cgroupsPath) {
     if (!id || id.includes('/') || id === '.' || id === '..') throw new Error(`invalid container id ${JSON.stringify(id)}`);
@@ -81,4 +80,54 @@ function ownUnderMount(h: Hierarchy): string {
 export function cgroupDir(h: Hierarchy, cgPath: string): string {
   if (cgPath.startsWith('/')) return path.posix.join(h.mountPoint, cgPath);
   return path.posix.join(h.mountPoint, ownUnderMount(h), cleanPath(cgPath));
+}
+
+export interface SystemdUnit {
+  /** The parent slice unit ("system.slice"). */
+  slice: string;
+  /** Its cgroup path ("a-b.slice" → "/a.slice/a-b.slice"; "-.slice" → "/"). */
+  slicePath: string;
+  /** The container's scope unit, "<prefix>-<name>.scope". */
+  unit: string;
+  name: string;
+}
+
+/** A systemd unit name: what systemd accepts (letters, digits, ":-_.\\"), at most 255 characters. */
+const UNIT_CHARS = /^[A-Za-z0-9:_.\\-]+$/;
+
+/** "a-b.slice" → "/a.slice/a-b.slice", as systemd nests slices; "-.slice" is the root. */
+export function expandSlice(slice: string): string {
+  const bad = (): never => {
+    throw new UserError(`linux.cgroupsPath: invalid slice name ${JSON.stringify(slice)}`);
+  };
+  if (!slice.endsWith('.slice') || slice === '.slice' || slice.includes('/')) bad();
+  const base = slice.slice(0, -'.slice'.length);
+  if (base === '-') return '/';
+  let out = '';
+  let prefix = '';
+  for (const part of base.split('-')) {
+    if (part === '' || !UNIT_CHARS.test(part)) bad();
+    out += `/${prefix}${part}.slice`;
+    prefix += `${part}-`;
+  }
+  return out;
+}
+
+/**
+ * linux.cgroupsPath "slice:prefix:name" → the container's scope, as runc reads it: an empty slice is
+ * system.slice; no cgroupsPath at all is "system.slice:runt:<id>".
+ */
+export function systemdUnit(cgroupsPath: string | undefined, id: string): SystemdUnit {
+  const parts = cgroupsPath ? cgroupsPath.split(':') : ['', 'runt', id];
+  if (parts.length !== 3) {
+    throw new UserError(`linux.cgroupsPath: expected "slice:prefix:name" for systemd cgroups, got ${JSON.stringify(cgroupsPath)}`);
+  }
+  const [sliceGiven, prefix, name] = parts as [string, string, string];
+  const slice = sliceGiven || 'system.slice';
+  if (name.endsWith('.slice')) throw new UserError(`linux.cgroupsPath: a slice as the container's unit (${name}) is not supported; name a scope`);
+  const unit = prefix ? `${prefix}-${name}.scope` : `${name}.scope`;
+  if (!name || !UNIT_CHARS.test(unit) || unit.length > 255) {
+    throw new UserError(`linux.cgroupsPath: ${JSON.stringify(unit)} is not a valid systemd unit name`);
+  }
+  return { slice, slicePath: expandSlice(slice), unit, name };
 }

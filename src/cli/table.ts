@@ -28,7 +28,7 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'log', type: 'string', describe: 'append log lines to this file (default: stderr)' },
   { name: 'log-format', type: 'string', choices: ['text', 'json'], describe: 'log line format' },
   { name: 'debug', type: 'bool', describe: 'log debug lines too' },
-  { name: 'systemd-cgroup', type: 'bool', describe: 'use systemd for cgroups (an error where systemd is not running)' },
+  { name: 'systemd-cgroup', type: 'bool', describe: 'the container cgroup is a transient systemd scope (linux.cgroupsPath "slice:prefix:name"), made over D-Bus' },
   { name: 'rootless', type: 'string', choices: ['true', 'false', 'auto'], describe: 'rootless mode (default auto: when not root)' },
   { name: 'criu', type: 'string', describe: 'accepted for runc compatibility; checkpointing is not supported' },
   { name: 'version', short: 'v', type: 'bool', describe: 'print the version' },

@@ -14,6 +14,7 @@ import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '.
 import { withListenFds } from '../plan/process';
 import { sessionKeyringName } from '../plan/keyring';
 import { ConfigError } from '../plan/types';
+import { UserError } from '../errors';
 import { joinRdtGroup, leaveRdtGroup, resctrlRoot } from '../rdt';
 import { runShim, type ShimSession } from '../shim/driver';
 import type { Spec } from '../spec/types';
@@ -52,16 +53,16 @@ export interface Created {
 
 /** What create made so far, undone in reverse when a later step fails: nothing is left behind. */
 class Undo {
-  private actions: (() => void)[] = [];
+  private actions: (() => void | Promise<void>)[] = [];
 
-  push(action: () => void): void {
+  push(action: () => void | Promise<void>): void {
     this.actions.push(action);
   }
 
-  run(): void {
+  async run(): Promise<void> {
     for (const action of this.actions.reverse()) {
       try {
-        action();
+        await action();
       } catch (e) {
         log.warn(`cleanup after a failed create: ${(e as Error).message}`);
       }
@@ -73,6 +74,7 @@ class Undo {
 export async function createContainer(ctx: Context, id: string, opts: CreateOptions, mode: 'detach' | 'wait'): Promise<Created> {
   const { bundle, spec } = readBundle(opts.bundle);
   const cgroupHost = cgroups.detectHost();
+  if (ctx.systemdCgroup && ctx.rootless) throw new UserError('--systemd-cgroup: rootless containers (the systemd user manager) are not supported; use the cgroupfs driver');
   const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup, ctx.root);
   if (ctx.rootless) checkRootlessConfig(spec);
   const withCgroup = !ctx.rootless || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
@@ -103,21 +105,37 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     // the process opens it after taking the container user's ids: writable by others, as runc makes it
     chmodSync(fifoPath(dir), 0o622);
 
-    const cgroup = withCgroup ? cgroups.createCgroup(cgroupHost, cgroupPath) : undefined;
-    if (cgroup) {
-      cgroups.recordParents(ctx.root, cgroup);
-      undo.push(() => {
-        cgroups.removeCgroup(cgroup);
-        cgroups.removeEmptyParents(ctx.root, cgroup);
+    let cgroup: cgroups.CgroupSet | undefined;
+    // the cgroupfs driver makes the cgroup now; systemd's scope needs the container's pid (onPid)
+    const setUpCgroup = async (pid?: number): Promise<void> => {
+      let set: cgroups.CgroupSet;
+      let stopUnit = async (): Promise<void> => {};
+      if (pid === undefined) set = cgroups.createCgroup(cgroupHost, cgroupPath);
+      else {
+        const systemd = await import('../cgroups/systemd');
+        const unit = cgroups.systemdUnit(spec.linux?.cgroupsPath, id);
+        set = await systemd.startScope(cgroupHost, unit, cgroupPath, pid, spec.linux?.resources);
+        stopUnit = async () => {
+          killAndWait(pid); // the process goes first (its own undo, pushed earlier, would come after this one)
+          await systemd.stopScope(unit.unit);
+        };
+      }
+      cgroup = set;
+      cgroups.recordParents(ctx.root, set);
+      undo.push(async () => {
+        await stopUnit();
+        cgroups.removeCgroup(set);
+        cgroups.removeEmptyParents(ctx.root, set);
       });
-      record.cgroup = cgroup;
+      record.cgroup = set;
       saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
       faultPoint('cgroup-made');
       const resources = spec.linux?.resources?.devices
         ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
         : spec.linux?.resources;
-      for (const warning of cgroups.applyResources(cgroupHost, cgroup, resources)) log.warn(warning);
-    }
+      for (const warning of cgroups.applyResources(cgroupHost, set, resources)) log.warn(warning);
+    };
+    if (withCgroup && !ctx.systemdCgroup) await setUpCgroup();
 
     const joined = cgroup ? cgroups.selfJoin(cgroup, true) : undefined;
     const host = hostFacts();
@@ -142,14 +160,16 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     };
     const parent = buildParentPlan(spec, planCtx);
     const session = await runShim(parent.steps, planCtx.preserveFds, {
-      onPid: (pid) => {
+      onPid: async (pid) => {
         undo.push(() => killAndWait(pid));
         record.pid = pid;
         record.startTime = procStat(pid)?.startTime ?? '';
         saveRecord(dir, record);
         faultPoint('got-pid');
         if (fault('shim-killed')) process.kill(pid, 'SIGKILL');
-        setUpFromOutside(spec, pid, joined?.left, ctx.rootless);
+        if (withCgroup && ctx.systemdCgroup) await setUpCgroup(pid);
+        // the cgroupfs driver's dirs the child did not join by itself; systemd's scope (made just now) all of them
+        setUpFromOutside(spec, pid, joined ? joined.left : cgroup, ctx.rootless);
         if (rdtRoot) {
           const rdt = joinRdtGroup(spec.linux!.intelRdt!, id, pid, rdtRoot);
           undo.push(() => leaveRdtGroup(rdt));
@@ -173,7 +193,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     unlockContainer(lock);
     return { record, dir, session };
   } catch (e) {
-    undo.run();
+    await undo.run();
     throw e;
   }
 }

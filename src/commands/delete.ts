@@ -50,6 +50,7 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
     if (record.cgroup) waitCgroupEmpty(record.cgroup);
   }
   if (record.cgroup) {
+    if (record.cgroup.systemdUnit) await (await import('../cgroups/systemd')).stopScope(record.cgroup.systemdUnit);
     cgroups.removeCgroup(record.cgroup);
     cgroups.removeEmptyParents(ctx.root, record.cgroup);
   }

@@ -6,19 +6,26 @@ import type { Context } from './context';
 /**
  * Runs `action` on container `id` under its lock when its status is one of `allowed` (otherwise fails with
  * `refusal`, runc's "container not running" by default), or passes `allowed` when it is a check that throws.
+ * An action that returns a promise (one that asks systemd) keeps the lock until the promise settles.
  */
 export function withContainer<T>(ctx: Context, id: string, allowed: readonly Status[] | ((status: Status) => void),
   action: (record: ContainerRecord, status: Status, dir: string) => T, refusal = NOT_RUNNING): T {
   const dir = containerDir(ctx.root, id);
   const lock = lockContainer(dir);
+  let pending = false;
   try {
     const record = loadRecord(ctx.root, id);
     const status = containerStatus(record, dir);
     if (typeof allowed === 'function') allowed(status);
     else if (!allowed.includes(status)) throw new ContainerError(refusal);
-    return action(record, status, dir);
+    const result = action(record, status, dir);
+    if (result instanceof Promise) {
+      pending = true;
+      return result.finally(() => unlockContainer(lock)) as T;
+    }
+    return result;
   } finally {
-    unlockContainer(lock);
+    if (!pending) unlockContainer(lock);
   }
 }
 

@@ -105,11 +105,11 @@ export function mergeResources(base: LinuxResources, change: LinuxResources): Li
   return out as LinuxResources;
 }
 
-export function update(ctx: Context): number {
+export async function update(ctx: Context): Promise<number> {
   // as runc: device rules stay as create set them (rewriting them would briefly deny every device).
   // containerd and nerdctl send the container's whole resources, devices included: only a change is worth a word
   const { devices: askedDevices, ...change } = requestedResources(ctx.flags);
-  withContainer(ctx, ctx.args[0]!, LIVE, (record, _status, dir) => {
+  await withContainer(ctx, ctx.args[0]!, LIVE, async (record, _status, dir) => {
     if (!record.cgroup) throw new Error('update: the container has no cgroup');
     const linux = (record.config.linux ??= {});
     if (askedDevices && JSON.stringify(askedDevices) !== JSON.stringify(linux.resources?.devices ?? [])) {
@@ -117,7 +117,11 @@ export function update(ctx: Context): number {
     }
     const merged = mergeResources(linux.resources ?? {}, change);
     const { devices: _unchanged, ...apply } = merged;
-    for (const warning of cgroups.applyResources(cgroups.detectHost(), record.cgroup, apply)) log.warn(warning);
+    const host = cgroups.detectHost();
+    // as runc: what systemd knows goes to the unit too, so a daemon-reload does not undo the update
+    const unit = record.cgroup.systemdUnit;
+    if (unit) await (await import('../cgroups/systemd')).setScopeProperties(host, unit, apply);
+    for (const warning of cgroups.applyResources(host, record.cgroup, apply)) log.warn(warning);
     linux.resources = merged;
     saveRecord(dir, record);
   });

@@ -194,7 +194,7 @@ t.test('resolveCgroupsPath and cgroupDir', async (t) => {
   t.throws(() => resolveCgroupsPath('system.slice:runc:c1', 'c1', true, '/run/runt', path.join(d, 'nope')), { message: SYSTEMD_NOT_RUNNING });
   t.equal(SYSTEMD_NOT_RUNNING, 'systemd cgroup driver requested (--systemd-cgroup), but systemd is not running on this host');
   t.throws(() => resolveCgroupsPath('/a/b', 'c1', true, '/run/runt', d), /expected "slice:prefix:name"/);
-  t.throws(() => resolveCgroupsPath('system.slice:runc:c1', 'c1', true, '/run/runt', d), /systemd cgroup driver .* not supported by runt yet/);
+  t.equal(resolveCgroupsPath('system.slice:runc:c1', 'c1', true, '/run/runt', d), '/system.slice/runc-c1.scope', 'systemd: the scope\'s path');
 
   const h = { version: 1 as const, mountPoint: '/cg/memory', root: '/', controllers: ['memory'], ownPath: '/process_api/abc' };
   t.equal(cgroupDir(h, '/runt/c1'), '/cg/memory/runt/c1');
