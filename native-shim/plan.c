@@ -47,6 +47,7 @@ static const struct opdef ops[] = {
 	{ "MASK", "s", NULL, op_mask },
 	{ "READONLY", "s", NULL, op_readonly },
 	{ "TERMINAL", "uub?", NULL, op_terminal },
+	{ "SETSID", "", NULL, op_setsid },
 	{ "SETRLIMIT", "urr", NULL, op_setrlimit },
 	{ "UMASK", "u", NULL, op_umask },
 	{ "NO_NEW_PRIVS", "", NULL, op_no_new_privs },

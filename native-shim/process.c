@@ -46,6 +46,13 @@ void op_umask(const struct rec *r)
 	umask((mode_t)(num_u32(r->f[1]) & 07777));
 }
 
+void op_setsid(const struct rec *r)
+{
+	(void)r;
+	if (setsid() < 0)
+		die(errno, "setsid");
+}
+
 void op_no_new_privs(const struct rec *r)
 {
 	(void)r;

@@ -11,7 +11,7 @@ import { ReqType } from '../criu/messages';
 import { configFile, DESCRIPTORS, dumpExtMounts, externalMounts, passThroughOpts } from '../criu/options';
 import type { Message } from '../criu/proto';
 import { criuSwrk } from '../criu/swrk';
-import { namespaceExternals, openDir, requireCriu } from '../criu/host';
+import { namespaceExternals, openDir, requireCriu, requireFeatures } from '../criu/host';
 import { stringFlag, type Context } from './context';
 import { deleteContainer } from './delete';
 
@@ -27,6 +27,11 @@ export async function checkpoint(ctx: Context): Promise<number> {
     if (status !== 'running' && status !== 'paused') throw new ContainerError(NOT_RUNNING);
     if (ctx.rootless) log.warn('checkpoint as a non-root user is unlikely to work (CRIU needs root)');
     await requireCriu(ctx.criu);
+    // a dump on a parent tracks memory too
+    await requireFeatures(ctx.criu, {
+      memTrack: preDump || stringFlag(ctx.flags, 'parent-path') !== undefined,
+      lazyPages: ctx.flags['lazy-pages'] === true,
+    });
     await dump(ctx, record, preDump, leaveRunning);
   } finally {
     unlockContainer(lock);

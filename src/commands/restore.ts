@@ -9,7 +9,7 @@ import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
 import { makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic, OCI_VERSION, type ContainerRecord } from '../container/store';
 import { hookStateJson, killAndWait, procStat } from '../container/status';
-import { EXTERNAL_NS, openDir, requireCriu } from '../criu/host';
+import { EXTERNAL_NS, openDir, requireCriu, requireFeatures } from '../criu/host';
 import { ReqType } from '../criu/messages';
 import { cgroupRoots, configFile, DESCRIPTORS, externalMounts, inheritPipes, passThroughOpts, restoreExtMounts } from '../criu/options';
 import type { Message } from '../criu/proto';
@@ -38,6 +38,7 @@ export async function restore(ctx: Context): Promise<number> {
     throw new UserError(`--image-path: ${imagePath} holds no checkpoint: ${(e as Error).message}`);
   }
   await requireCriu(ctx.criu);
+  await requireFeatures(ctx.criu, { lazyPages: ctx.flags['lazy-pages'] === true });
   const cgroupHost = cgroups.detectHost();
   const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup);
   await reclaimAbandoned(ctx, id);
@@ -68,7 +69,11 @@ export async function restore(ctx: Context): Promise<number> {
       });
       record.cgroup = cgroup;
       saveRecord(dir, record);
-      for (const warning of cgroups.applyResources(cgroupHost, cgroup, spec.linux?.resources)) log.warn(warning);
+      // with runc's default device rules, as create applies them: CRIU mknods the devices of a /dev tmpfs
+      const resources = spec.linux?.resources?.devices
+        ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
+        : spec.linux?.resources;
+      for (const warning of cgroups.applyResources(cgroupHost, cgroup, resources)) log.warn(warning);
     }
     const imagesFd = openDir(imagePath);
     fds.push(imagesFd);

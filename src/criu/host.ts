@@ -2,7 +2,9 @@
 // external, the directories CRIU is handed by fd.
 import { mkdirSync, openSync, statSync, constants } from 'node:fs';
 import type { Spec } from '../spec/types';
-import { criuVersion, CriuError } from './swrk';
+import { ReqType } from './messages';
+import type { Message } from './proto';
+import { criuSwrk, criuVersion, CriuError } from './swrk';
 
 /** The oldest CRIU runt drives: external pid namespaces and the cgroup v2 freezer need 3.15. */
 const CRIU_MIN = 31500;
@@ -32,4 +34,14 @@ export function namespaceExternals(spec: Spec): string[] {
 export function openDir(path: string): number {
   mkdirSync(path, { recursive: true, mode: 0o700 });
   return openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
+}
+
+/** runc's feature check before a pre-dump (memory tracking) or a lazy-pages dump: a clear error up front. */
+export async function requireFeatures(criu: string, wanted: { memTrack?: boolean; lazyPages?: boolean }): Promise<void> {
+  const asked = Object.fromEntries(Object.entries(wanted).filter(([, on]) => on));
+  if (!Object.keys(asked).length) return;
+  const resp = await criuSwrk({ type: ReqType.FEATURE_CHECK, features: asked }, { criu, stdio: 'ignore' });
+  const have = (resp.features ?? {}) as Message;
+  const missing = Object.keys(asked).filter((f) => have[f] !== true).map((f) => (f === 'memTrack' ? 'MemTrack' : 'LazyPages'));
+  if (missing.length) throw new CriuError(`criu is missing features: [${missing.join(' ')}]`);
 }

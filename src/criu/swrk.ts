@@ -50,8 +50,9 @@ export async function criuSwrk(req: Message, opts: SwrkOptions): Promise<Message
         throw failure(opts, `criu exited without an answer (${describeExit(await exited)})`);
       }
       if (!resp.success) {
-        const why = (resp.crErrmsg as string | undefined) ?? `errno ${(resp.crErrno as number | undefined) ?? 0}`;
-        throw failure(opts, `criu failed: type ${reqName(resp.type as number)}: ${why}`);
+        // cr_errmsg is CRIU's first logged error, often a harmless one: the log's last errors say more
+        const errmsg = (resp.crErrmsg as string | undefined)?.trim();
+        throw failure(opts, `criu failed: type ${reqName(resp.type as number)}`, errmsg);
       }
       if (resp.type !== ReqType.NOTIFY) {
         closeSync(client);
@@ -95,12 +96,13 @@ function describeExit(status: number | string): string {
 }
 
 /** The error, with the log's last error lines (CRIU's log says why; its RPC answer rarely does). */
-function failure(opts: SwrkOptions, message: string): CriuError {
-  if (!opts.log) return new CriuError(message);
-  const path = `${opts.log.dir}/${opts.log.file}`;
-  if (!existsSync(path)) return new CriuError(message);
-  const errors = readFileSync(path, 'utf8').split('\n').filter((l) => /Error|error/.test(l)).slice(-3);
-  return new CriuError(`${message} (see ${path}${errors.length ? `: ${errors.map((l) => l.trim()).join(' | ')}` : ''})`);
+function failure(opts: SwrkOptions, message: string, errmsg?: string): CriuError {
+  const path = opts.log && `${opts.log.dir}/${opts.log.file}`;
+  const errors = path && existsSync(path)
+    ? readFileSync(path, 'utf8').split('\n').filter((l) => l.includes('Error')).slice(-3).map((l) => l.trim())
+    : [];
+  if (errors.length) return new CriuError(`${message}: ${errors.join(' | ')} (log: ${path})`);
+  return new CriuError(errmsg ? `${message}: ${errmsg}` : message);
 }
 
 /** CRIU's version as major*10000 + minor*100 + sublevel (3.17.1 → 31701), asked over the RPC. */

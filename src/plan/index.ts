@@ -140,6 +140,8 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   steps.push(...hookSteps(spec.hooks?.createContainer, 'createContainer', hookState));
   steps.push(step(ctx.noPivot ? 'CHROOT' : 'PIVOT', [], 'root.path'));
   steps.push(...terminalSteps(proc, true));
+  // a session of its own, as runc's init has (TERMINAL makes one): CRIU dumps no tree led from outside
+  if (!proc.terminal) steps.push(step('SETSID', [], 'process'));
   for (const [key, value = ''] of Object.entries(spec.linux?.sysctl ?? {})) {
     steps.push(step('WRITE_PROC', [`sys/${key.replace(/\./g, '/')}`, value], `linux.sysctl["${key}"]`));
   }
