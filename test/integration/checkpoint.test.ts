@@ -162,6 +162,20 @@ t.test('a pre-dump, then a dump on top of it, restores', { skip }, async (t) => 
   t.equal(runt(env, ['delete', '-f', id]).status, 0);
 });
 
+t.test('restore in the foreground waits for the restored init and exits with its status', { skip }, async (t) => {
+  const env = setup(t);
+  const { id, bundle, run } = await counter(t, env);
+  const img = join(env.tmp, 'img');
+  t.equal(runt(env, ['checkpoint', '--image-path', img, id]).status, 0);
+  await run.ended();
+  const rs = piped(t, env, ['restore', '--image-path', img, '-b', bundle, id]);
+  await until('the restored counter to print', () => numbers(rs.out()).length >= 1);
+  t.equal(readState(env, id).status, 'running');
+  t.equal(runt(env, ['kill', id, 'KILL']).status, 0);
+  t.equal(await rs.status, 137, 'the status of a process killed by SIGKILL');
+  t.equal(runt(env, ['delete', id]).status, 0, 'a stopped container, deleted without --force');
+});
+
 t.test('refusals: no container, no images; a failed restore leaves nothing behind', { skip }, async (t) => {
   const env = setup(t);
   t.match(runt(env, ['checkpoint', '--image-path', join(env.tmp, 'x'), 'nosuch']).stderr, /container does not exist/);
