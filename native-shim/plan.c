@@ -48,6 +48,7 @@ static const struct opdef ops[] = {
 	{ "READONLY", "s", NULL, op_readonly },
 	{ "TERMINAL", "uub?", NULL, op_terminal },
 	{ "SETSID", "", NULL, op_setsid },
+	{ "REOPEN_DEVNULL", "", NULL, op_reopen_devnull },
 	{ "SETRLIMIT", "urr", NULL, op_setrlimit },
 	{ "UMASK", "u", NULL, op_umask },
 	{ "NO_NEW_PRIVS", "", NULL, op_no_new_privs },
