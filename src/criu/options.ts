@@ -113,15 +113,16 @@ function cleanDest(path: string): string {
 }
 
 /**
- * CRIU's cgroup_root entries from /proc/PID/cgroup of CRIU itself (in the container's cgroups): the restored
- * tasks' cgroups are put under these. Named-only v1 hierarchies are left alone, as runt makes no cgroup there.
+ * CRIU's cgroup_root entries from /proc/PID/cgroup of CRIU itself (in the container's cgroups), one per line:
+ * the restored tasks' cgroups are put under these. Every hierarchy is named, the cgroup2 one by "" (as runc
+ * sends it): an entry without a controller would be the root of all of them, named-only ones too, where runt
+ * makes no cgroup and CRIU would make one.
  */
 export function cgroupRoots(procCgroup: string): Message[] {
   const out: Message[] = [];
   for (const line of procCgroup.split('\n')) {
     const m = /^\d+:([^:]*):(.*)$/.exec(line);
-    if (!m || m[1]!.startsWith('name=')) continue;
-    out.push(m[1] ? { ctrl: m[1], path: m[2]! } : { path: m[2]! });
+    if (m) out.push({ ctrl: m[1]!, path: m[2]! });
   }
   return out;
 }

@@ -88,6 +88,8 @@ t.test('a checkpointed counter, restored, goes on from where it was', { skip }, 
   const { id, bundle, run } = await counter(t, env);
   const img = join(env.tmp, 'img');
   const work = join(env.tmp, 'work');
+  const named = (pid: unknown) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').filter((l) => /^\d+:name=/.test(l));
+  const namedBefore = named(readState(env, id).pid);
   const cp = runt(env, ['checkpoint', '--image-path', img, '--work-path', work, id]);
   t.equal(cp.status, 0, `checkpoint: ${cp.stderr}`);
   await run.ended(); // CRIU killed the container: its pipe's last writer is gone
@@ -107,6 +109,7 @@ t.test('a checkpointed counter, restored, goes on from where it was', { skip }, 
   t.equal(state.pid, Number(readFileSync(pidFile, 'utf8')), 'the pid file names the restored init');
   const cgroup = readFileSync(`/proc/${state.pid}/cgroup`, 'utf8');
   t.match(cgroup, /:memory:\/runt-test-/, "the restored init is in the container's cgroup");
+  t.same(named(state.pid), namedBefore, 'named hierarchies (name=systemd): where it was, no cgroup made there');
   t.equal(readlinkSync(`/proc/${state.pid}/fd/1`).startsWith('pipe:'), true, "its stdout is restore's pipe");
   t.equal(runt(env, ['delete', '-f', id]).status, 0);
 });

@@ -117,7 +117,8 @@ t.test('external mounts: binds, the v1 cgroup binds, masked files, devices', asy
 
 t.test('cgroup roots from /proc/PID/cgroup; pipes of the init handed over', async (t) => {
   t.same(cgroupRoots('13:name=systemd:/\n4:cpu,cpuacct:/runt/x\n3:memory:/runt/x\n0::/runt/x\n'), [
-    { ctrl: 'cpu,cpuacct', path: '/runt/x' }, { ctrl: 'memory', path: '/runt/x' }, { path: '/runt/x' },
+    { ctrl: 'name=systemd', path: '/' }, { ctrl: 'cpu,cpuacct', path: '/runt/x' }, { ctrl: 'memory', path: '/runt/x' },
+    { ctrl: '', path: '/runt/x' },
   ]);
   t.same(inheritPipes(['/dev/null', 'pipe:[77]', 'pipe:[78]']), [{ key: 'pipe:[77]', fd: 1 }, { key: 'pipe:[78]', fd: 2 }]);
 });
