@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import * as cgroups from '../cgroups';
 import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
-import { makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic, OCI_VERSION, type ContainerRecord } from '../container/store';
+import { makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic } from '../container/store';
 import { hookStateJson, killAndWait, procStat } from '../container/status';
 import { EXTERNAL_NS, openDir, requireCriu, requireFeatures } from '../criu/host';
 import { ReqType } from '../criu/messages';
@@ -15,9 +15,9 @@ import { cgroupRoots, configFile, DESCRIPTORS, externalMounts, inheritPipes, pas
 import type { Message } from '../criu/proto';
 import { criuSwrk, CriuError } from '../criu/swrk';
 import { UserError } from '../errors';
-import { rootfsPath } from '../plan';
 import type { Spec } from '../spec/types';
 import { readBundle } from './bundle';
+import { containerResources, newRecord } from './create';
 import { stringFlag, type Context } from './context';
 import { reclaimAbandoned } from './delete';
 import { forwardSignals } from './stdio';
@@ -43,19 +43,7 @@ export async function restore(ctx: Context): Promise<number> {
   const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup);
   await reclaimAbandoned(ctx, id);
 
-  const record: ContainerRecord = {
-    ociVersion: OCI_VERSION,
-    id,
-    createdDone: false,
-    pid: 0,
-    startTime: '',
-    bundle,
-    rootfs: rootfsPath(spec, bundle),
-    created: new Date().toISOString(),
-    owner: '',
-    annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
-    config: spec,
-  };
+  const record = newRecord(id, bundle, spec);
   const { dir, lock } = makeContainerDir(ctx.root, record);
   const undo: (() => void)[] = [() => removeContainerDir(dir)];
   const fds: number[] = [];
@@ -70,10 +58,7 @@ export async function restore(ctx: Context): Promise<number> {
       record.cgroup = cgroup;
       saveRecord(dir, record);
       // with runc's default device rules, as create applies them: CRIU mknods the devices of a /dev tmpfs
-      const resources = spec.linux?.resources?.devices
-        ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
-        : spec.linux?.resources;
-      for (const warning of cgroups.applyResources(cgroupHost, cgroup, resources)) log.warn(warning);
+      for (const warning of cgroups.applyResources(cgroupHost, cgroup, containerResources(spec))) log.warn(warning);
     }
     const imagesFd = openDir(imagePath);
     fds.push(imagesFd);

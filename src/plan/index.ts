@@ -142,13 +142,14 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   steps.push(...terminalSteps(proc, true));
   // a session of its own, as runc's init has (TERMINAL makes one): CRIU dumps no tree led from outside
   if (!proc.terminal) steps.push(step('SETSID', [], 'process'));
-  // after TERMINAL, which may have replaced fds 0-2 (runc's init reopens /dev/null the same way)
-  steps.push(step('REOPEN_DEVNULL', [], 'process'));
   for (const [key, value = ''] of Object.entries(spec.linux?.sysctl ?? {})) {
     steps.push(step('WRITE_PROC', [`sys/${key.replace(/\./g, '/')}`, value], `linux.sysctl["${key}"]`));
   }
   (spec.linux?.maskedPaths ?? []).forEach((p, i) => steps.push(step('MASK', [p], `linux.maskedPaths[${i}]`)));
   (spec.linux?.readonlyPaths ?? []).forEach((p, i) => steps.push(step('READONLY', [p], `linux.readonlyPaths[${i}]`)));
+  // after TERMINAL, which may have replaced fds 0-2, and MASK, which names a bad /dev/null by the masked path
+  // (runc's init reopens /dev/null the same way)
+  steps.push(step('REOPEN_DEVNULL', [], 'process'));
   if (spec.root?.readonly) steps.push(step('REMOUNT', ['/', MS.bind | MS.rdonly], 'root.readonly'));
   steps.push(...rlimitSteps(proc.rlimits));
   steps.push(...processAttributeSteps(proc, spec.linux));
