@@ -31,6 +31,7 @@ export async function restore(ctx: Context): Promise<number> {
   if (spec.process?.terminal) {
     throw new UserError('process.terminal: runt cannot restore a container with a terminal yet');
   }
+  if (stringFlag(ctx.flags, 'console-socket')) throw new UserError('--console-socket: given but process.terminal is false');
   let descriptors: string[];
   try {
     descriptors = JSON.parse(readFileSync(`${imagePath}/${DESCRIPTORS}`, 'utf8')) as string[];

@@ -3,7 +3,7 @@
 // The container's stdio are real pipes (as conmon and containerd give it): CRIU cannot dump a file of the host
 // opened from outside the container's mounts, and hands pipes over on restore (inherit_fd).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { engineShell, engineSkip, privateDir } from '../engines/engine';
@@ -191,6 +191,18 @@ t.test('refusals: no container, no images; a failed restore leaves nothing behin
   t.match(runt(env, ['state', id]).stderr, /container does not exist/);
   const bad = runt(env, ['checkpoint', '--manage-cgroups-mode', 'bogus', 'x']);
   t.match(bad.stderr, /invalid value "bogus" for --manage-cgroups-mode/);
+  t.match(runt(env, ['restore', '--console-socket', '/x', '-b', env.bundle(COUNTER), id]).stderr, /--console-socket: given but process.terminal is false/);
+
+  // images CRIU cannot restore from: the failure comes after the state dir and the cgroup were made
+  const broken = join(env.tmp, 'broken');
+  mkdirSync(broken);
+  writeFileSync(join(broken, 'descriptors.json'), '["/dev/null","/dev/null","/dev/null"]');
+  const bundle = env.bundle(COUNTER, (s) => (s.linux!.cgroupsPath = `/runt-cr-broken-${process.pid}`));
+  const f = runt(env, ['restore', '-d', '--image-path', broken, '-b', bundle, id]);
+  t.equal(f.status, 1);
+  t.match(f.stderr, /criu failed: type RESTORE: .*\(log: .*restore\.log\)/, "CRIU's errors quoted from its log");
+  t.match(runt(env, ['state', id]).stderr, /container does not exist/, 'no state dir left');
+  t.notOk(existsSync(`/sys/fs/cgroup/memory/runt-cr-broken-${process.pid}`), 'no cgroup left');
 });
 
 const podmanSkip = skip || engineSkip(['podman', 'conmon']);
