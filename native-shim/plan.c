@@ -59,6 +59,7 @@ static const struct opdef ops[] = {
 	{ "CHROOT", CHILD | HOST_FDS, "b?", NULL, op_chroot },
 	{ "MASK", CHILD | HOST_FDS, "s", NULL, op_mask },
 	{ "READONLY", CHILD | HOST_FDS, "s", NULL, op_readonly },
+	{ "REOPEN_DEVNULL", CHILD | HOST_FDS, "", NULL, op_reopen_devnull },
 	{ "TERMINAL", CHILD | HOST_FDS, "uub?", NULL, op_terminal },
 	{ "SETRLIMIT", CHILD, "urr", NULL, op_setrlimit },
 	{ "UMASK", CHILD, "u", NULL, op_umask },

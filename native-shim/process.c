@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,6 +44,35 @@ void op_setrlimit(const struct rec *r)
 void op_umask(const struct rec *r)
 {
 	umask((mode_t)(num_u32(r->f[1]) & 07777));
+}
+
+/* fds 0-2 on the host's null device are swapped for the container's own: no host file stays open in the
+ * container, and CRIU, which cannot dump a file of a mount outside the container, can checkpoint it */
+void op_reopen_devnull(const struct rec *r)
+{
+	(void)r;
+	int nul = inroot_open("/dev/null", O_RDWR);
+	if (nul < 0) {
+		if (errno == ENOENT)
+			return;
+		die(errno, "open the container's /dev/null");
+	}
+	struct stat ns;
+	if (fstat(nul, &ns) < 0)
+		die(errno, "stat the container's /dev/null");
+	if (!S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
+		die_plain(0, "/dev/null in the container is not the null device (char 1:3)");
+	for (int fd = 0; fd <= 2; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			if (errno == EBADF)
+				continue;
+			die(errno, "stat fd %d", fd);
+		}
+		if (S_ISCHR(st.st_mode) && st.st_rdev == ns.st_rdev && dup2(nul, fd) < 0)
+			die(errno, "dup the container's /dev/null onto fd %d", fd);
+	}
+	close(nul);
 }
 
 void op_no_new_privs(const struct rec *r)

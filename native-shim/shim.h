@@ -136,6 +136,7 @@ void op_sethostname(const struct rec *r);
 void op_setdomainname(const struct rec *r);
 void op_setrlimit(const struct rec *r);
 void op_umask(const struct rec *r);
+void op_reopen_devnull(const struct rec *r);
 void op_no_new_privs(const struct rec *r);
 void op_dumpable(const struct rec *r);
 void op_bounding_drop(const struct rec *r);

@@ -28,6 +28,8 @@ const HANDLERS: Record<string, () => Handler> = {
   resume: () => require('./commands/pause').resume,
   ps: () => require('./commands/ps').ps,
   events: () => require('./commands/events').events,
+  checkpoint: () => require('./commands/checkpoint').checkpoint,
+  restore: () => require('./commands/restore').restore,
 };
 
 function out(text: string): void {

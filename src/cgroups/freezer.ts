@@ -9,7 +9,7 @@ type Freezer = { version: 1; dir: string } | { version: 2; dir: string };
 
 
 /** The container's v1 freezer dir (it has freezer.state), else its v2 dir (cgroup.freeze), else none. */
-function freezerOf(set: CgroupSet): Freezer | undefined {
+export function freezerOf(set: CgroupSet): Freezer | undefined {
   const dirs = Object.values(set.dirs);
   const v1 = dirs.find((d) => fs.existsSync(`${d}/freezer.state`));
   if (v1) return { version: 1, dir: v1 };

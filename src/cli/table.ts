@@ -30,7 +30,7 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'debug', type: 'bool', describe: 'log debug lines too' },
   { name: 'systemd-cgroup', type: 'bool', describe: 'the container cgroup is a transient systemd scope (linux.cgroupsPath "slice:prefix:name"), made over D-Bus' },
   { name: 'rootless', type: 'string', choices: ['true', 'false', 'auto'], describe: 'rootless mode (default auto: when not root)' },
-  { name: 'criu', type: 'string', describe: 'accepted for runc compatibility; checkpointing is not supported' },
+  { name: 'criu', type: 'string', describe: 'the CRIU binary for checkpoint and restore (default: criu from PATH)' },
   { name: 'version', short: 'v', type: 'bool', describe: 'print the version' },
   { name: 'help', short: 'h', type: 'bool', describe: 'show help' },
 ];
@@ -42,6 +42,20 @@ const CREATE_FLAGS: FlagSpec[] = [
   { name: 'no-pivot', type: 'bool', describe: 'use MS_MOVE and chroot instead of pivot_root' },
   { name: 'no-new-keyring', type: 'bool', describe: 'do not create a new session keyring' },
   { name: 'preserve-fds', type: 'int', describe: 'pass this many fds from 3 on to the container' },
+];
+
+/** runc's flags shared by checkpoint and restore, passed to CRIU. */
+const CRIU_FLAGS: FlagSpec[] = [
+  { name: 'image-path', type: 'string', describe: 'directory of the checkpoint images (default: ./checkpoint)' },
+  { name: 'work-path', type: 'string', describe: "directory for CRIU's log and work files (default: the image path)" },
+  { name: 'tcp-established', type: 'bool', describe: 'allow open TCP connections' },
+  { name: 'ext-unix-sk', type: 'bool', describe: 'allow external unix sockets' },
+  { name: 'shell-job', type: 'bool', describe: 'allow shell jobs (a terminal from outside)' },
+  { name: 'file-locks', type: 'bool', describe: 'handle file locks' },
+  { name: 'manage-cgroups-mode', type: 'string', choices: ['soft', 'full', 'strict', 'ignore'], describe: "CRIU's cgroups mode" },
+  { name: 'empty-ns', type: 'strings', describe: 'namespace left empty by CRIU, to be set up by a hook (network)' },
+  { name: 'auto-dedup', type: 'bool', describe: 'deduplicate memory images against the parent' },
+  { name: 'lazy-pages', type: 'bool', describe: "lazy migration of memory pages (CRIU's lazy-pages)" },
 ];
 
 export const COMMANDS: CommandSpec[] = [
@@ -126,6 +140,27 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'ps', args: ['<container-id>', '[ps-options...]'], describe: "list the container's processes", stopAtPositional: true,
     flags: [{ name: 'format', short: 'f', type: 'string', choices: ['table', 'json'], describe: 'table (runs ps) or json (host pids)' }],
+  },
+  {
+    name: 'checkpoint', args: ['<container-id>'], describe: 'checkpoint a running container with CRIU',
+    flags: [
+      ...CRIU_FLAGS,
+      { name: 'leave-running', type: 'bool', describe: 'leave the container running after the checkpoint' },
+      { name: 'pre-dump', type: 'bool', describe: 'dump the memory only, to make later dumps faster' },
+      { name: 'parent-path', type: 'string', describe: 'images of a previous (pre-)dump, relative to the image path' },
+    ],
+  },
+  {
+    name: 'restore', args: ['<container-id>'], describe: 'restore a container from a CRIU checkpoint',
+    flags: [
+      ...CRIU_FLAGS,
+      { name: 'bundle', short: 'b', type: 'string', describe: 'bundle directory (default: the current directory)' },
+      { name: 'detach', short: 'd', type: 'bool', describe: 'return once the container runs' },
+      { name: 'pid-file', type: 'string', describe: "write the restored process's pid to this file" },
+      { name: 'console-socket', type: 'string', describe: "AF_UNIX socket that receives the terminal's master fd" },
+      { name: 'no-pivot', type: 'bool', describe: 'accepted (CRIU restores the mount namespace itself)' },
+      { name: 'no-subreaper', type: 'bool', describe: 'accepted (the restored process is runt\'s own child)' },
+    ],
   },
   {
     name: 'events', args: ['<container-id>'], describe: 'print resource usage and OOM events as JSON',

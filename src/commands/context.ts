@@ -10,6 +10,8 @@ export interface Context {
    * newuidmap/newgidmap, no cgroup unless one is delegated). auto (the default): when not root.
    */
   rootless: boolean;
+  /** --criu: the CRIU binary for checkpoint and restore (default: criu from PATH). */
+  criu: string;
   flags: Flags;
   args: string[];
 }
@@ -19,6 +21,7 @@ export function makeContext(global: Flags, flags: Flags, args: string[]): Contex
     root: typeof global.root === 'string' ? global.root : defaultRoot(),
     systemdCgroup: global['systemd-cgroup'] === true,
     rootless: global.rootless === 'true' || (global.rootless !== 'false' && process.geteuid?.() !== 0),
+    criu: typeof global.criu === 'string' ? global.criu : 'criu',
     flags,
     args,
   };

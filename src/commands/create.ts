@@ -17,7 +17,7 @@ import { ConfigError } from '../plan/types';
 import { UserError } from '../errors';
 import { joinRdtGroup, leaveRdtGroup, resctrlRoot } from '../rdt';
 import { runShim, type ShimSession } from '../shim/driver';
-import type { Spec } from '../spec/types';
+import type { LinuxResources, Spec } from '../spec/types';
 import { checkRootlessConfig, idMapActions, rootlessCgroup, runIdMapHelper } from '../container/rootless';
 import { readBundle } from './bundle';
 import { reclaimAbandoned } from './delete';
@@ -82,20 +82,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   await reclaimAbandoned(ctx, id);
   const undo = new Undo();
   try {
-    const record: ContainerRecord = {
-      ociVersion: OCI_VERSION,
-      id,
-      createdDone: false,
-      pid: 0,
-      startTime: '',
-      bundle,
-      rootfs: rootfsPath(spec, bundle),
-      created: new Date().toISOString(),
-      owner: '',
-      annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
-      config: spec,
-      ...(opts.noNewKeyring ? { noNewKeyring: true } : {}),
-    };
+    const record: ContainerRecord = { ...newRecord(id, bundle, spec), ...(opts.noNewKeyring ? { noNewKeyring: true } : {}) };
     const { dir, lock } = makeContainerDir(ctx.root, record);
     undo.push(() => removeContainerDir(dir));
     undo.push(() => unlockContainer(lock));
@@ -130,10 +117,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       record.cgroup = set;
       saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
       faultPoint('cgroup-made');
-      const resources = spec.linux?.resources?.devices
-        ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
-        : spec.linux?.resources;
-      for (const warning of cgroups.applyResources(cgroupHost, set, resources)) log.warn(warning);
+      for (const warning of cgroups.applyResources(cgroupHost, set, containerResources(spec))) log.warn(warning);
     };
     if (withCgroup && !ctx.systemdCgroup) await setUpCgroup();
 
@@ -196,6 +180,30 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     await undo.run();
     throw e;
   }
+}
+
+/** The record of a container being made (no process yet): create's, and restore's. */
+export function newRecord(id: string, bundle: string, spec: Spec): ContainerRecord {
+  return {
+    ociVersion: OCI_VERSION,
+    id,
+    createdDone: false,
+    pid: 0,
+    startTime: '',
+    bundle,
+    rootfs: rootfsPath(spec, bundle),
+    created: new Date().toISOString(),
+    owner: '',
+    annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
+    config: spec,
+  };
+}
+
+/** linux.resources with runc's default device rules after the config's, as the container's cgroup gets them. */
+export function containerResources(spec: Spec): LinuxResources | undefined {
+  return spec.linux?.resources?.devices
+    ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
+    : spec.linux?.resources;
 }
 
 /** Done by the runtime while the child waits: id maps, the cgroups it does not join by itself, OOM score. */

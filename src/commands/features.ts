@@ -18,6 +18,8 @@ export function features(): Features {
     ociVersionMax: OCI_VERSION,
     hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
     mountOptions: MOUNT_OPTIONS,
+    // as runc's: checkpoint and restore are there (they need a criu binary, runt's global --criu)
+    annotations: { 'org.opencontainers.runc.checkpoint.enabled': 'true' },
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
       capabilities: [...CAPABILITIES],

@@ -218,6 +218,9 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   }
   (spec.linux?.maskedPaths ?? []).forEach((p, i) => steps.push(step('MASK', [p], `linux.maskedPaths[${i}]`)));
   (spec.linux?.readonlyPaths ?? []).forEach((p, i) => steps.push(step('READONLY', [p], `linux.readonlyPaths[${i}]`)));
+  // after TERMINAL, which may have replaced fds 0-2, and MASK, which names a bad /dev/null by the masked path
+  // (runc's init reopens /dev/null the same way)
+  steps.push(step('REOPEN_DEVNULL', [], 'process'));
   if (spec.root?.readonly) steps.push(step('REMOUNT', ['/', MS.bind | MS.rdonly], 'root.readonly'));
   // last of the mounts: the console, masks and read-only binds are binds, which an unbindable tree refuses
   steps.push(...propagation.after);

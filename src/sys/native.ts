@@ -196,3 +196,41 @@ export function sealedMemfd(name: string, content: Uint8Array, lowest: number): 
   }
   return fd;
 }
+
+const AF_UNIX = 1;
+const SOCK_SEQPACKET = 5;
+const SOCK_CLOEXEC = 0o2000000;
+
+/** socketpair(2) of AF_UNIX SOCK_SEQPACKET sockets, close-on-exec (CRIU's RPC runs over one). */
+export function seqpacketPair(): [number, number] {
+  const fds = Buffer.alloc(8);
+  call('socketpair', [I32, I32, I32, bytes(fds)], [AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds]);
+  return [fds.readInt32LE(0), fds.readInt32LE(4)];
+}
+
+const MS_BIND = 0x1000;
+const MS_REC = 0x4000;
+const MNT_DETACH = 2;
+
+/** mount(2) with MS_BIND|MS_REC: a recursive bind of source on target. */
+export function rbind(source: string, target: string): void {
+  call('mount', [STRING, STRING, STRING, I64, I64], [source, target, '', MS_BIND | MS_REC, 0]);
+}
+
+/** umount2(2) with MNT_DETACH. */
+export function detachMount(target: string): void {
+  call('umount2', [STRING, I32], [target, MNT_DETACH]);
+}
+
+const WNOHANG = 1;
+
+/**
+ * waitpid(2) with WNOHANG for a child Node did not spawn itself (a process CRIU restored as runt's child):
+ * undefined while it runs, else its status as a shell reports it (128+signal when killed).
+ */
+export function reapIfExited(pid: number): number | undefined {
+  const status = Buffer.alloc(4);
+  if (call('waitpid', [I32, bytes(status), I32], [pid, status, WNOHANG]) === 0) return undefined;
+  const s = status.readInt32LE(0);
+  return (s & 0x7f) === 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f);
+}
