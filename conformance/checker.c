@@ -95,7 +95,8 @@ static void do_id(void) {
   } else {
     char list[NGROUPS_MAX * 12] = "";
     size_t off = 0;
-    for (int i = 0; i < n && off < sizeof list - 12; i++) off += (size_t)snprintf(list + off, sizeof list - off, "%s%u", i ? "," : "", groups[i]);
+    for (int i = 0; i < n && off < sizeof list - 12; i++)
+      off += (size_t)snprintf(list + off, sizeof list - off, "%s%u", i ? "," : "", groups[i]);
     fact("groups", list);
   }
   mode_t mask = umask(0);
@@ -104,7 +105,8 @@ static void do_id(void) {
 }
 
 static void do_status(void) {
-  static const char *const wanted[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"};
+  static const char *const wanted[] = {"CapInh", "CapPrm",     "CapEff", "CapBnd",
+                                       "CapAmb", "NoNewPrivs", "Seccomp"};
   static char buf[16384];
   ssize_t n = slurp("/proc/self/status", buf, sizeof buf);
   if (n < 0) {
@@ -127,12 +129,16 @@ static void do_status(void) {
 }
 
 static void do_rlimits(void) {
-  static const struct { int res; const char *name; } limits[] = {
-    {RLIMIT_AS, "AS"}, {RLIMIT_CORE, "CORE"}, {RLIMIT_CPU, "CPU"}, {RLIMIT_DATA, "DATA"},
-    {RLIMIT_FSIZE, "FSIZE"}, {RLIMIT_LOCKS, "LOCKS"}, {RLIMIT_MEMLOCK, "MEMLOCK"},
-    {RLIMIT_MSGQUEUE, "MSGQUEUE"}, {RLIMIT_NICE, "NICE"}, {RLIMIT_NOFILE, "NOFILE"},
-    {RLIMIT_NPROC, "NPROC"}, {RLIMIT_RSS, "RSS"}, {RLIMIT_RTPRIO, "RTPRIO"},
-    {RLIMIT_RTTIME, "RTTIME"}, {RLIMIT_SIGPENDING, "SIGPENDING"}, {RLIMIT_STACK, "STACK"},
+  static const struct {
+    int res;
+    const char *name;
+  } limits[] = {
+      {RLIMIT_AS, "AS"},           {RLIMIT_CORE, "CORE"},         {RLIMIT_CPU, "CPU"},
+      {RLIMIT_DATA, "DATA"},       {RLIMIT_FSIZE, "FSIZE"},       {RLIMIT_LOCKS, "LOCKS"},
+      {RLIMIT_MEMLOCK, "MEMLOCK"}, {RLIMIT_MSGQUEUE, "MSGQUEUE"}, {RLIMIT_NICE, "NICE"},
+      {RLIMIT_NOFILE, "NOFILE"},   {RLIMIT_NPROC, "NPROC"},       {RLIMIT_RSS, "RSS"},
+      {RLIMIT_RTPRIO, "RTPRIO"},   {RLIMIT_RTTIME, "RTTIME"},     {RLIMIT_SIGPENDING, "SIGPENDING"},
+      {RLIMIT_STACK, "STACK"},
   };
   for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
     char key[32];
@@ -143,8 +149,14 @@ static void do_rlimits(void) {
       continue;
     }
     char soft[24], hard[24], v[64];
-    if (r.rlim_cur == RLIM_INFINITY) strcpy(soft, "unlimited"); else snprintf(soft, sizeof soft, "%llu", (unsigned long long)r.rlim_cur);
-    if (r.rlim_max == RLIM_INFINITY) strcpy(hard, "unlimited"); else snprintf(hard, sizeof hard, "%llu", (unsigned long long)r.rlim_max);
+    if (r.rlim_cur == RLIM_INFINITY)
+      strcpy(soft, "unlimited");
+    else
+      snprintf(soft, sizeof soft, "%llu", (unsigned long long)r.rlim_cur);
+    if (r.rlim_max == RLIM_INFINITY)
+      strcpy(hard, "unlimited");
+    else
+      snprintf(hard, sizeof hard, "%llu", (unsigned long long)r.rlim_max);
     snprintf(v, sizeof v, "%s,%s", soft, hard);
     fact(key, v);
   }
@@ -198,7 +210,8 @@ static void do_fds(void) {
   int self = dirfd(d);
   for (struct dirent *e; (e = readdir(d));) {
     if (e->d_name[0] == '.' || atoi(e->d_name) == self) continue;
-    if (off < sizeof list - 16) off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", off ? "," : "", e->d_name);
+    if (off < sizeof list - 16)
+      off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", off ? "," : "", e->d_name);
   }
   closedir(d);
   fact("fds", list);
@@ -244,10 +257,16 @@ static void do_stat(const char *key, const char *path) {
     fact_err(key, errno);
     return;
   }
-  char type = S_ISBLK(st.st_mode) ? 'b' : S_ISCHR(st.st_mode) ? 'c' : S_ISDIR(st.st_mode) ? 'd' : S_ISLNK(st.st_mode) ? 'l'
-            : S_ISFIFO(st.st_mode) ? 'p' : S_ISSOCK(st.st_mode) ? 's' : 'f';
-  printf("%s=type=%c mode=%04o uid=%u gid=%u rdev=%u:%u\n", key, type, (unsigned)(st.st_mode & 07777), st.st_uid, st.st_gid,
-         major(st.st_rdev), minor(st.st_rdev));
+  char type = S_ISBLK(st.st_mode)    ? 'b'
+              : S_ISCHR(st.st_mode)  ? 'c'
+              : S_ISDIR(st.st_mode)  ? 'd'
+              : S_ISLNK(st.st_mode)  ? 'l'
+              : S_ISFIFO(st.st_mode) ? 'p'
+              : S_ISSOCK(st.st_mode) ? 's'
+                                     : 'f';
+  printf("%s=type=%c mode=%04o uid=%u gid=%u rdev=%u:%u\n", key, type,
+         (unsigned)(st.st_mode & 07777), st.st_uid, st.st_gid, major(st.st_rdev),
+         minor(st.st_rdev));
 }
 
 static void do_readlink(const char *key, const char *path) {
@@ -314,24 +333,42 @@ int main(int argc, char **argv) {
     const char *arg = colon ? colon + 1 : "";
     size_t len = colon ? (size_t)(colon - a) : strlen(a);
 #define IS(word) (len == strlen(word) && strncmp(a, word, len) == 0)
-    if (IS("id")) do_id();
-    else if (IS("status")) do_status();
-    else if (IS("rlimits")) do_rlimits();
-    else if (IS("uts")) do_uts();
-    else if (IS("cwd")) do_cwd();
-    else if (IS("env")) do_env();
-    else if (IS("pid")) fact_num("pid", getpid());
-    else if (IS("oom")) do_file_fact("oom_score_adj", "/proc/self/oom_score_adj", 1);
-    else if (IS("ns")) do_ns();
-    else if (IS("fds")) do_fds();
-    else if (IS("mount")) do_mount(a, arg);
-    else if (IS("stat")) do_stat(a, arg);
-    else if (IS("readlink")) do_readlink(a, arg);
-    else if (IS("read")) do_file_fact(a, arg, 0);
-    else if (IS("ls")) do_ls(a, arg);
-    else if (IS("write")) do_write(a, arg);
-    else if (IS("create")) do_create(a, arg);
-    else if (IS("mkdir")) do_mkdir(a, arg);
+    if (IS("id"))
+      do_id();
+    else if (IS("status"))
+      do_status();
+    else if (IS("rlimits"))
+      do_rlimits();
+    else if (IS("uts"))
+      do_uts();
+    else if (IS("cwd"))
+      do_cwd();
+    else if (IS("env"))
+      do_env();
+    else if (IS("pid"))
+      fact_num("pid", getpid());
+    else if (IS("oom"))
+      do_file_fact("oom_score_adj", "/proc/self/oom_score_adj", 1);
+    else if (IS("ns"))
+      do_ns();
+    else if (IS("fds"))
+      do_fds();
+    else if (IS("mount"))
+      do_mount(a, arg);
+    else if (IS("stat"))
+      do_stat(a, arg);
+    else if (IS("readlink"))
+      do_readlink(a, arg);
+    else if (IS("read"))
+      do_file_fact(a, arg, 0);
+    else if (IS("ls"))
+      do_ls(a, arg);
+    else if (IS("write"))
+      do_write(a, arg);
+    else if (IS("create"))
+      do_create(a, arg);
+    else if (IS("mkdir"))
+      do_mkdir(a, arg);
     else if (IS("sysctl")) {
       char path[PATH_MAX];
       snprintf(path, sizeof path, "/proc/sys/%s", arg);

@@ -21,7 +21,7 @@
 #define MAX_DEPTH 128
 
 struct walk {
-	const char *target; /* the mount target, for messages */
+	const char *target;  /* the mount target, for messages */
 	char path[PATH_MAX]; /* the entry being copied, relative to target */
 	size_t len;
 };

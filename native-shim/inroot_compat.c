@@ -115,7 +115,8 @@ static int walk(int root, const char *path, bool nofollow)
 			/* a magic link of procfs (fd/N, cwd, root, exe, ns/...: an absolute path or "type:[...]"), which
 			 * RESOLVE_NO_MAGICLINKS refuses too; procfs's plain links (self, mounts...) are relative names */
 			struct statfs sfs;
-			if (fstatfs(stack[depth], &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC && (target[0] == '/' || strchr(target, ':'))) {
+			if (fstatfs(stack[depth], &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC &&
+			    (target[0] == '/' || strchr(target, ':'))) {
 				err = ELOOP;
 				break;
 			}

@@ -30,7 +30,8 @@ void op_join_keyring(const struct rec *r)
 	if (n < 0)
 		die(errno, "describe session keyring %s", name);
 	if ((size_t)n > sizeof desc)
-		die_plain(ENAMETOOLONG, "describe session keyring %s: description longer than %zu bytes", name, sizeof desc);
+		die_plain(ENAMETOOLONG, "describe session keyring %s: description longer than %zu bytes", name,
+			  sizeof desc);
 	char *field = desc;
 	for (int i = 0; i < 3 && field; i++) {
 		field = strchr(field, ';');
@@ -42,5 +43,6 @@ void op_join_keyring(const struct rec *r)
 	if (!field || end == field || *end != ';' || perm > UINT32_MAX)
 		die_plain(EINVAL, "describe session keyring %s: unexpected description \"%.100s\"", name, desc);
 	if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, (uint32_t)perm | add, 0, 0) < 0)
-		die(errno, "set the permissions of session keyring %s to 0x%08lx", name, (unsigned long)((uint32_t)perm | add));
+		die(errno, "set the permissions of session keyring %s to 0x%08lx", name,
+		    (unsigned long)((uint32_t)perm | add));
 }

@@ -240,8 +240,8 @@ const char *check_join(const struct rec *r)
 		if (!r->len[i] || r->len[i] > 9 || strspn(r->f[i], "0123456789") != r->len[i])
 			return "JOIN: pidfd and pid must be decimal numbers below 10^9";
 	for (uint32_t i = 3; i < r->n; i += 2)
-		if (!*r->f[i] || strchr(r->f[i], '/') || strspn(r->f[i + 1], "0123456789") != r->len[i + 1] || !r->len[i + 1] ||
-		    r->len[i + 1] > 10)
+		if (!*r->f[i] || strchr(r->f[i], '/') || strspn(r->f[i + 1], "0123456789") != r->len[i + 1] ||
+		    !r->len[i + 1] || r->len[i + 1] > 10)
 			return "JOIN: a namespace is a file name under /proc/PID/ns and a decimal CLONE_NEW* type";
 	return NULL;
 }
@@ -337,7 +337,8 @@ static _Noreturn void wait_child(pid_t pid, const sigset_t *set)
 
 /* struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2), as linux/sched.h has it */
 struct clone3_args {
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+		cgroup;
 };
 
 /* Fork-like clone: clone3 into the CGROUP_INTO directory when there is one, else clone. */
@@ -346,7 +347,9 @@ static long clone_child(unsigned flags)
 	if (g_clone_cgroup < 0)
 		return syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
 	struct clone3_args args = {
-		.flags = flags | CLONE_INTO_CGROUP_FLAG, .exit_signal = SIGCHLD, .cgroup = (uint64_t)g_clone_cgroup,
+		.flags = flags | CLONE_INTO_CGROUP_FLAG,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)g_clone_cgroup,
 	};
 	long pid = syscall(SYS_clone3, &args, sizeof args);
 	if (pid == 0) {
@@ -395,7 +398,8 @@ void op_clone(const struct rec *r)
 	}
 	long pid = clone_child(flags);
 	if (pid < 0)
-		die(errno, "clone with flags 0x%x%s", flags, g_clone_cgroup >= 0 ? " into a cgroup (clone3, CLONE_INTO_CGROUP)" : "");
+		die(errno, "clone with flags 0x%x%s", flags,
+		    g_clone_cgroup >= 0 ? " into a cgroup (clone3, CLONE_INTO_CGROUP)" : "");
 	if (pid == 0) {
 		if (getpid() == 1)
 			init_dies_of_signals();

@@ -33,7 +33,8 @@ static const char *nullable(const char *s)
 }
 
 /* mount(2) with the fds named through the host /proc's self/fd (binds too: see mount_fds). */
-static int mount_procfd(const char *src, int srcfd, int dstfd, const char *fstype, unsigned long flags, const char *data)
+static int mount_procfd(const char *src, int srcfd, int dstfd, const char *fstype, unsigned long flags,
+			const char *data)
 {
 	char s[32], d[32];
 	if (srcfd >= 0) {
@@ -124,7 +125,8 @@ int reopen_mounted(int before, const char *target)
 		die(errno, "open %s again after mounting on it", target);
 	fd_path(fd, now, sizeof now, target);
 	if (strcmp(now, was) != 0 || mount_id(fd, target) == mount_id(before, target))
-		die_plain(EAGAIN, "%s was moved while it was mounted on (refused: what follows could act on another mount)",
+		die_plain(EAGAIN,
+			  "%s was moved while it was mounted on (refused: what follows could act on another mount)",
 			  target);
 	return fd;
 }
@@ -135,10 +137,17 @@ static uint64_t current_attrs(int fd, const char *target)
 	struct statvfs sv;
 	if (fstatvfs(fd, &sv) < 0)
 		die(errno, "statvfs %s", target);
-	static const struct { unsigned long st; uint64_t attr; } map[] = {
-		{ ST_RDONLY, MOUNT_ATTR_RDONLY }, { ST_NOSUID, MOUNT_ATTR_NOSUID }, { ST_NODEV, MOUNT_ATTR_NODEV },
-		{ ST_NOEXEC, MOUNT_ATTR_NOEXEC }, { ST_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW },
-		{ ST_NODIRATIME, MOUNT_ATTR_NODIRATIME }, { ST_NOATIME, MOUNT_ATTR_NOATIME },
+	static const struct {
+		unsigned long st;
+		uint64_t attr;
+	} map[] = {
+		{ ST_RDONLY, MOUNT_ATTR_RDONLY },
+		{ ST_NOSUID, MOUNT_ATTR_NOSUID },
+		{ ST_NODEV, MOUNT_ATTR_NODEV },
+		{ ST_NOEXEC, MOUNT_ATTR_NOEXEC },
+		{ ST_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW },
+		{ ST_NODIRATIME, MOUNT_ATTR_NODIRATIME },
+		{ ST_NOATIME, MOUNT_ATTR_NOATIME },
 	};
 	uint64_t a = 0;
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -156,9 +165,15 @@ static uint64_t current_attrs(int fd, const char *target)
 static void remount_attrs(int fd, uint64_t set, uint64_t clr, const char *target)
 {
 	uint64_t a = (current_attrs(fd, target) & ~clr) | set;
-	static const struct { uint64_t attr; unsigned long ms; } map[] = {
-		{ MOUNT_ATTR_RDONLY, MS_RDONLY }, { MOUNT_ATTR_NOSUID, MS_NOSUID }, { MOUNT_ATTR_NODEV, MS_NODEV },
-		{ MOUNT_ATTR_NOEXEC, MS_NOEXEC }, { MOUNT_ATTR_NOSYMFOLLOW, MS_NOSYMFOLLOW },
+	static const struct {
+		uint64_t attr;
+		unsigned long ms;
+	} map[] = {
+		{ MOUNT_ATTR_RDONLY, MS_RDONLY },
+		{ MOUNT_ATTR_NOSUID, MS_NOSUID },
+		{ MOUNT_ATTR_NODEV, MS_NODEV },
+		{ MOUNT_ATTR_NOEXEC, MS_NOEXEC },
+		{ MOUNT_ATTR_NOSYMFOLLOW, MS_NOSYMFOLLOW },
 	};
 	unsigned long flags = MS_BIND | MS_REMOUNT;
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -166,7 +181,9 @@ static void remount_attrs(int fd, uint64_t set, uint64_t clr, const char *target
 			flags |= map[i].ms;
 	if ((set | clr) & (MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME)) {
 		uint64_t atime = a & MOUNT_ATTR__ATIME;
-		flags |= atime == MOUNT_ATTR_NOATIME ? MS_NOATIME : atime == MOUNT_ATTR_STRICTATIME ? MS_STRICTATIME : MS_RELATIME;
+		flags |= atime == MOUNT_ATTR_NOATIME       ? MS_NOATIME
+			 : atime == MOUNT_ATTR_STRICTATIME ? MS_STRICTATIME
+							   : MS_RELATIME;
 		if (a & MOUNT_ATTR_NODIRATIME)
 			flags |= MS_NODIRATIME;
 	}
@@ -178,8 +195,8 @@ static void setattr(int tree, bool recursive, uint64_t set, uint64_t clr, const 
 {
 	struct mount_attr a = { .attr_set = set, .attr_clr = clr };
 	if ((set || clr) && mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
-		die(errno, "set the attributes of the bind mount on %s (mount_setattr%s set 0x%llx clear 0x%llx)", target,
-		    recursive ? " recursive," : ",", (unsigned long long)set, (unsigned long long)clr);
+		die(errno, "set the attributes of the bind mount on %s (mount_setattr%s set 0x%llx clear 0x%llx)",
+		    target, recursive ? " recursive," : ",", (unsigned long long)set, (unsigned long long)clr);
 }
 
 static void propagate(int fd, const uint32_t *prop, size_t nprop, const char *target)
@@ -196,11 +213,12 @@ static bool g_no_new_api;
 /* Binds srcfd's tree (a clone of it; recursive: with its submounts) onto dstfd with attributes and
  * propagation, or attaches `tree`, a detached tree made before (IDMAP_TREE; closed here). -1 with errno when a
  * mount call fails; the attributes and propagation die naming themselves. */
-static int bind_tree(int srcfd, int tree, int dstfd, bool recursive, const struct bind_attrs *a,
-		     const uint32_t *prop, size_t nprop, const char *target)
+static int bind_tree(int srcfd, int tree, int dstfd, bool recursive, const struct bind_attrs *a, const uint32_t *prop,
+		     size_t nprop, const char *target)
 {
 	if (tree < 0 && !g_no_new_api) {
-		tree = open_tree(srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0));
+		tree = open_tree(srcfd, "",
+				 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0));
 		if (tree < 0 && errno != ENOSYS)
 			return -1;
 		struct mount_attr probe = { 0 };
@@ -406,10 +424,12 @@ static struct extras mount_extras(const char *s, const char **bad)
 			x.flags |= MOUNT_COPYUP;
 		else if (n == 9 && memcmp(s, "procguard", n) == 0)
 			x.flags |= MOUNT_PROCGUARD;
-		else if (n > 5 && memcmp(s, "prop=", 5) == 0 && x.nprop < MAX_PROPAGATION && prop_word(s + 5, e, &x.prop[x.nprop]))
+		else if (n > 5 && memcmp(s, "prop=", 5) == 0 && x.nprop < MAX_PROPAGATION &&
+			 prop_word(s + 5, e, &x.prop[x.nprop]))
 			x.nprop++;
 		else if (bad)
-			*bad = "the extras field must be a comma-separated list of nofollow, copyup, procguard, prop=<flags> (at most 8)";
+			*bad = "the extras field must be a comma-separated list of nofollow, copyup, procguard, "
+			       "prop=<flags> (at most 8)";
 		s = *e ? e + 1 : e;
 	}
 	return x;
@@ -477,7 +497,8 @@ void op_mount(const struct rec *r)
 	}
 	bool bind = srcfd >= 0 && !(flags & MS_REMOUNT);
 	int rc = bind ? bind_tree(srcfd, -1, fd, flags & MS_REC, &(struct bind_attrs){ 0 }, x.prop, x.nprop, target)
-		      : mount_procfd(srcfd >= 0 ? NULL : nullable(src), srcfd, fd, nullable(fstype), flags, nullable(data));
+		      : mount_procfd(srcfd >= 0 ? NULL : nullable(src), srcfd, fd, nullable(fstype), flags,
+				     nullable(data));
 	if (rc < 0) {
 		int err = errno;
 		describe(what, sizeof what, src, fstype, flags, target);
@@ -504,7 +525,6 @@ const char *check_bind(const struct rec *r)
 	mount_extras(r->f[10], &bad);
 	return bad;
 }
-
 
 void op_bind(const struct rec *r)
 {

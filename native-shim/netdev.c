@@ -176,7 +176,8 @@ static size_t permanent_addrs(int fd, int index, struct addr **out)
 			if (r->nlmsg_type == NLMSG_DONE)
 				return n;
 			if (r->nlmsg_type == NLMSG_ERROR)
-				fail(-((struct nlmsgerr *)NLMSG_DATA(r))->error, "list the addresses of the network device");
+				fail(-((struct nlmsgerr *)NLMSG_DATA(r))->error,
+				     "list the addresses of the network device");
 			if (r->nlmsg_type != RTM_NEWADDR)
 				continue;
 			struct ifaddrmsg *ifa = NLMSG_DATA(r);
@@ -192,8 +193,8 @@ static size_t permanent_addrs(int fd, int index, struct addr **out)
 					address = a;
 			}
 			const struct rtattr *use = local ? local : address;
-			if ((int)ifa->ifa_index != index || !(flags & IFA_F_PERMANENT) || ifa->ifa_scope != RT_SCOPE_UNIVERSE ||
-			    !use || RTA_PAYLOAD(use) > 16)
+			if ((int)ifa->ifa_index != index || !(flags & IFA_F_PERMANENT) ||
+			    ifa->ifa_scope != RT_SCOPE_UNIVERSE || !use || RTA_PAYLOAD(use) > 16)
 				continue;
 			struct addr *grown = realloc(*out, (n + 1) * sizeof **out);
 			if (!grown)
@@ -214,8 +215,10 @@ static size_t permanent_addrs(int fd, int index, struct addr **out)
 static int add_addr(int fd, int index, const struct addr *a)
 {
 	struct msg m;
-	struct ifaddrmsg ifa = { .ifa_family = a->ifa.ifa_family, .ifa_prefixlen = a->ifa.ifa_prefixlen,
-				 .ifa_scope = RT_SCOPE_UNIVERSE, .ifa_index = (uint32_t)index };
+	struct ifaddrmsg ifa = { .ifa_family = a->ifa.ifa_family,
+				 .ifa_prefixlen = a->ifa.ifa_prefixlen,
+				 .ifa_scope = RT_SCOPE_UNIVERSE,
+				 .ifa_index = (uint32_t)index };
 	struct nlmsghdr *h = msg_start(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa, sizeof ifa);
 	if (a->ifa.ifa_family == AF_INET)
 		msg_attr(h, IFA_LOCAL, a->bytes, a->len);
@@ -254,7 +257,8 @@ static void move_one(const struct netdev *d, unsigned n, int host, int inside, i
 		 * under the temporary one when the namespace goes */
 		set_link(inside, moved, d->host, own_ns, false);
 		if (err == EEXIST)
-			fail(0, "a network device named %s already exists in the container's network namespace", d->name);
+			fail(0, "a network device named %s already exists in the container's network namespace",
+			     d->name);
 		fail(err, "rename network device %s to %s", d->host, d->name);
 	}
 	for (size_t i = 0; i < naddrs; i++)

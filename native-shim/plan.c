@@ -138,24 +138,15 @@ static bool field_ok(char type, const char *s)
 {
 	uint64_t v;
 	switch (type) {
-	case 's':
-		return true;
-	case 'w':
-		return *s && !strchr(s, '\n');
-	case 'u':
-		return parse_u64(s, &v) && v <= UINT32_MAX;
-	case 'U':
-		return parse_u64(s, &v);
-	case 'b':
-		return strcmp(s, "0") == 0 || strcmp(s, "1") == 0;
-	case 'i':
-		return strcmp(s, "-1") == 0 || (parse_u64(s, &v) && v <= UINT32_MAX);
-	case 'r':
-		return strcmp(s, "-1") == 0 || parse_u64(s, &v);
-	case 'm':
-		return strcmp(s, "detach") == 0 || strcmp(s, "wait") == 0;
-	case 'c':
-		return strcmp(s, "dir") == 0 || strcmp(s, "file") == 0 || strcmp(s, "none") == 0;
+	case 's': return true;
+	case 'w': return *s && !strchr(s, '\n');
+	case 'u': return parse_u64(s, &v) && v <= UINT32_MAX;
+	case 'U': return parse_u64(s, &v);
+	case 'b': return strcmp(s, "0") == 0 || strcmp(s, "1") == 0;
+	case 'i': return strcmp(s, "-1") == 0 || (parse_u64(s, &v) && v <= UINT32_MAX);
+	case 'r': return strcmp(s, "-1") == 0 || parse_u64(s, &v);
+	case 'm': return strcmp(s, "detach") == 0 || strcmp(s, "wait") == 0;
+	case 'c': return strcmp(s, "dir") == 0 || strcmp(s, "file") == 0 || strcmp(s, "none") == 0;
 	}
 	return false;
 }
@@ -216,7 +207,8 @@ static const char *check_place(const struct rec *r, bool parent)
 		return msg;
 	}
 	if ((where & HOST_FDS) && closed) {
-		snprintf(msg, sizeof msg, "%s after CLOSE_FDS (it needs an fd of the shim's that CLOSE_FDS closed)", r->f[0]);
+		snprintf(msg, sizeof msg, "%s after CLOSE_FDS (it needs an fd of the shim's that CLOSE_FDS closed)",
+			 r->f[0]);
 		return msg;
 	}
 	if ((where & AFTER_CLOSE) && !closed) {
@@ -359,7 +351,8 @@ void plan_read_segment(bool header)
 			die_plan(EINVAL, "malformed plan: record %u: %s", index, bad);
 		bool end = strcmp(r->f[0], "END") == 0;
 		if (after_clone && !end)
-			die_plan(EINVAL, "malformed plan: record %u: CLONE must be the last step of its segment", index);
+			die_plan(EINVAL, "malformed plan: record %u: CLONE must be the last step of its segment",
+				 index);
 		if (end)
 			return;
 		after_clone = strcmp(r->f[0], "CLONE") == 0;

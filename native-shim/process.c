@@ -138,7 +138,8 @@ void op_capset(const struct rec *r)
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[2] = {
 		{ .effective = (uint32_t)eff, .permitted = (uint32_t)perm, .inheritable = (uint32_t)inh },
-		{ .effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(perm >> 32),
+		{ .effective = (uint32_t)(eff >> 32),
+		  .permitted = (uint32_t)(perm >> 32),
 		  .inheritable = (uint32_t)(inh >> 32) },
 	};
 	if (syscall(SYS_capset, &hdr, data) < 0)

@@ -119,8 +119,8 @@ static int walk_create(int root, const char *path, enum create create, int *out,
 			if (!last || create == CREATE_DIR) {
 				rc = mkdirat(parent, comp, 0755);
 			} else {
-				rc = openat(parent, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-					    0644);
+				rc = openat(parent, comp,
+					    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
 				if (rc >= 0) {
 					close(rc);
 					rc = 0;

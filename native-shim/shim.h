@@ -12,8 +12,8 @@
 struct opdef;
 
 struct rec {
-	uint32_t n;                 /* number of fields, op name included */
-	char **f;                   /* f[0] is the op name; every field is NUL-terminated */
+	uint32_t n; /* number of fields, op name included */
+	char **f;   /* f[0] is the op name; every field is NUL-terminated */
 	uint32_t *len;
 	const struct opdef *op;
 };
@@ -53,16 +53,16 @@ int64_t num_i64(const char *s); /* "-1" or an unsigned value */
 
 /* ---- global state --------------------------------------------------------------------------------------- */
 
-extern int g_sock;          /* FD: the runtime's socket */
-extern int g_procfd;        /* the host's /proc, opened first thing */
-extern int g_fifo_rd;       /* OPEN_FIFO: a read end of the exec fifo, held until WAIT_FIFO, or -1 */
-extern int g_fifo_wr;       /* OPEN_FIFO: the write end of the exec fifo, or -1 */
-extern unsigned g_closed_from; /* CLOSE_FDS's first fd once it ran (fds.c), else 0 */
-extern int g_console;       /* CONSOLE_CONNECT socket (or CONSOLE_RELAY's end for TERMINAL), or -1 */
-extern int g_root;          /* root for in-root paths, or -1 (then "/" is used) */
-extern char *g_exec_path;   /* FIND_EXEC result */
-extern uint32_t g_step;     /* index of the step being executed */
-extern sigset_t g_origmask; /* signal mask at start-up, given back before execve */
+extern int g_sock;                  /* FD: the runtime's socket */
+extern int g_procfd;                /* the host's /proc, opened first thing */
+extern int g_fifo_rd;               /* OPEN_FIFO: a read end of the exec fifo, held until WAIT_FIFO, or -1 */
+extern int g_fifo_wr;               /* OPEN_FIFO: the write end of the exec fifo, or -1 */
+extern unsigned g_closed_from;      /* CLOSE_FDS's first fd once it ran (fds.c), else 0 */
+extern int g_console;               /* CONSOLE_CONNECT socket (or CONSOLE_RELAY's end for TERMINAL), or -1 */
+extern int g_root;                  /* root for in-root paths, or -1 (then "/" is used) */
+extern char *g_exec_path;           /* FIND_EXEC result */
+extern uint32_t g_step;             /* index of the step being executed */
+extern sigset_t g_origmask;         /* signal mask at start-up, given back before execve */
 extern struct sigaction g_origpipe; /* SIGPIPE disposition at start-up, given back before execve */
 
 /* ---- messages ------------------------------------------------------------------------------------------- */
@@ -201,13 +201,13 @@ void op_terminal(const struct rec *r);
 void op_console_relay(const struct rec *r);
 /* CONSOLE_RELAY, in the parent in `wait` mode (terminal.c) */
 struct pollfd;
-bool console_relayed(void);             /* a CONSOLE_RELAY step ran */
-void console_after_clone(bool child);   /* each side closes the other's end of the socketpair */
+bool console_relayed(void);               /* a CONSOLE_RELAY step ran */
+void console_after_clone(bool child);     /* each side closes the other's end of the socketpair */
 size_t console_pollfds(struct pollfd *p); /* the relay's fds to poll now (at most 2) */
 void console_events(const struct pollfd *p, size_t n);
-bool console_resize(void);              /* SIGWINCH: false when there is no pty to resize (yet) */
-void console_finish(void);              /* the child ended: copy what is left, restore fd 0's mode */
-void console_restore(void);             /* fd 0's mode back, if the relay changed it (also on ERR) */
+bool console_resize(void);  /* SIGWINCH: false when there is no pty to resize (yet) */
+void console_finish(void);  /* the child ended: copy what is left, restore fd 0's mode */
+void console_restore(void); /* fd 0's mode back, if the relay changed it (also on ERR) */
 void op_hook(const struct rec *r);
 const char *check_hook(const struct rec *r);
 const char *check_exec(const struct rec *r);

@@ -106,10 +106,10 @@ void op_terminal(const struct rec *r)
 /* `run` and `exec -t` in the foreground without a console socket: TERMINAL sends the master over a
  * socketpair to the parent, which puts runt's own terminal (fd 0) in raw mode and copies bytes both ways, and
  * the window size on SIGWINCH, until the child ends; then it gives the terminal its old mode back. */
-static int relay_sock = -1;  /* the parent's end of the socketpair, until the master has come */
+static int relay_sock = -1; /* the parent's end of the socketpair, until the master has come */
 static int relay_master = -1;
-static bool relay_stdin;     /* fd 0 is still read (until EOF or an error) */
-static bool relay_raw;       /* fd 0's mode was changed: `relay_saved` is to be restored */
+static bool relay_stdin; /* fd 0 is still read (until EOF or an error) */
+static bool relay_raw;   /* fd 0's mode was changed: `relay_saved` is to be restored */
 static struct termios relay_saved;
 
 void op_console_relay(const struct rec *r)

@@ -61,8 +61,21 @@ await esbuild.build({
 });
 
 const bun = join(dirname(createRequire(import.meta.url).resolve('@oven/bun-linux-x64/package.json')), 'bin', 'bun');
-execFileSync(bun, [
-  'build', bundle, join(out, 'validators.cjs'), join(out, 'runt-shim-image.cjs'), '--compile', '--bytecode', '--format=cjs', '--outfile', join(out, 'runt'),
-  // the runtime reads no file of its caller's directory (an engine runs it in the bundle's)
-  '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig',
-], { stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(
+  bun,
+  [
+    'build',
+    bundle,
+    join(out, 'validators.cjs'),
+    join(out, 'runt-shim-image.cjs'),
+    '--compile',
+    '--bytecode',
+    '--format=cjs',
+    '--outfile',
+    join(out, 'runt'),
+    // the runtime reads no file of its caller's directory (an engine runs it in the bundle's)
+    '--no-compile-autoload-dotenv',
+    '--no-compile-autoload-bunfig',
+  ],
+  { stdio: ['ignore', 'ignore', 'inherit'] },
+);

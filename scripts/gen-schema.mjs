@@ -234,8 +234,7 @@ function buildValidators(schemas) {
   const requires = code.match(/\brequire\s*\([^)]*\)/g);
   if (requires) {
     throw new Error(
-      `gen-schema: the standalone validator needs run-time helpers (${[...new Set(requires)].join(', ')}); ` +
-        'inline them before committing it',
+      `gen-schema: the standalone validator needs run-time helpers (${[...new Set(requires)].join(', ')}); ` + 'inline them before committing it',
     );
   }
   const out = VALIDATORS_BANNER + code + (code.endsWith('\n') ? '' : '\n');
@@ -256,8 +255,14 @@ function selfTest(code) {
     const features = { ociVersionMin: '1.0.0', ociVersionMax: '1.3.0' };
     const resources = { memory: { limit: 1 << 20 } };
     const badResources = { memory: { limit: '1M' } };
-    if (!v.validateConfig(good) || v.validateConfig(bad) || !v.validateState(state) || !v.validateFeatures(features) ||
-      !v.validateResources(resources) || v.validateResources(badResources)) {
+    if (
+      !v.validateConfig(good) ||
+      v.validateConfig(bad) ||
+      !v.validateState(state) ||
+      !v.validateFeatures(features) ||
+      !v.validateResources(resources) ||
+      v.validateResources(badResources)
+    ) {
       throw new Error('gen-schema: the standalone validator failed its self-test');
     }
   } finally {
@@ -334,7 +339,10 @@ function typesSchema(schemas) {
 function simplify(s) {
   for (const k of ['anyOf', 'oneOf', 'allOf']) {
     if (s[k] && s[k].length === 1) {
-      const { [k]: [only], ...rest } = s;
+      const {
+        [k]: [only],
+        ...rest
+      } = s;
       const extra = Object.keys(rest).filter((x) => x !== 'type' && x !== 'description');
       if (extra.length === 0 && !rest.title) return only;
     }

@@ -78,7 +78,15 @@ function generate() {
     const perArch = {};
     for (const [oci, [name, first]] of Object.entries(ARCHS)) {
       const r = execFileSync(exe, [name, String(first), String(SPAN)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      perArch[oci] = new Map(r.trim().split('\n').map((l) => { const [nr, n] = l.split(' '); return [n, Number(nr)]; }));
+      perArch[oci] = new Map(
+        r
+          .trim()
+          .split('\n')
+          .map((l) => {
+            const [nr, n] = l.split(' ');
+            return [n, Number(nr)];
+          }),
+      );
     }
     const version = execFileSync('sh', ['-c', `"${exe}" x86_64 0 0 2>&1 >/dev/null`], { encoding: 'utf8' }).trim();
     const names = [...new Set(Object.values(perArch).flatMap((m) => [...m.keys()]))].sort();

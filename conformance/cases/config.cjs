@@ -164,7 +164,10 @@ module.exports = [
     clause: 'rlimits with two entries of one type are an error',
     async run(ctx) {
       await ctx.createFails((c) => {
-        c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 100, hard: 100 }, { type: 'RLIMIT_NOFILE', soft: 200, hard: 200 }];
+        c.process.rlimits = [
+          { type: 'RLIMIT_NOFILE', soft: 100, hard: 100 },
+          { type: 'RLIMIT_NOFILE', soft: 200, hard: 200 },
+        ];
       }, 'create with a duplicated rlimit');
     },
   },
@@ -172,7 +175,8 @@ module.exports = [
     id: 'process.capabilities',
     section: 'config.md § Linux Process',
     level: 'MUST',
-    clause: 'the bounding, inheritable and ambient sets are the configured ones (as a non-root program sees them after execve: permitted = effective = ambient)',
+    clause:
+      'the bounding, inheritable and ambient sets are the configured ones (as a non-root program sees them after execve: permitted = effective = ambient)',
     async run(ctx) {
       const caps = {
         bounding: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SETUID'],
@@ -275,7 +279,15 @@ module.exports = [
       });
       ctx.equal(`${f.uid}/${f.euid}`, '1000/1000', 'uid/euid');
       ctx.equal(`${f.gid}/${f.egid}`, '1001/1001', 'gid/egid');
-      ctx.equal(f.groups.split(',').filter((g) => g !== '1001').sort().join(','), '1002,5', 'supplementary groups');
+      ctx.equal(
+        f.groups
+          .split(',')
+          .filter((g) => g !== '1001')
+          .sort()
+          .join(','),
+        '1002,5',
+        'supplementary groups',
+      );
     },
   },
   {

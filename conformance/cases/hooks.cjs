@@ -169,17 +169,19 @@ module.exports = [
     async run(ctx) {
       const b = ctx.bundle(['/bin/true'], (c, bundle) => {
         c.hooks = {
-          createRuntime: [{
-            path: '/bin/sh',
-            args: ['sh', '-c', 'echo "$0|$1|$FOO|${CONFORMANCE_LEAK-unset}" > "$2/args"', 'zero', 'one', bundle.out],
-            env: ['FOO=bar baz'],
-          }],
+          createRuntime: [
+            {
+              path: '/bin/sh',
+              args: ['sh', '-c', 'echo "$0|$1|$FOO|${CONFORMANCE_LEAK-unset}" > "$2/args"', 'zero', 'one', bundle.out],
+              env: ['FOO=bar baz'],
+            },
+          ],
         };
       });
       const id = ctx.id();
       await ctx.create(id, b);
       const seen = existsSync(join(b.out, 'args')) ? readFileSync(join(b.out, 'args'), 'utf8') : null;
-      ctx.equal(seen, 'zero|one|bar baz|unset\n', 'what the hook saw ($0|$1|$FOO|a variable of the runtime\'s environment)');
+      ctx.equal(seen, 'zero|one|bar baz|unset\n', "what the hook saw ($0|$1|$FOO|a variable of the runtime's environment)");
     },
   },
   {

@@ -158,9 +158,13 @@ module.exports = [
     level: 'MUST',
     clause: 'a create that cannot build the environment is an error and leaves the host as if never attempted',
     async run(ctx) {
-      const { b, id } = await ctx.createFails((c) => {
-        c.mounts.push({ destination: '/mnt/bind', type: 'bind', source: join(ctx.dir, 'no-such-source'), options: ['rbind'] });
-      }, 'create with a missing bind source', SLEEP);
+      const { b, id } = await ctx.createFails(
+        (c) => {
+          c.mounts.push({ destination: '/mnt/bind', type: 'bind', source: join(ctx.dir, 'no-such-source'), options: ['rbind'] });
+        },
+        'create with a missing bind source',
+        SLEEP,
+      );
       ctx.ok((await ctx.state(id)) === null, 'state works after a failed create (container left)');
       ctx.equal(cgroupDirs(b.config.linux.cgroupsPath).join(' '), '', 'cgroup dirs left');
       ctx.ok(!existsSync(join(ctx.root, id)), 'state dir left');

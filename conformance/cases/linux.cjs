@@ -43,7 +43,7 @@ module.exports = [
     id: 'namespaces.inherit',
     section: 'config-linux.md § Namespaces',
     level: 'MUST',
-    clause: "a namespace type not listed is inherited from the runtime (network, ipc, cgroup)",
+    clause: 'a namespace type not listed is inherited from the runtime (network, ipc, cgroup)',
     async run(ctx) {
       const f = await ctx.check(['ns'], (c) => {
         c.linux.namespaces = [{ type: 'pid' }, { type: 'uts' }, { type: 'mount' }];
@@ -60,8 +60,11 @@ module.exports = [
       const holder = await nsHolder(ctx);
       const f = await ctx.check(['ns'], (c) => {
         c.linux.namespaces = [
-          { type: 'pid' }, { type: 'mount' },
-          { type: 'uts', path: `/proc/${holder}/ns/uts` }, { type: 'network', path: `/proc/${holder}/ns/net` }, { type: 'ipc', path: `/proc/${holder}/ns/ipc` },
+          { type: 'pid' },
+          { type: 'mount' },
+          { type: 'uts', path: `/proc/${holder}/ns/uts` },
+          { type: 'network', path: `/proc/${holder}/ns/net` },
+          { type: 'ipc', path: `/proc/${holder}/ns/ipc` },
         ];
         delete c.hostname;
       });
@@ -155,12 +158,16 @@ module.exports = [
     id: 'devices.ptmx',
     section: 'config-linux.md § Default Devices',
     level: 'MUST',
-    clause: '/dev/ptmx is a bind mount or symlink of the container\'s /dev/pts/ptmx',
+    clause: "/dev/ptmx is a bind mount or symlink of the container's /dev/pts/ptmx",
     async run(ctx) {
       const f = await ctx.check(['stat:/dev/ptmx', 'readlink:/dev/ptmx', 'mount:/dev/ptmx', 'stat:/dev/pts/ptmx']);
       const link = f['readlink:/dev/ptmx'];
       if (f['stat:/dev/ptmx']?.startsWith('type=l')) ctx.ok(link === 'pts/ptmx' || link === '/dev/pts/ptmx', `symlink to ${link}`);
-      else ctx.ok(f['mount:/dev/ptmx'] !== 'none' && f['stat:/dev/ptmx'] === f['stat:/dev/pts/ptmx'], `/dev/ptmx is neither a link nor a bind of pts/ptmx: ${f['stat:/dev/ptmx']}`);
+      else
+        ctx.ok(
+          f['mount:/dev/ptmx'] !== 'none' && f['stat:/dev/ptmx'] === f['stat:/dev/pts/ptmx'],
+          `/dev/ptmx is neither a link nor a bind of pts/ptmx: ${f['stat:/dev/ptmx']}`,
+        );
     },
   },
   {
@@ -275,7 +282,7 @@ function resourceCases() {
       id: 'cgroups.memory',
       section: 'config-linux.md § Memory',
       level: 'MUST',
-      clause: 'memory.limit is the limit of the container\'s memory cgroup',
+      clause: "memory.limit is the limit of the container's memory cgroup",
       async run(ctx) {
         const { s } = await created(ctx, undefined, (c) => {
           c.linux.resources.memory = { limit: 64 * 1024 * 1024 };

@@ -28,10 +28,13 @@ function cgroupMounts() {
 
 /** The path of `file` in the cgroup of `pid` that holds `controller`, or null when no mount has it. */
 function cgroupFile(pid, controller, v1File, v2File) {
-  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n').map((l) => {
-    const [h, ctrls, ...rest] = l.split(':');
-    return { h, ctrls: ctrls.split(','), path: rest.join(':') };
-  });
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [h, ctrls, ...rest] = l.split(':');
+      return { h, ctrls: ctrls.split(','), path: rest.join(':') };
+    });
   for (const m of cgroupMounts()) {
     if (!m.controllers.includes(controller)) continue;
     const line = m.v2 ? lines.find((l) => l.h === '0') : lines.find((l) => l.ctrls.includes(controller));
@@ -53,7 +56,9 @@ function cgroupPathOf(pid, controller) {
 
 /** Every dir named `rel` under a cgroup mount. */
 function cgroupDirs(rel) {
-  return cgroupMounts().map((m) => join(m.dir, rel)).filter((d) => existsSync(d));
+  return cgroupMounts()
+    .map((m) => join(m.dir, rel))
+    .filter((d) => existsSync(d));
 }
 
 const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

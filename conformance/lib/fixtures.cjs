@@ -26,7 +26,11 @@ function checker() {
     execFileSync(cc, ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', tmp, source], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     rmSync(tmp, { force: true });
-    const why = String(e.stderr || e.message).trim().split('\n').slice(-3).join(' | ');
+    const why = String(e.stderr || e.message)
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' | ');
     throw new Error(`cannot build the static checker with ${cc} (the rootfs has no libc: it needs libc6-dev's libc.a): ${why}`);
   }
   renameSync(tmp, bin);

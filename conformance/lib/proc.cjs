@@ -55,7 +55,10 @@ function call(cmd, args, { dir, env, timeoutMs = 30_000, stdoutFile } = {}) {
 
 /** The last non-empty line of a runtime's stderr, without runc's logrus decoration. */
 function lastLine(text) {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const line = lines[lines.length - 1] ?? '';
   const logrus = /msg="((?:[^"\\]|\\.)*)"/.exec(line);
   return logrus ? logrus[1].replace(/\\"/g, '"') : line;

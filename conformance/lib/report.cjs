@@ -34,7 +34,9 @@ function markdown(cases, results, runtimes) {
       for (const n of r.notes ?? []) notes.push(`${rt.name}: ${n}`);
     });
     const level = c.level === 'MUST' ? '' : ` (${c.level})`;
-    lines.push(`| ${cell(`\`${c.id}\` ${c.clause}${level}`)} | ${cell(c.section)} | ${rs.map((r) => cell(shown(r))).join(' | ')} | ${cell(notes.join('; '))} |`);
+    lines.push(
+      `| ${cell(`\`${c.id}\` ${c.clause}${level}`)} | ${cell(c.section)} | ${rs.map((r) => cell(shown(r))).join(' | ')} | ${cell(notes.join('; '))} |`,
+    );
   }
   lines.push('');
   const total = counts(cases, results, runtimes);

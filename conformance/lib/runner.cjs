@@ -91,14 +91,18 @@ async function runCase(c, runtime, { runDir, rootfs, index }) {
 
 /** Whether the runtime can run `/bin/true` here at all; if not, why (its own message). */
 async function probe(runtime, opts) {
-  const r = await runCase({
-    id: '.probe',
-    async run(ctx) {
-      const b = ctx.bundle(['/bin/true']);
-      const res = await ctx.run(b);
-      if (res.status !== 0) ctx.fail(lastLine(res.stderr) || `exit status ${res.status}`);
+  const r = await runCase(
+    {
+      id: '.probe',
+      async run(ctx) {
+        const b = ctx.bundle(['/bin/true']);
+        const res = await ctx.run(b);
+        if (res.status !== 0) ctx.fail(lastLine(res.stderr) || `exit status ${res.status}`);
+      },
     },
-  }, runtime, { ...opts, index: `probe-${runtime.name}` });
+    runtime,
+    { ...opts, index: `probe-${runtime.name}` },
+  );
   if (r.status !== 'pass') {
     runtime.available = false;
     runtime.reason = r.detail;
@@ -138,9 +142,7 @@ async function runAll(cases, runtimes, { jobs = 3, onResult } = {}) {
     const worker = async () => {
       while (next < tasks.length) {
         const { c, rt, index } = tasks[next++];
-        const r = rt.available
-          ? await runCase(c, rt, { runDir, rootfs, index })
-          : { status: 'n/a', detail: rt.reason, notes: [], ms: 0, probe: true };
+        const r = rt.available ? await runCase(c, rt, { runDir, rootfs, index }) : { status: 'n/a', detail: rt.reason, notes: [], ms: 0, probe: true };
         results[c.id][rt.name] = r;
         onResult?.(c, rt, r);
       }

@@ -190,7 +190,9 @@ export function addProcess(set: CgroupSet, pid: number): void {
 
 /** clone3 with CLONE_INTO_CGROUP: Linux 5.7. */
 function hasCloneIntoCgroup(): boolean {
-  const [major = 0, minor = 0] = release().split('.').map((n) => parseInt(n, 10));
+  const [major = 0, minor = 0] = release()
+    .split('.')
+    .map((n) => parseInt(n, 10));
   return major > 5 || (major === 5 && minor >= 7);
 }
 

@@ -5,7 +5,10 @@ import * as net from 'node:net';
 
 /** A value in a D-Bus variant: its signature travels with it. */
 export class Variant {
-  constructor(readonly signature: string, readonly value: DBusValue) {}
+  constructor(
+    readonly signature: string,
+    readonly value: DBusValue,
+  ) {}
 }
 
 /**
@@ -16,12 +19,20 @@ export type DBusValue = number | bigint | string | boolean | Uint8Array | Varian
 
 /** An error reply: `name` is the D-Bus error name (org.freedesktop.systemd1.NoSuchUnit...). */
 export class DBusError extends Error {
-  constructor(override readonly name: string, message: string) {
+  constructor(
+    override readonly name: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-export const enum MessageType { MethodCall = 1, MethodReturn = 2, Error = 3, Signal = 4 }
+export enum MessageType {
+  MethodCall = 1,
+  MethodReturn = 2,
+  Error = 3,
+  Signal = 4,
+}
 
 export interface Message {
   type: MessageType;
@@ -73,10 +84,21 @@ export function splitSignature(sig: string): string[] {
 
 function alignOf(type: string): number {
   switch (type[0]) {
-    case 'y': case 'g': case 'v': return 1;
-    case 'n': case 'q': return 2;
-    case 'x': case 't': case 'd': case '(': case '{': return 8;
-    default: return 4;
+    case 'y':
+    case 'g':
+    case 'v':
+      return 1;
+    case 'n':
+    case 'q':
+      return 2;
+    case 'x':
+    case 't':
+    case 'd':
+    case '(':
+    case '{':
+      return 8;
+    default:
+      return 4;
   }
 }
 
@@ -101,25 +123,78 @@ class Writer {
     this.pos += pad;
   }
 
-  u8(v: number): void { this.room(1); this.buf.writeUInt8(v, this.pos); this.pos += 1; }
-  u32(v: number): void { this.align(4); this.room(4); this.buf.writeUInt32LE(v, this.pos); this.pos += 4; }
-  bytes(b: Uint8Array): void { this.room(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
+  u8(v: number): void {
+    this.room(1);
+    this.buf.writeUInt8(v, this.pos);
+    this.pos += 1;
+  }
+  u32(v: number): void {
+    this.align(4);
+    this.room(4);
+    this.buf.writeUInt32LE(v, this.pos);
+    this.pos += 4;
+  }
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
 
   value(type: string, v: DBusValue): void {
-    const bad = (): never => { throw new Error(`D-Bus: cannot marshal ${JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x))} as "${type}"`); };
+    const bad: () => never = () => {
+      throw new Error(`D-Bus: cannot marshal ${JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x))} as "${type}"`);
+    };
     const num = (): number => (typeof v === 'number' && Number.isInteger(v) ? v : bad());
     const big = (): bigint => (typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : bad());
     switch (type[0]) {
-      case 'y': this.u8(num()); return;
-      case 'b': this.u32(typeof v === 'boolean' ? (v ? 1 : 0) : bad()); return;
-      case 'n': this.align(2); this.room(2); this.buf.writeInt16LE(num(), this.pos); this.pos += 2; return;
-      case 'q': this.align(2); this.room(2); this.buf.writeUInt16LE(num(), this.pos); this.pos += 2; return;
-      case 'i': this.align(4); this.room(4); this.buf.writeInt32LE(num(), this.pos); this.pos += 4; return;
-      case 'u': this.u32(num()); return;
-      case 'x': this.align(8); this.room(8); this.buf.writeBigInt64LE(big(), this.pos); this.pos += 8; return;
-      case 't': this.align(8); this.room(8); this.buf.writeBigUInt64LE(big(), this.pos); this.pos += 8; return;
-      case 'd': this.align(8); this.room(8); this.buf.writeDoubleLE(typeof v === 'number' ? v : bad(), this.pos); this.pos += 8; return;
-      case 's': case 'o': case 'g': {
+      case 'y':
+        this.u8(num());
+        return;
+      case 'b':
+        this.u32(typeof v === 'boolean' ? (v ? 1 : 0) : bad());
+        return;
+      case 'n':
+        this.align(2);
+        this.room(2);
+        this.buf.writeInt16LE(num(), this.pos);
+        this.pos += 2;
+        return;
+      case 'q':
+        this.align(2);
+        this.room(2);
+        this.buf.writeUInt16LE(num(), this.pos);
+        this.pos += 2;
+        return;
+      case 'i':
+        this.align(4);
+        this.room(4);
+        this.buf.writeInt32LE(num(), this.pos);
+        this.pos += 4;
+        return;
+      case 'u':
+        this.u32(num());
+        return;
+      case 'x':
+        this.align(8);
+        this.room(8);
+        this.buf.writeBigInt64LE(big(), this.pos);
+        this.pos += 8;
+        return;
+      case 't':
+        this.align(8);
+        this.room(8);
+        this.buf.writeBigUInt64LE(big(), this.pos);
+        this.pos += 8;
+        return;
+      case 'd':
+        this.align(8);
+        this.room(8);
+        this.buf.writeDoubleLE(typeof v === 'number' ? v : bad(), this.pos);
+        this.pos += 8;
+        return;
+      case 's':
+      case 'o':
+      case 'g': {
         // a signature's length is a byte, a string's a uint32; both end in NUL
         const b = Buffer.from(typeof v === 'string' ? v : bad(), 'utf8');
         if (type === 'g') this.u8(b.length);
@@ -129,7 +204,7 @@ class Writer {
         return;
       }
       case 'v': {
-        if (!(v instanceof Variant)) return bad();
+        if (!(v instanceof Variant)) bad();
         splitSignature(v.signature).length === 1 || bad();
         this.value('g', v.signature);
         this.value(v.signature, v.value);
@@ -137,7 +212,7 @@ class Writer {
       }
       case 'a': {
         const elem = type.slice(1);
-        if (!Array.isArray(v) && !(elem === 'y' && v instanceof Uint8Array)) return bad();
+        if (!Array.isArray(v) && !(elem === 'y' && v instanceof Uint8Array)) bad();
         this.u32(0);
         const lengthAt = this.pos - 4;
         this.align(alignOf(elem));
@@ -147,14 +222,16 @@ class Writer {
         this.buf.writeUInt32LE(this.pos - start, lengthAt);
         return;
       }
-      case '(': case '{': {
+      case '(':
+      case '{': {
         const fields = innerTypes(type);
-        if (!Array.isArray(v) || v.length !== fields.length) return bad();
+        if (!Array.isArray(v) || v.length !== fields.length) bad();
         this.align(8);
         fields.forEach((f, i) => this.value(f, v[i]!));
         return;
       }
-      default: bad();
+      default:
+        bad();
     }
   }
 }
@@ -170,7 +247,11 @@ export function marshal(sig: string, values: DBusValue[]): Buffer {
 
 class Reader {
   pos: number;
-  constructor(private readonly buf: Buffer, private readonly le: boolean, pos = 0) {
+  constructor(
+    private readonly buf: Buffer,
+    private readonly le: boolean,
+    pos = 0,
+  ) {
     this.pos = pos;
   }
 
@@ -182,7 +263,10 @@ class Reader {
     this.pos += (n - (this.pos % n)) % n;
   }
 
-  u8(): number { this.need(1); return this.buf.readUInt8(this.pos++); }
+  u8(): number {
+    this.need(1);
+    return this.buf.readUInt8(this.pos++);
+  }
   u32(): number {
     this.align(4);
     this.need(4);
@@ -209,17 +293,54 @@ class Reader {
   value(type: string): DBusValue {
     const b = this.buf;
     switch (type[0]) {
-      case 'y': return this.u8();
-      case 'b': return this.u32() !== 0;
-      case 'n': return this.fixed(2, (o) => b.readInt16LE(o), (o) => b.readInt16BE(o));
-      case 'q': return this.fixed(2, (o) => b.readUInt16LE(o), (o) => b.readUInt16BE(o));
-      case 'i': return this.fixed(4, (o) => b.readInt32LE(o), (o) => b.readInt32BE(o));
-      case 'u': case 'h': return this.u32();
-      case 'x': return this.fixed(8, (o) => b.readBigInt64LE(o), (o) => b.readBigInt64BE(o));
-      case 't': return this.fixed(8, (o) => b.readBigUInt64LE(o), (o) => b.readBigUInt64BE(o));
-      case 'd': return this.fixed(8, (o) => b.readDoubleLE(o), (o) => b.readDoubleBE(o));
-      case 's': case 'o': return this.string(this.u32());
-      case 'g': return this.string(this.u8());
+      case 'y':
+        return this.u8();
+      case 'b':
+        return this.u32() !== 0;
+      case 'n':
+        return this.fixed(
+          2,
+          (o) => b.readInt16LE(o),
+          (o) => b.readInt16BE(o),
+        );
+      case 'q':
+        return this.fixed(
+          2,
+          (o) => b.readUInt16LE(o),
+          (o) => b.readUInt16BE(o),
+        );
+      case 'i':
+        return this.fixed(
+          4,
+          (o) => b.readInt32LE(o),
+          (o) => b.readInt32BE(o),
+        );
+      case 'u':
+      case 'h':
+        return this.u32();
+      case 'x':
+        return this.fixed(
+          8,
+          (o) => b.readBigInt64LE(o),
+          (o) => b.readBigInt64BE(o),
+        );
+      case 't':
+        return this.fixed(
+          8,
+          (o) => b.readBigUInt64LE(o),
+          (o) => b.readBigUInt64BE(o),
+        );
+      case 'd':
+        return this.fixed(
+          8,
+          (o) => b.readDoubleLE(o),
+          (o) => b.readDoubleBE(o),
+        );
+      case 's':
+      case 'o':
+        return this.string(this.u32());
+      case 'g':
+        return this.string(this.u8());
       case 'v': {
         const sig = this.value('g') as string;
         splitSignature(sig);
@@ -241,7 +362,8 @@ class Reader {
         if (this.pos !== end) throw new Error('D-Bus: array length does not match its elements');
         return out;
       }
-      case '(': case '{':
+      case '(':
+      case '{':
         this.align(8);
         return innerTypes(type).map((f) => this.value(f));
       default:
@@ -261,7 +383,7 @@ export function encodeMessage(m: Omit<Message, 'sender'> & { sender?: string }):
   const body = marshal(m.signature, m.body);
   const fields: DBusValue[] = [];
   for (const [name, code] of Object.entries(FIELD)) {
-    const v = name === 'signature' ? (m.signature || undefined) : (m as unknown as Record<string, string | number | undefined>)[name];
+    const v = name === 'signature' ? m.signature || undefined : (m as unknown as Record<string, string | number | undefined>)[name];
     if (v !== undefined) fields.push([code, new Variant(FIELD_SIG[code]!, v)]);
   }
   const w = new Writer();
@@ -297,8 +419,15 @@ function endianOf(buf: Buffer): boolean {
 export function decodeMessage(buf: Buffer): Message {
   const le = endianOf(buf);
   const r = new Reader(buf, le);
-  const [, type, flags, version, bodyLen, serial, fields] = ['y', 'y', 'y', 'y', 'u', 'u', 'a(yv)'].map((t) => r.value(t)) as
-    [number, number, number, number, number, number, [number, Variant][]];
+  const [, type, flags, version, bodyLen, serial, fields] = ['y', 'y', 'y', 'y', 'u', 'u', 'a(yv)'].map((t) => r.value(t)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    [number, Variant][],
+  ];
   if (version !== 1) throw new Error(`D-Bus: protocol version ${version} is not supported`);
   r.align(8);
   const m: Message = { type, flags, serial, signature: '', body: [] };
@@ -316,10 +445,15 @@ export function socketPath(address: string): string {
   for (const entry of address.split(';')) {
     const colon = entry.indexOf(':');
     if (entry.slice(0, colon) !== 'unix') continue;
-    const kv = Object.fromEntries(entry.slice(colon + 1).split(',').map((p) => {
-      const eq = p.indexOf('=');
-      return [p.slice(0, eq), decodeURIComponent(p.slice(eq + 1))];
-    }));
+    const kv = Object.fromEntries(
+      entry
+        .slice(colon + 1)
+        .split(',')
+        .map((p) => {
+          const eq = p.indexOf('=');
+          return [p.slice(0, eq), decodeURIComponent(p.slice(eq + 1))];
+        }),
+    );
     if (kv.path) return kv.path;
     if (kv.abstract) return `\0${kv.abstract}`;
   }

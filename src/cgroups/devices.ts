@@ -14,18 +14,20 @@ const rule = (type: 'c' | 'b', major: number | undefined, minor: number | undefi
  * char or block device, /dev/null, random, full, tty, zero, urandom, the /dev/pts/* range and /dev/ptmx.
  * A missing major/minor is the wildcard. The caller appends these after linux.resources.devices.
  */
-export const DEFAULT_DEVICE_RULES: readonly Readonly<LinuxDeviceCgroup>[] = Object.freeze([
-  rule('c', undefined, undefined, 'm'), // mknod any char device
-  rule('b', undefined, undefined, 'm'), // mknod any block device
-  rule('c', 1, 3, 'rwm'), // /dev/null
-  rule('c', 1, 8, 'rwm'), // /dev/random
-  rule('c', 1, 7, 'rwm'), // /dev/full
-  rule('c', 5, 0, 'rwm'), // /dev/tty
-  rule('c', 1, 5, 'rwm'), // /dev/zero
-  rule('c', 1, 9, 'rwm'), // /dev/urandom
-  rule('c', 136, undefined, 'rwm'), // /dev/pts/*
-  rule('c', 5, 2, 'rwm'), // /dev/ptmx
-].map((r) => Object.freeze(r)));
+export const DEFAULT_DEVICE_RULES: readonly Readonly<LinuxDeviceCgroup>[] = Object.freeze(
+  [
+    rule('c', undefined, undefined, 'm'), // mknod any char device
+    rule('b', undefined, undefined, 'm'), // mknod any block device
+    rule('c', 1, 3, 'rwm'), // /dev/null
+    rule('c', 1, 8, 'rwm'), // /dev/random
+    rule('c', 1, 7, 'rwm'), // /dev/full
+    rule('c', 5, 0, 'rwm'), // /dev/tty
+    rule('c', 1, 5, 'rwm'), // /dev/zero
+    rule('c', 1, 9, 'rwm'), // /dev/urandom
+    rule('c', 136, undefined, 'rwm'), // /dev/pts/*
+    rule('c', 5, 2, 'rwm'), // /dev/ptmx
+  ].map((r) => Object.freeze(r)),
+);
 
 export interface DeviceRuleV1 {
   file: 'devices.allow' | 'devices.deny';

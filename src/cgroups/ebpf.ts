@@ -23,12 +23,18 @@ function parseKey(k: string): { type: Node; major: number; minor: number } {
 
 /** Takes access away from an exception; as in v1, never from inside a wider wildcard exception. */
 function removeAccess(state: DeviceState, type: Node, major: number, minor: number, access: Set<string>, field: string): void {
-  for (const [ma, mi] of [[-1, minor], [major, -1], [-1, -1]] as const) {
+  for (const [ma, mi] of [
+    [-1, minor],
+    [major, -1],
+    [-1, -1],
+  ] as const) {
     if (ma === major && mi === minor) continue;
     const wider = state.rules.get(key(type, ma, mi));
     if (wider && [...access].some((a) => wider.has(a))) {
       const show = (n: number): string => (n === -1 ? '*' : String(n));
-      throw new Error(`${field}: cannot take access away from ${type} ${show(major)}:${show(minor)} inside the wider rule ${type} ${show(ma)}:${show(mi)} (the device controller cannot punch holes into wildcard rules)`);
+      throw new Error(
+        `${field}: cannot take access away from ${type} ${show(major)}:${show(minor)} inside the wider rule ${type} ${show(ma)}:${show(mi)} (the device controller cannot punch holes into wildcard rules)`,
+      );
     }
   }
   const k = key(type, major, minor);
@@ -121,11 +127,10 @@ export function deviceFilter(rules: LinuxDeviceCgroup[], field: string): Uint8Ar
     if (e.access.size < ACCESS.length) {
       // the access asked for must be within the rule's: (r3 & allowed) == r3, with r1 as scratch
       const mask = ACCESS.filter((a) => e.access.has(a)).reduce((m, a) => m | BPF_DEVCG_ACC[a], 0);
-      block.push(
-        ins(BPF_ALU | BPF_MOV | BPF_X, 1, 3, 0, 0),
-        ins(BPF_ALU | BPF_AND | BPF_K, 1, 0, 0, mask),
-        { ...ins(BPF_JMP | BPF_JNE | BPF_X, 1, 3, 0, 0), toNextBlock: true },
-      );
+      block.push(ins(BPF_ALU | BPF_MOV | BPF_X, 1, 3, 0, 0), ins(BPF_ALU | BPF_AND | BPF_K, 1, 0, 0, mask), {
+        ...ins(BPF_JMP | BPF_JNE | BPF_X, 1, 3, 0, 0),
+        toNextBlock: true,
+      });
     }
     if (e.major !== -1) block.push(jneImmNext(4, e.major));
     if (e.minor !== -1) block.push(jneImmNext(5, e.minor));

@@ -37,7 +37,7 @@ export interface WriteOptions {
  * Files that exist only with some I/O schedulers (BFQ) or newer kernels (hugetlb reservations, cpu.idle):
  * without a probe they are assumed absent.
  */
-const isOptionalFile = (file: string): boolean => file.includes('.bfq.') || file.startsWith('hugetlb.') && file.includes('.rsvd.');
+const isOptionalFile = (file: string): boolean => file.includes('.bfq.') || (file.startsWith('hugetlb.') && file.includes('.rsvd.'));
 export const ASSUME_STANDARD_FILES: Probe = { exists: (_v, _c, file) => !isOptionalFile(file) };
 
 export interface Ctx {
@@ -100,7 +100,10 @@ export function hasController(host: CgroupHost, version: 1 | 2, controller: stri
 export function requireController(ctx: Ctx, version: 1 | 2, controller: string, field: string): void {
   if (hasController(ctx.host, version, controller)) return;
   if (version === 1) fail(field, `the ${controller} cgroup controller is not mounted on this host (cgroup v1)`);
-  fail(field, `the ${controller} controller is not available in cgroup v2 on this host (cgroup.controllers: ${v2Hierarchy(ctx.host)?.controllers.join(' ') || 'none'})`);
+  fail(
+    field,
+    `the ${controller} controller is not available in cgroup v2 on this host (cgroup.controllers: ${v2Hierarchy(ctx.host)?.controllers.join(' ') || 'none'})`,
+  );
 }
 
 export function requireFile(ctx: Ctx, version: 1 | 2, controller: string, file: string, field: string): void {

@@ -7,7 +7,6 @@ import { readTrim, sleepMs, writeCgroupFile } from './fs';
 
 type Freezer = { version: 1; dir: string } | { version: 2; dir: string };
 
-
 /** The container's v1 freezer dir (it has freezer.state), else its v2 dir (cgroup.freeze), else none. */
 export function freezerOf(set: CgroupSet): Freezer | undefined {
   const dirs = Object.values(set.dirs);
@@ -50,9 +49,8 @@ export function setFrozen(set: CgroupSet | undefined, frozen: boolean): void {
   if (!f) throw new Error('cgroups: the container has no freezer (neither the v1 freezer controller nor cgroup.freeze)');
   const want = f.version === 1 ? (frozen ? 'FROZEN' : 'THAWED') : frozen ? '1' : '0';
   const write = (): void => writeCgroupFile(f.version === 1 ? `${f.dir}/freezer.state` : `${f.dir}/cgroup.freeze`, want);
-  const done = (): boolean => f.version === 1
-    ? readTrim(`${f.dir}/freezer.state`) === want
-    : (readTrim(`${f.dir}/cgroup.events`) ?? '').split('\n').includes(`frozen ${want}`);
+  const done = (): boolean =>
+    f.version === 1 ? readTrim(`${f.dir}/freezer.state`) === want : (readTrim(`${f.dir}/cgroup.events`) ?? '').split('\n').includes(`frozen ${want}`);
   write();
   const deadline = Date.now() + FREEZE_TIMEOUT_MS;
   for (let wait = 1; !done(); wait = Math.min(wait * 2, 50)) {

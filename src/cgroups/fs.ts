@@ -4,7 +4,6 @@ import * as path from 'node:path';
 
 const O_WRONLY_TRUNC = fs.constants.O_WRONLY | fs.constants.O_TRUNC;
 
-
 export function errnoOf(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | null)?.code;
 }

@@ -21,15 +21,34 @@ export interface CgroupHost {
 
 /** Mount options of a v1 cgroup mount that are not controllers. */
 const NOT_CONTROLLERS = new Set([
-  'rw', 'ro', 'relatime', 'noatime', 'strictatime', 'nosuid', 'nodev', 'noexec', 'xattr', 'noprefix',
-  'clone_children', 'cpuset_v2_mode', 'favordynmods', 'nofavordynmods', 'none', 'all',
+  'rw',
+  'ro',
+  'relatime',
+  'noatime',
+  'strictatime',
+  'nosuid',
+  'nodev',
+  'noexec',
+  'xattr',
+  'noprefix',
+  'clone_children',
+  'cpuset_v2_mode',
+  'favordynmods',
+  'nofavordynmods',
+  'none',
+  'all',
 ]);
 
 function unescapeMountinfo(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
-interface MountEntry { root: string; mountPoint: string; fstype: string; superOpts: string[] }
+interface MountEntry {
+  root: string;
+  mountPoint: string;
+  fstype: string;
+  superOpts: string[];
+}
 
 export function parseMountinfo(text: string): MountEntry[] {
   const out: MountEntry[] = [];
@@ -48,7 +67,11 @@ export function parseMountinfo(text: string): MountEntry[] {
   return out;
 }
 
-interface CgroupLine { id: number; controllers: string[]; path: string }
+interface CgroupLine {
+  id: number;
+  controllers: string[];
+  path: string;
+}
 
 /** Parses /proc/<pid>/cgroup ("id:controllers:path"; the path may itself contain ':'). */
 export function parseProcCgroup(text: string): CgroupLine[] {
@@ -99,9 +122,7 @@ export function detectHost(procRoot = '/proc'): CgroupHost {
         if (l.controllers.length === 0 || !l.controllers.every((c) => opts.has(c))) continue;
         if (!best || l.controllers.length > best.controllers.length) best = l;
       }
-      const ctl = best
-        ? best.controllers
-        : m.superOpts.filter((o) => !NOT_CONTROLLERS.has(o) && (!o.includes('=') || o.startsWith('name=')));
+      const ctl = best ? best.controllers : m.superOpts.filter((o) => !NOT_CONTROLLERS.has(o) && (!o.includes('=') || o.startsWith('name=')));
       h = { version: 1, mountPoint: m.mountPoint, root: m.root, controllers: ctl, ownPath: best?.path ?? '/' };
       key = [...ctl].sort().join(',');
     } else continue;

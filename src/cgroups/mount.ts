@@ -43,23 +43,32 @@ export function cgroupMountPlan(host: CgroupHost, set: CgroupSet, cgroupns: bool
   if (host.mode === 'v2') {
     const v2 = v2Hierarchy(host);
     if (!v2) throw new Error('cgroup mount: no cgroup2 hierarchy');
-    return [cgroupns
-      ? { kind: 'mount', source: 'cgroup', target: '', fstype: 'cgroup2', options: [...options] }
-      : { kind: 'mount', source: containerDir(set, v2), target: '', fstype: 'bind', options: bindOpts }];
+    return [
+      cgroupns
+        ? { kind: 'mount', source: 'cgroup', target: '', fstype: 'cgroup2', options: [...options] }
+        : { kind: 'mount', source: containerDir(set, v2), target: '', fstype: 'bind', options: bindOpts },
+    ];
   }
 
   const fresh = [...SAFE, ...(isReadOnly(options) ? ['ro'] : [])];
-  const ops: CgroupMountOp[] = [{
-    kind: 'mount', source: 'tmpfs', target: '', fstype: 'tmpfs',
-    options: [...SAFE, 'mode=755', ...options.filter((o) => PROPAGATION.has(o))],
-  }];
+  const ops: CgroupMountOp[] = [
+    {
+      kind: 'mount',
+      source: 'tmpfs',
+      target: '',
+      fstype: 'tmpfs',
+      options: [...SAFE, 'mode=755', ...options.filter((o) => PROPAGATION.has(o))],
+    },
+  ];
   const links: CgroupMountOp[] = [];
   for (const h of host.hierarchies) {
     if (h.version !== 1) continue;
     const name = posix.basename(h.mountPoint);
-    ops.push(cgroupns
-      ? { kind: 'mount', source: 'cgroup', target: name, fstype: 'cgroup', options: [...fresh, ...h.controllers] }
-      : { kind: 'mount', source: containerDir(set, h), target: name, fstype: 'bind', options: bindOpts });
+    ops.push(
+      cgroupns
+        ? { kind: 'mount', source: 'cgroup', target: name, fstype: 'cgroup', options: [...fresh, ...h.controllers] }
+        : { kind: 'mount', source: containerDir(set, h), target: name, fstype: 'bind', options: bindOpts },
+    );
     if (name.includes(',')) for (const part of name.split(',')) links.push({ kind: 'symlink', target: name, linkpath: part });
   }
   return [...ops, ...links];

@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import type { Hierarchy } from './host';
 import { UserError } from '../errors';
 
-export const SYSTEMD_NOT_RUNNING =
-  'systemd cgroup driver requested (--systemd-cgroup), but systemd is not running on this host';
+export const SYSTEMD_NOT_RUNNING = 'systemd cgroup driver requested (--systemd-cgroup), but systemd is not running on this host';
 
 /**
  * Normalises a cgroup path without letting it climb out of where it starts: an absolute path is cleaned
@@ -49,7 +48,9 @@ export function resolveCgroupsPath(
   }
   const p = cleanPath(cgroupsPath);
   if (p === '/' || p === '') {
-    throw new UserError(`linux.cgroupsPath: ${JSON.stringify(cgroupsPath)} names the ${p === '/' ? 'root' : "runtime's own"} cgroup, not a cgroup of the container's own`);
+    throw new UserError(
+      `linux.cgroupsPath: ${JSON.stringify(cgroupsPath)} names the ${p === '/' ? 'root' : "runtime's own"} cgroup, not a cgroup of the container's own`,
+    );
   }
   return p;
 }

@@ -15,7 +15,12 @@ const KNOWN: Record<string, ReadonlySet<string>> = {
   cpu: new Set(['cpus', 'mems', 'period', 'quota', 'burst', 'realtimePeriod', 'realtimeRuntime', 'shares', 'idle']),
   pids: new Set(['limit']),
   blockIO: new Set([
-    'weight', 'leafWeight', 'weightDevice', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice',
+    'weight',
+    'leafWeight',
+    'weightDevice',
+    'throttleReadBpsDevice',
+    'throttleWriteBpsDevice',
+    'throttleReadIOPSDevice',
     'throttleWriteIOPSDevice',
   ]),
 };

@@ -55,8 +55,15 @@ export function parseCpuList(text: string | undefined): number[] {
 function omitEmpty(o: { [k: string]: Json }, keys: string[]): { [k: string]: Json } {
   for (const k of keys) {
     const v = o[k];
-    if (v === 0n || v === 0 || v === '' || v === undefined || (Array.isArray(v) && v.length === 0)
-      || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0)) delete o[k];
+    if (
+      v === 0n ||
+      v === 0 ||
+      v === '' ||
+      v === undefined ||
+      (Array.isArray(v) && v.length === 0) ||
+      (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0)
+    )
+      delete o[k];
   }
   return o;
 }
@@ -86,7 +93,8 @@ export function ioStatEntries(text: string | undefined): { bytes: Json[]; ios: J
     if (!dev || !dev.includes(':')) continue;
     const [major, minor] = dev.split(':').map((n) => BigInt(n));
     const values = new Map(kv.map((p) => p.split('=') as [string, string]));
-    const entry = (op: string, k: string): Json => omitEmpty({ major: major!, minor: minor!, op, value: BigInt(values.get(k) ?? '0') }, ['major', 'minor', 'op', 'value']);
+    const entry = (op: string, k: string): Json =>
+      omitEmpty({ major: major!, minor: minor!, op, value: BigInt(values.get(k) ?? '0') }, ['major', 'minor', 'op', 'value']);
     bytes.push(entry('Read', 'rbytes'), entry('Write', 'wbytes'));
     ios.push(entry('Read', 'rios'), entry('Write', 'wios'));
   }
@@ -122,80 +130,134 @@ function v1Stats(host: CgroupHost, set: CgroupSet): { [k: string]: Json } {
   const cpuacct = dir('cpuacct');
   const ticks = keyValues(read(cpuacct, 'cpuacct.stat'));
   const toNs = (t: bigint | undefined): bigint => ((t ?? 0n) * 1_000_000_000n) / TICKS_PER_SECOND;
-  const perCpu = (file: string): bigint[] => (read(cpuacct, file) ?? '').trim().split(/\s+/).filter(Boolean).map((n) => BigInt(n));
+  const perCpu = (file: string): bigint[] =>
+    (read(cpuacct, file) ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((n) => BigInt(n));
   // cpuacct.usage_all: "cpu user system", then one line per cpu (nanoseconds)
-  const all = (read(cpuacct, 'cpuacct.usage_all') ?? '').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/).map((n) => BigInt(n)));
+  const all = (read(cpuacct, 'cpuacct.usage_all') ?? '')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) =>
+      l
+        .trim()
+        .split(/\s+/)
+        .map((n) => BigInt(n)),
+    );
   const cpuStat = keyValues(read(dir('cpu'), 'cpu.stat'));
 
   const cpuset = dir('cpuset');
   const mem = dir('memory');
-  const entry = (prefix: string): Json => memoryEntry(u64(mem, `${prefix}.limit_in_bytes`), u64(mem, `${prefix}.usage_in_bytes`),
-    u64(mem, `${prefix}.max_usage_in_bytes`), u64(mem, `${prefix}.failcnt`));
+  const entry = (prefix: string): Json =>
+    memoryEntry(
+      u64(mem, `${prefix}.limit_in_bytes`),
+      u64(mem, `${prefix}.usage_in_bytes`),
+      u64(mem, `${prefix}.max_usage_in_bytes`),
+      u64(mem, `${prefix}.failcnt`),
+    );
   const raw = keyValues(read(mem, 'memory.stat'));
 
   const blkio = dir('blkio');
   // CFQ's files where CFQ runs, else BFQ's, else the throttling layer's (always there)
-  const blkioPrefix = read(blkio, 'blkio.io_serviced_recursive') !== undefined ? 'blkio'
-    : read(blkio, 'blkio.bfq.io_serviced_recursive') !== undefined ? 'blkio.bfq' : 'blkio.throttle';
+  const blkioPrefix =
+    read(blkio, 'blkio.io_serviced_recursive') !== undefined
+      ? 'blkio'
+      : read(blkio, 'blkio.bfq.io_serviced_recursive') !== undefined
+        ? 'blkio.bfq'
+        : 'blkio.throttle';
   const blk = (file: string): Json[] => blkioEntries(read(blkio, `${blkioPrefix}.${file}`));
 
   const hugetlb = dir('hugetlb');
   const pids = dir('pids');
   return {
     cpu: {
-      usage: omitEmpty({
-        total: u64(cpuacct, 'cpuacct.usage'),
-        percpu: perCpu('cpuacct.usage_percpu'),
-        percpu_kernel: all.map((c) => c[2] ?? 0n),
-        percpu_user: all.map((c) => c[1] ?? 0n),
-        kernel: toNs(ticks.get('system')),
-        user: toNs(ticks.get('user')),
-      }, ['total', 'percpu', 'percpu_kernel', 'percpu_user']),
-      throttling: omitEmpty({
-        periods: cpuStat.get('nr_periods') ?? 0n,
-        throttledPeriods: cpuStat.get('nr_throttled') ?? 0n,
-        throttledTime: cpuStat.get('throttled_time') ?? 0n,
-      }, ['periods', 'throttledPeriods', 'throttledTime']),
+      usage: omitEmpty(
+        {
+          total: u64(cpuacct, 'cpuacct.usage'),
+          percpu: perCpu('cpuacct.usage_percpu'),
+          percpu_kernel: all.map((c) => c[2] ?? 0n),
+          percpu_user: all.map((c) => c[1] ?? 0n),
+          kernel: toNs(ticks.get('system')),
+          user: toNs(ticks.get('user')),
+        },
+        ['total', 'percpu', 'percpu_kernel', 'percpu_user'],
+      ),
+      throttling: omitEmpty(
+        {
+          periods: cpuStat.get('nr_periods') ?? 0n,
+          throttledPeriods: cpuStat.get('nr_throttled') ?? 0n,
+          throttledTime: cpuStat.get('throttled_time') ?? 0n,
+        },
+        ['periods', 'throttledPeriods', 'throttledTime'],
+      ),
     },
-    cpuset: omitEmpty({
-      cpus: parseCpuList(read(cpuset, 'cpuset.cpus')),
-      cpu_exclusive: u64(cpuset, 'cpuset.cpu_exclusive'),
-      mems: parseCpuList(read(cpuset, 'cpuset.mems')),
-      mem_hardwall: u64(cpuset, 'cpuset.mem_hardwall'),
-      mem_exclusive: u64(cpuset, 'cpuset.mem_exclusive'),
-      memory_migrate: u64(cpuset, 'cpuset.memory_migrate'),
-      memory_spread_page: u64(cpuset, 'cpuset.memory_spread_page'),
-      memory_spread_slab: u64(cpuset, 'cpuset.memory_spread_slab'),
-      memory_pressure: u64(cpuset, 'cpuset.memory_pressure'),
-      sched_load_balance: u64(cpuset, 'cpuset.sched_load_balance'),
-      sched_relax_domain_level: Number(read(cpuset, 'cpuset.sched_relax_domain_level')?.trim() ?? 0),
-    }, ['cpus', 'mems']),
-    memory: omitEmpty({
-      cache: raw.get('cache') ?? 0n,
-      usage: entry('memory'),
-      swap: entry('memory.memsw'),
-      kernel: entry('memory.kmem'),
-      kernelTCP: entry('memory.kmem.tcp'),
-      raw: Object.fromEntries(raw),
-    }, ['cache', 'raw']),
+    cpuset: omitEmpty(
+      {
+        cpus: parseCpuList(read(cpuset, 'cpuset.cpus')),
+        cpu_exclusive: u64(cpuset, 'cpuset.cpu_exclusive'),
+        mems: parseCpuList(read(cpuset, 'cpuset.mems')),
+        mem_hardwall: u64(cpuset, 'cpuset.mem_hardwall'),
+        mem_exclusive: u64(cpuset, 'cpuset.mem_exclusive'),
+        memory_migrate: u64(cpuset, 'cpuset.memory_migrate'),
+        memory_spread_page: u64(cpuset, 'cpuset.memory_spread_page'),
+        memory_spread_slab: u64(cpuset, 'cpuset.memory_spread_slab'),
+        memory_pressure: u64(cpuset, 'cpuset.memory_pressure'),
+        sched_load_balance: u64(cpuset, 'cpuset.sched_load_balance'),
+        sched_relax_domain_level: Number(read(cpuset, 'cpuset.sched_relax_domain_level')?.trim() ?? 0),
+      },
+      ['cpus', 'mems'],
+    ),
+    memory: omitEmpty(
+      {
+        cache: raw.get('cache') ?? 0n,
+        usage: entry('memory'),
+        swap: entry('memory.memsw'),
+        kernel: entry('memory.kmem'),
+        kernelTCP: entry('memory.kmem.tcp'),
+        raw: Object.fromEntries(raw),
+      },
+      ['cache', 'raw'],
+    ),
     pids: pidsStats(pids),
-    blkio: omitEmpty({
-      ioServiceBytesRecursive: blk('io_service_bytes_recursive'),
-      ioServicedRecursive: blk('io_serviced_recursive'),
-      ioQueueRecursive: blk('io_queued_recursive'),
-      ioServiceTimeRecursive: blk('io_service_time_recursive'),
-      ioWaitTimeRecursive: blk('io_wait_time_recursive'),
-      ioMergedRecursive: blk('io_merged_recursive'),
-      ioTimeRecursive: blk('time_recursive'),
-      sectorsRecursive: blk('sectors_recursive'),
-    }, ['ioServiceBytesRecursive', 'ioServicedRecursive', 'ioQueueRecursive', 'ioServiceTimeRecursive', 'ioWaitTimeRecursive',
-      'ioMergedRecursive', 'ioTimeRecursive', 'sectorsRecursive']),
+    blkio: omitEmpty(
+      {
+        ioServiceBytesRecursive: blk('io_service_bytes_recursive'),
+        ioServicedRecursive: blk('io_serviced_recursive'),
+        ioQueueRecursive: blk('io_queued_recursive'),
+        ioServiceTimeRecursive: blk('io_service_time_recursive'),
+        ioWaitTimeRecursive: blk('io_wait_time_recursive'),
+        ioMergedRecursive: blk('io_merged_recursive'),
+        ioTimeRecursive: blk('time_recursive'),
+        sectorsRecursive: blk('sectors_recursive'),
+      },
+      [
+        'ioServiceBytesRecursive',
+        'ioServicedRecursive',
+        'ioQueueRecursive',
+        'ioServiceTimeRecursive',
+        'ioWaitTimeRecursive',
+        'ioMergedRecursive',
+        'ioTimeRecursive',
+        'sectorsRecursive',
+      ],
+    ),
     hugetlb: hugetlb
-      ? Object.fromEntries(hugePageSizes().map((size) => [size, omitEmpty({
-        usage: u64(hugetlb, `hugetlb.${size}.usage_in_bytes`),
-        max: u64(hugetlb, `hugetlb.${size}.max_usage_in_bytes`),
-        failcnt: u64(hugetlb, `hugetlb.${size}.failcnt`),
-      }, ['usage', 'max'])]))
+      ? Object.fromEntries(
+          hugePageSizes().map((size) => [
+            size,
+            omitEmpty(
+              {
+                usage: u64(hugetlb, `hugetlb.${size}.usage_in_bytes`),
+                max: u64(hugetlb, `hugetlb.${size}.max_usage_in_bytes`),
+                failcnt: u64(hugetlb, `hugetlb.${size}.failcnt`),
+              },
+              ['usage', 'max'],
+            ),
+          ]),
+        )
       : {},
   };
 }
@@ -218,28 +280,44 @@ function v2Stats(dir: string): { [k: string]: Json } {
   return {
     cpu: {
       usage: omitEmpty({ total: usec('usage_usec'), kernel: usec('system_usec'), user: usec('user_usec') }, ['total']),
-      throttling: omitEmpty({
-        periods: cpuStat.get('nr_periods') ?? 0n,
-        throttledPeriods: cpuStat.get('nr_throttled') ?? 0n,
-        throttledTime: usec('throttled_usec'),
-      }, ['periods', 'throttledPeriods', 'throttledTime']),
+      throttling: omitEmpty(
+        {
+          periods: cpuStat.get('nr_periods') ?? 0n,
+          throttledPeriods: cpuStat.get('nr_throttled') ?? 0n,
+          throttledTime: usec('throttled_usec'),
+        },
+        ['periods', 'throttledPeriods', 'throttledTime'],
+      ),
     },
     cpuset: cpus === undefined ? {} : omitEmpty({ cpus: parseCpuList(cpus), mems: parseCpuList(read(dir, 'cpuset.mems.effective')) }, ['cpus', 'mems']),
-    memory: omitEmpty({
-      cache: raw.get('file') ?? 0n,
-      usage: memoryEntry(memMax, memCur, u64(dir, 'memory.peak'), events.get('max') ?? 0n),
-      // runc's "swap" is memory+swap, as on v1
-      swap: memoryEntry(memMax === MAX_U64 || swapMax === MAX_U64 ? MAX_U64 : memMax + swapMax, memCur + u64(dir, 'memory.swap.current'), 0n, 0n),
-      kernel: memoryEntry(0n, 0n, 0n, 0n),
-      kernelTCP: memoryEntry(0n, 0n, 0n, 0n),
-      raw: Object.fromEntries(raw),
-    }, ['cache', 'raw']),
+    memory: omitEmpty(
+      {
+        cache: raw.get('file') ?? 0n,
+        usage: memoryEntry(memMax, memCur, u64(dir, 'memory.peak'), events.get('max') ?? 0n),
+        // runc's "swap" is memory+swap, as on v1
+        swap: memoryEntry(memMax === MAX_U64 || swapMax === MAX_U64 ? MAX_U64 : memMax + swapMax, memCur + u64(dir, 'memory.swap.current'), 0n, 0n),
+        kernel: memoryEntry(0n, 0n, 0n, 0n),
+        kernelTCP: memoryEntry(0n, 0n, 0n, 0n),
+        raw: Object.fromEntries(raw),
+      },
+      ['cache', 'raw'],
+    ),
     pids: pidsStats(dir),
     blkio: omitEmpty({ ioServiceBytesRecursive: io.bytes, ioServicedRecursive: io.ios }, ['ioServiceBytesRecursive', 'ioServicedRecursive']),
-    hugetlb: Object.fromEntries(hugePageSizes().filter((size) => read(dir, `hugetlb.${size}.current`) !== undefined).map((size) => [size, omitEmpty({
-      usage: u64(dir, `hugetlb.${size}.current`),
-      failcnt: keyValues(read(dir, `hugetlb.${size}.events`)).get('max') ?? 0n,
-    }, ['usage'])])),
+    hugetlb: Object.fromEntries(
+      hugePageSizes()
+        .filter((size) => read(dir, `hugetlb.${size}.current`) !== undefined)
+        .map((size) => [
+          size,
+          omitEmpty(
+            {
+              usage: u64(dir, `hugetlb.${size}.current`),
+              failcnt: keyValues(read(dir, `hugetlb.${size}.events`)).get('max') ?? 0n,
+            },
+            ['usage'],
+          ),
+        ]),
+    ),
   };
 }
 
@@ -256,7 +334,9 @@ export function toJson(value: Json): string {
   if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return `[${value.map(toJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(',')}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }

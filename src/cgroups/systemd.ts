@@ -30,7 +30,10 @@ const u64 = (n: number): bigint => (n < 0 ? INFINITY : BigInt(n));
 /** "0-2,4" → the little-endian bit mask systemd takes for AllowedCPUs/AllowedMemoryNodes. */
 export function rangeToBits(field: string, list: string): Uint8Array {
   const bits: number[] = [];
-  for (const part of list.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of list
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     const from = m ? Number(m[1]) : NaN;
     const to = m?.[2] !== undefined ? Number(m[2]) : from;
@@ -139,8 +142,9 @@ async function runJob(bus: Bus, unit: string, member: string, signature: string,
   };
   bus.on(onSignal);
   try {
-    await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's',
-      [`type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved',path='${MANAGER_PATH}'`]);
+    await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [
+      `type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved',path='${MANAGER_PATH}'`,
+    ]);
     const [job] = await manager(bus, unit, member, signature, body);
     const deadline = Date.now() + JOB_TIMEOUT_MS;
     while (!results.has(job as string)) {

@@ -3,8 +3,23 @@ import * as path from 'node:path';
 import type { LinuxBlockIO, LinuxMemory, LinuxNetwork, LinuxResources } from '../spec/types';
 import { deviceRuleV1 } from './devices';
 import {
-  type Ctx, type HierarchyDriver, type Write, THROTTLES, checkBlkioWeight, devNumbers, fail, given, hugetlbWrites, int,
-  kernelMemoryWarning, nonZero, push, rdmaWrites, requireController, swappinessSet, throttleEntries,
+  type Ctx,
+  type HierarchyDriver,
+  type Write,
+  THROTTLES,
+  checkBlkioWeight,
+  devNumbers,
+  fail,
+  given,
+  hugetlbWrites,
+  int,
+  kernelMemoryWarning,
+  nonZero,
+  push,
+  rdmaWrites,
+  requireController,
+  swappinessSet,
+  throttleEntries,
 } from './emit';
 import { readTrim, writeCgroupFile } from './fs';
 import type { Hierarchy } from './host';

@@ -3,8 +3,24 @@ import * as path from 'node:path';
 import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxResources } from '../spec/types';
 import { deviceFilter } from './ebpf';
 import {
-  type Ctx, type HierarchyDriver, type Write, THROTTLES, checkBlkioWeight, devNumbers, fail, given, hugetlbWrites, int,
-  kernelMemoryWarning, nonZero, push, rdmaWrites, requireController, requireFile, swappinessSet, throttleEntries,
+  type Ctx,
+  type HierarchyDriver,
+  type Write,
+  THROTTLES,
+  checkBlkioWeight,
+  devNumbers,
+  fail,
+  given,
+  hugetlbWrites,
+  int,
+  kernelMemoryWarning,
+  nonZero,
+  push,
+  rdmaWrites,
+  requireController,
+  requireFile,
+  swappinessSet,
+  throttleEntries,
 } from './emit';
 import { errnoOf, readTrim, writeCgroupFile } from './fs';
 import type { Hierarchy } from './host';
@@ -62,8 +78,7 @@ function memoryV2(ctx: Ctx, m: LinuxMemory): void {
     else if (value !== 'max') requireFile(ctx, 2, 'memory', 'memory.swap.max', field);
   }
   if (limit !== undefined) {
-    w(ctx, 'memory', 'memory.max', maxOr(`${F}.limit`, limit), `${F}.limit`,
-      m.checkBeforeUpdate === true && limit > 0 ? { usageFile: 'memory.current' } : {});
+    w(ctx, 'memory', 'memory.max', maxOr(`${F}.limit`, limit), `${F}.limit`, m.checkBeforeUpdate === true && limit > 0 ? { usageFile: 'memory.current' } : {});
   }
   if (nonZero(m.reservation)) w(ctx, 'memory', 'memory.low', maxOr(`${F}.reservation`, m.reservation), `${F}.reservation`);
 }

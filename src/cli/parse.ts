@@ -121,15 +121,23 @@ function checkArgCount(command: CommandSpec, args: string[]): void {
 
 export function helpText(command?: CommandSpec): string {
   const flagLines = (specs: FlagSpec[]): string =>
-    specs.map((f) => {
-      const names = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.type === 'bool' ? '' : ` ${f.choices ? f.choices.join('|') : f.type === 'int' ? 'N' : 'VALUE'}`}`;
-      return `  ${names.padEnd(34)} ${f.describe}`;
-    }).join('\n');
+    specs
+      .map((f) => {
+        const names = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.type === 'bool' ? '' : ` ${f.choices ? f.choices.join('|') : f.type === 'int' ? 'N' : 'VALUE'}`}`;
+        return `  ${names.padEnd(34)} ${f.describe}`;
+      })
+      .join('\n');
   if (command) {
-    return `usage: runt [global options] ${command.name} [options] ${command.args.join(' ')}\n\n${command.describe}\n` +
-      (command.flags.length ? `\noptions:\n${flagLines(command.flags)}\n` : '');
+    return (
+      `usage: runt [global options] ${command.name} [options] ${command.args.join(' ')}\n\n${command.describe}\n` +
+      (command.flags.length ? `\noptions:\n${flagLines(command.flags)}\n` : '')
+    );
   }
-  const cmds = [...COMMANDS, { name: 'help', describe: "show the commands, or one command's help" }].map((c) => `  ${c.name.padEnd(10)} ${c.describe}`).join('\n');
-  return `runt: an OCI container runtime\n\nusage: runt [global options] COMMAND [options] [arguments]\n\ncommands:\n${cmds}\n\n` +
-    `global options:\n${flagLines(GLOBAL_FLAGS)}\n\nA command's options and arguments: runt help COMMAND, or runt COMMAND --help.\n`;
+  const cmds = [...COMMANDS, { name: 'help', describe: "show the commands, or one command's help" }]
+    .map((c) => `  ${c.name.padEnd(10)} ${c.describe}`)
+    .join('\n');
+  return (
+    `runt: an OCI container runtime\n\nusage: runt [global options] COMMAND [options] [arguments]\n\ncommands:\n${cmds}\n\n` +
+    `global options:\n${flagLines(GLOBAL_FLAGS)}\n\nA command's options and arguments: runt help COMMAND, or runt COMMAND --help.\n`
+  );
 }

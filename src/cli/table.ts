@@ -28,7 +28,11 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'log', type: 'string', describe: 'append log lines to this file (default: stderr)' },
   { name: 'log-format', type: 'string', choices: ['text', 'json'], describe: 'log line format' },
   { name: 'debug', type: 'bool', describe: 'log debug lines too' },
-  { name: 'systemd-cgroup', type: 'bool', describe: 'the container cgroup is a transient systemd scope (linux.cgroupsPath "slice:prefix:name"), made over D-Bus' },
+  {
+    name: 'systemd-cgroup',
+    type: 'bool',
+    describe: 'the container cgroup is a transient systemd scope (linux.cgroupsPath "slice:prefix:name"), made over D-Bus',
+  },
   { name: 'rootless', type: 'string', choices: ['true', 'false', 'auto'], describe: 'rootless mode (default auto: when not root)' },
   { name: 'criu', type: 'string', describe: 'the CRIU binary for checkpoint and restore (default: criu from PATH)' },
   { name: 'version', short: 'v', type: 'bool', describe: 'print the version' },
@@ -63,15 +67,21 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'start', args: ['<container-id>'], describe: 'run the user process of a created container', flags: [] },
   { name: 'state', args: ['<container-id>'], describe: 'print the state of a container as JSON', flags: [] },
   {
-    name: 'kill', args: ['<container-id>', '[signal]'], describe: 'send a signal (default TERM) to the container',
+    name: 'kill',
+    args: ['<container-id>', '[signal]'],
+    describe: 'send a signal (default TERM) to the container',
     flags: [{ name: 'all', short: 'a', type: 'bool', describe: "signal every process in the container's cgroup" }],
   },
   {
-    name: 'delete', args: ['<container-id>'], describe: 'delete a stopped container and what create made for it',
+    name: 'delete',
+    args: ['<container-id>'],
+    describe: 'delete a stopped container and what create made for it',
     flags: [{ name: 'force', short: 'f', type: 'bool', describe: 'kill the container first if it still runs' }],
   },
   {
-    name: 'run', args: ['<container-id>'], describe: 'create and start a container, and wait for it',
+    name: 'run',
+    args: ['<container-id>'],
+    describe: 'create and start a container, and wait for it',
     flags: [
       ...CREATE_FLAGS,
       { name: 'detach', short: 'd', type: 'bool', describe: 'return once the container runs' },
@@ -79,14 +89,18 @@ export const COMMANDS: CommandSpec[] = [
     ],
   },
   {
-    name: 'list', args: [], describe: 'list containers',
+    name: 'list',
+    args: [],
+    describe: 'list containers',
     flags: [
       { name: 'format', short: 'f', type: 'string', choices: ['table', 'json'], describe: 'output format' },
       { name: 'quiet', short: 'q', type: 'bool', describe: 'print the ids only' },
     ],
   },
   {
-    name: 'spec', args: [], describe: 'write a default config.json',
+    name: 'spec',
+    args: [],
+    describe: 'write a default config.json',
     flags: [
       { name: 'bundle', short: 'b', type: 'string', describe: 'where to write config.json (default: the current directory)' },
       { name: 'rootless', type: 'bool', describe: 'a config for a non-root user' },
@@ -94,7 +108,10 @@ export const COMMANDS: CommandSpec[] = [
   },
   { name: 'features', args: [], describe: 'print the features runt supports, as JSON', flags: [] },
   {
-    name: 'exec', args: ['<container-id>', '[command...]'], describe: 'run a process in a running container', stopAtPositional: true,
+    name: 'exec',
+    args: ['<container-id>', '[command...]'],
+    describe: 'run a process in a running container',
+    stopAtPositional: true,
     flags: [
       { name: 'process', short: 'p', type: 'string', describe: 'a JSON process object (config.json "process") to run' },
       { name: 'tty', short: 't', type: 'bool', describe: 'allocate a terminal' },
@@ -115,7 +132,9 @@ export const COMMANDS: CommandSpec[] = [
     ],
   },
   {
-    name: 'update', args: ['<container-id>'], describe: "update a running container's resource limits",
+    name: 'update',
+    args: ['<container-id>'],
+    describe: "update a running container's resource limits",
     flags: [
       { name: 'resources', short: 'r', type: 'string', describe: 'a JSON LinuxResources object, from a file or - for stdin' },
       { name: 'memory', short: 'm', type: 'string', describe: 'memory limit (bytes, or with k/m/g)' },
@@ -135,14 +154,19 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'cpu-rt-runtime', type: 'string', describe: 'CPU realtime runtime in microseconds' },
     ],
   },
-  { name: 'pause', args: ['<container-id>'], describe: "freeze every process of the container", flags: [] },
+  { name: 'pause', args: ['<container-id>'], describe: 'freeze every process of the container', flags: [] },
   { name: 'resume', args: ['<container-id>'], describe: 'thaw a paused container', flags: [] },
   {
-    name: 'ps', args: ['<container-id>', '[ps-options...]'], describe: "list the container's processes", stopAtPositional: true,
+    name: 'ps',
+    args: ['<container-id>', '[ps-options...]'],
+    describe: "list the container's processes",
+    stopAtPositional: true,
     flags: [{ name: 'format', short: 'f', type: 'string', choices: ['table', 'json'], describe: 'table (runs ps) or json (host pids)' }],
   },
   {
-    name: 'checkpoint', args: ['<container-id>'], describe: 'checkpoint a running container with CRIU',
+    name: 'checkpoint',
+    args: ['<container-id>'],
+    describe: 'checkpoint a running container with CRIU',
     flags: [
       ...CRIU_FLAGS,
       { name: 'leave-running', type: 'bool', describe: 'leave the container running after the checkpoint' },
@@ -151,7 +175,9 @@ export const COMMANDS: CommandSpec[] = [
     ],
   },
   {
-    name: 'restore', args: ['<container-id>'], describe: 'restore a container from a CRIU checkpoint',
+    name: 'restore',
+    args: ['<container-id>'],
+    describe: 'restore a container from a CRIU checkpoint',
     flags: [
       ...CRIU_FLAGS,
       { name: 'bundle', short: 'b', type: 'string', describe: 'bundle directory (default: the current directory)' },
@@ -159,11 +185,13 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'pid-file', type: 'string', describe: "write the restored process's pid to this file" },
       { name: 'console-socket', type: 'string', describe: "AF_UNIX socket that receives the terminal's master fd" },
       { name: 'no-pivot', type: 'bool', describe: 'accepted (CRIU restores the mount namespace itself)' },
-      { name: 'no-subreaper', type: 'bool', describe: 'accepted (the restored process is runt\'s own child)' },
+      { name: 'no-subreaper', type: 'bool', describe: "accepted (the restored process is runt's own child)" },
     ],
   },
   {
-    name: 'events', args: ['<container-id>'], describe: 'print resource usage and OOM events as JSON',
+    name: 'events',
+    args: ['<container-id>'],
+    describe: 'print resource usage and OOM events as JSON',
     flags: [
       { name: 'stats', type: 'bool', describe: 'print one stats object and exit' },
       { name: 'interval', type: 'string', describe: 'stats interval (Go duration, default 5s)' },

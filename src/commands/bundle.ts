@@ -43,14 +43,17 @@ function dropDeviceTypeBits(doc: unknown): void {
     const bits = d.fileMode & S_IFMT;
     if (!bits) return;
     if (bits !== (DEVICE_TYPE_BITS as Partial<Record<string, number>>)[String(d.type)]) {
-      throw new ConfigError(`config.json: linux.devices[${i}].fileMode: the file type bits 0o${bits.toString(8)} are not those of a "${String(d.type)}" device`);
+      throw new ConfigError(
+        `config.json: linux.devices[${i}].fileMode: the file type bits 0o${bits.toString(8)} are not those of a "${String(d.type)}" device`,
+      );
     }
     d.fileMode -= bits;
   });
 }
 
 /** SemVer 2.0.0 (semver.org's grammar): MAJOR.MINOR.PATCH, an optional pre-release and build metadata. */
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-(?:0|[1-9]\d*|\d*[A-Za-z-][\dA-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][\dA-Za-z-]*))*)?(?:\+[\dA-Za-z-]+(?:\.[\dA-Za-z-]+)*)?$/;
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-(?:0|[1-9]\d*|\d*[A-Za-z-][\dA-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][\dA-Za-z-]*))*)?(?:\+[\dA-Za-z-]+(?:\.[\dA-Za-z-]+)*)?$/;
 
 /**
  * config.md: ociVersion MUST be SemVer 2.0.0; the spec keeps compatibility within a major version, and runt
@@ -59,7 +62,8 @@ const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-(?:0|[1-9]\d*|\d*[A
 function checkOciVersion(version: string): void {
   const m = SEMVER.exec(version);
   if (!m) throw new ConfigError(`config.json: ociVersion: ${JSON.stringify(version)} is not a SemVer 2.0.0 version`);
-  if (m[1] !== '1') throw new ConfigError(`config.json: ociVersion: ${JSON.stringify(version)} is not a 1.x version of the runtime-spec (runt implements ${OCI_VERSION})`);
+  if (m[1] !== '1')
+    throw new ConfigError(`config.json: ociVersion: ${JSON.stringify(version)} is not a 1.x version of the runtime-spec (runt implements ${OCI_VERSION})`);
 }
 
 /** The schema, then what runt refuses by name rather than ignore. */

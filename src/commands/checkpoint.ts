@@ -71,17 +71,23 @@ async function dump(ctx: Context, record: ContainerRecord, preDump: boolean, lea
     if (!preDump) {
       const host = cgroups.detectHost();
       const cgroupns = spec.linux?.namespaces?.some((n) => n.type === 'cgroup') ?? false;
-      const mounts = externalMounts(spec, record.bundle,
+      const mounts = externalMounts(
+        spec,
+        record.bundle,
         (options) => (record.cgroup ? cgroups.cgroupMountPlan(host, record.cgroup, cgroupns, options) : []),
-        (path) => isFileIn(record.pid, path));
+        (path) => isFileIn(record.pid, path),
+      );
       opts.extMnt = dumpExtMounts(mounts);
       writeFileSync(`${imagePath}/${DESCRIPTORS}`, JSON.stringify(initDescriptors(record.pid)), { mode: 0o600 });
     }
-    await criuSwrk({ type: preDump ? ReqType.PRE_DUMP : ReqType.DUMP, opts }, {
-      criu: ctx.criu,
-      stdio: 'ignore',
-      log: { dir: workPath ? resolve(workPath) : imagePath, file: 'dump.log' },
-    });
+    await criuSwrk(
+      { type: preDump ? ReqType.PRE_DUMP : ReqType.DUMP, opts },
+      {
+        criu: ctx.criu,
+        stdio: 'ignore',
+        log: { dir: workPath ? resolve(workPath) : imagePath, file: 'dump.log' },
+      },
+    );
   } finally {
     for (const fd of fds) closeSync(fd);
   }

@@ -4,8 +4,14 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import * as cgroups from '../cgroups';
 import { runHooks } from '../container/hooks';
 import {
-  fifoPath, makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic,
-  OCI_VERSION, type ContainerRecord,
+  fifoPath,
+  makeContainerDir,
+  removeContainerDir,
+  saveRecord,
+  unlockContainer,
+  writeAtomic,
+  OCI_VERSION,
+  type ContainerRecord,
 } from '../container/store';
 import { hookStateJson, killAndWait, procStat } from '../container/status';
 import { log } from '../cli/log';
@@ -74,7 +80,8 @@ class Undo {
 export async function createContainer(ctx: Context, id: string, opts: CreateOptions, mode: 'detach' | 'wait'): Promise<Created> {
   const { bundle, spec } = readBundle(opts.bundle);
   const cgroupHost = cgroups.detectHost();
-  if (ctx.systemdCgroup && ctx.rootless) throw new UserError('--systemd-cgroup: rootless containers (the systemd user manager) are not supported; use the cgroupfs driver');
+  if (ctx.systemdCgroup && ctx.rootless)
+    throw new UserError('--systemd-cgroup: rootless containers (the systemd user manager) are not supported; use the cgroupfs driver');
   const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup, ctx.root);
   if (ctx.rootless) checkRootlessConfig(spec);
   const withCgroup = !ctx.rootless || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
@@ -240,7 +247,6 @@ function fault(point: string): boolean {
 function faultPoint(point: string): void {
   if (fault(point)) process.kill(process.pid, 'SIGKILL');
 }
-
 
 export async function create(ctx: Context): Promise<number> {
   await createContainer(ctx, ctx.args[0]!, createOptions(ctx), 'detach');

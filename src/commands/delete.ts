@@ -6,7 +6,14 @@ import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
 import { leaveRdtGroup } from '../rdt';
 import {
-  ContainerError, containerDir, loadRecord, lockContainer, NOT_EXIST, removeContainerDir, STILL_RUNNING, unlockContainer,
+  ContainerError,
+  containerDir,
+  loadRecord,
+  lockContainer,
+  NOT_EXIST,
+  removeContainerDir,
+  STILL_RUNNING,
+  unlockContainer,
   type ContainerRecord,
 } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, waitGone } from '../container/status';

@@ -15,7 +15,7 @@ import { CONFIG_LSM_FIELDS, type LsmFields } from '../plan/lsm';
 import { withListenFds } from '../plan/process';
 import { relaysTerminal } from '../plan/terminal';
 import { ConfigError } from '../plan/types';
-import { passedFd, runShim } from '../shim/driver';
+import { passedFd, runShim, type ShimSession } from '../shim/driver';
 import type { Process, Spec } from '../spec/types';
 import { checkConfig } from '../spec/validate';
 import { pidfdOpen, SysError } from '../sys/native';
@@ -195,18 +195,23 @@ export async function exec(ctx: Context): Promise<number> {
   const detach = ctx.flags.detach === true;
   const { proc, planCtx, cgroup, rdt, listen, pidfd } = prepare(ctx, ctx.args[0]!, detach ? 'detach' : 'wait');
   let stop: (() => void) | undefined;
-  let session;
+  let session: ShimSession;
   try {
-    session = await runShim(execParentPlan(proc, planCtx), planCtx.preserveFds, {
-      onPid: (pid) => {
-        // from here: the program may run, and runt be signalled, before runShim has returned
-        if (!detach) stop = forwardSignals(pid, relaysTerminal(proc, planCtx));
-        if (cgroup) cgroups.addProcess(cgroup, pid);
-        if (rdt) addRdtTask(rdt, pid);
-        if (proc.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(proc.oomScoreAdj), 'process.oomScoreAdj');
-        return execChildPlan(withListenFds(proc, listen, listen ? nsPid(pid) : 0), planCtx);
+    session = await runShim(
+      execParentPlan(proc, planCtx),
+      planCtx.preserveFds,
+      {
+        onPid: (pid) => {
+          // from here: the program may run, and runt be signalled, before runShim has returned
+          if (!detach) stop = forwardSignals(pid, relaysTerminal(proc, planCtx));
+          if (cgroup) cgroups.addProcess(cgroup, pid);
+          if (rdt) addRdtTask(rdt, pid);
+          if (proc.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(proc.oomScoreAdj), 'process.oomScoreAdj');
+          return execChildPlan(withListenFds(proc, listen, listen ? nsPid(pid) : 0), planCtx);
+        },
       },
-    }, { followExec: true, passFds: [pidfd] });
+      { followExec: true, passFds: [pidfd] },
+    );
   } finally {
     closeSync(pidfd);
   }

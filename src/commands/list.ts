@@ -6,7 +6,10 @@ import type { Context } from './context';
 
 export function list(ctx: Context): number {
   const ids = checkRoot(ctx.root)
-    ? readdirSync(ctx.root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+    ? readdirSync(ctx.root, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort()
     : [];
   const states: Record<string, unknown>[] = [];
   for (const id of ids) {
@@ -21,8 +24,10 @@ export function list(ctx: Context): number {
   if (ctx.flags.quiet === true) out = states.map((s) => `${s.id}\n`).join('');
   else if (ctx.flags.format === 'json') out = `${JSON.stringify(states)}\n`;
   else {
-    const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
-      ...states.map((s) => [s.id, s.pid, s.status, s.bundle, s.created, s.owner].map(String))];
+    const rows = [
+      ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
+      ...states.map((s) => [s.id, s.pid, s.status, s.bundle, s.created, s.owner].map(String)),
+    ];
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     out = rows.map((r) => `${r.map((cell, c) => (c < r.length - 1 ? cell.padEnd(widths[c]! + 3) : cell)).join('')}\n`).join('');
   }

@@ -8,8 +8,13 @@ import type { Context } from './context';
  * `refusal`, runc's "container not running" by default), or passes `allowed` when it is a check that throws.
  * An action that returns a promise (one that asks systemd) keeps the lock until the promise settles.
  */
-export function withContainer<T>(ctx: Context, id: string, allowed: readonly Status[] | ((status: Status) => void),
-  action: (record: ContainerRecord, status: Status, dir: string) => T, refusal = NOT_RUNNING): T {
+export function withContainer<T>(
+  ctx: Context,
+  id: string,
+  allowed: readonly Status[] | ((status: Status) => void),
+  action: (record: ContainerRecord, status: Status, dir: string) => T,
+  refusal = NOT_RUNNING,
+): T {
   const dir = containerDir(ctx.root, id);
   const lock = lockContainer(dir);
   let pending = false;

@@ -81,10 +81,15 @@ export async function restore(ctx: Context): Promise<number> {
     restoreNamespaces(spec, opts, extraFds);
     fds.push(...extraFds);
     const cgroupns = spec.linux?.namespaces?.some((n) => n.type === 'cgroup') ?? false;
-    opts.extMnt = restoreExtMounts(externalMounts(spec, bundle,
-      (options) => (cgroup ? cgroups.cgroupMountPlan(cgroupHost, cgroup, cgroupns, options) : []),
-      // the dump recorded which masked paths were files: the one /dev/null entry serves them all
-      () => true));
+    opts.extMnt = restoreExtMounts(
+      externalMounts(
+        spec,
+        bundle,
+        (options) => (cgroup ? cgroups.cgroupMountPlan(cgroupHost, cgroup, cgroupns, options) : []),
+        // the dump recorded which masked paths were files: the one /dev/null entry serves them all
+        () => true,
+      ),
+    );
 
     // CRIU wants its root to be a mount point whose parent is not overmounted: a bind of the rootfs in the state dir
     const root = `${dir}/criu-root`;
@@ -93,31 +98,34 @@ export async function restore(ctx: Context): Promise<number> {
     rbind(record.rootfs, root);
     opts.root = root;
     try {
-      await criuSwrk({ type: ReqType.RESTORE, opts }, {
-        criu: ctx.criu,
-        stdio: 'inherit',
-        extraFds,
-        log: { dir: workPath ? resolve(workPath) : imagePath, file: 'restore.log' },
-        onStarted: (criuPid) => {
-          // CRIU in the container's cgroups, and the restored tasks' cgroups put under those
-          if (!cgroup) return;
-          cgroups.addProcess(cgroup, criuPid);
-          opts.cgRoot = cgroupRoots(readFileSync(`/proc/${criuPid}/cgroup`, 'utf8'));
+      await criuSwrk(
+        { type: ReqType.RESTORE, opts },
+        {
+          criu: ctx.criu,
+          stdio: 'inherit',
+          extraFds,
+          log: { dir: workPath ? resolve(workPath) : imagePath, file: 'restore.log' },
+          onStarted: (criuPid) => {
+            // CRIU in the container's cgroups, and the restored tasks' cgroups put under those
+            if (!cgroup) return;
+            cgroups.addProcess(cgroup, criuPid);
+            opts.cgRoot = cgroupRoots(readFileSync(`/proc/${criuPid}/cgroup`, 'utf8'));
+          },
+          onNotify: async (script, pid) => {
+            if (script === 'setup-namespaces') {
+              const state = hookStateJson({ ...record, pid }, 'creating');
+              await runHooks(spec.hooks?.prestart, 'prestart', state);
+              await runHooks(spec.hooks?.createRuntime, 'createRuntime', state);
+            } else if (script === 'post-restore') {
+              undo.push(() => killAndWait(pid));
+              record.pid = pid;
+              record.startTime = procStat(pid)?.startTime ?? '';
+              record.createdDone = true;
+              saveRecord(dir, record);
+            }
+          },
         },
-        onNotify: async (script, pid) => {
-          if (script === 'setup-namespaces') {
-            const state = hookStateJson({ ...record, pid }, 'creating');
-            await runHooks(spec.hooks?.prestart, 'prestart', state);
-            await runHooks(spec.hooks?.createRuntime, 'createRuntime', state);
-          } else if (script === 'post-restore') {
-            undo.push(() => killAndWait(pid));
-            record.pid = pid;
-            record.startTime = procStat(pid)?.startTime ?? '';
-            record.createdDone = true;
-            saveRecord(dir, record);
-          }
-        },
-      });
+      );
     } finally {
       detachMount(root);
       rmdirSync(root);
@@ -174,4 +182,3 @@ function restoreNamespaces(spec: Spec, opts: Message, extraFds: number[]): void 
   }
   if (joinNs.length) opts.joinNs = joinNs;
 }
-

@@ -29,7 +29,12 @@ export function defaultSpec(rootless: boolean, uid = 0, gid = 0): Spec {
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(rootless ? [] : ['gid=5'])] },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(rootless ? [] : ['gid=5'])],
+      },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       rootless
@@ -40,15 +45,32 @@ export function defaultSpec(rootless: boolean, uid = 0, gid = 0): Spec {
     linux: {
       ...(rootless ? {} : { resources: { devices: [{ allow: false, access: 'rwm' }] } }),
       namespaces: [
-        { type: 'pid' }, ...(rootless ? [] : [{ type: 'network' as const }]), { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' },
+        { type: 'pid' },
+        ...(rootless ? [] : [{ type: 'network' as const }]),
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        { type: 'cgroup' },
         ...(rootless ? [{ type: 'user' as const }] : []),
       ],
-      ...(rootless ? {
-        uidMappings: [{ containerID: 0, hostID: uid, size: 1 }],
-        gidMappings: [{ containerID: 0, hostID: gid, size: 1 }],
-      } : {}),
-      maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-        '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
+      ...(rootless
+        ? {
+            uidMappings: [{ containerID: 0, hostID: uid, size: 1 }],
+            gidMappings: [{ containerID: 0, hostID: gid, size: 1 }],
+          }
+        : {}),
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/asound',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/sys/firmware',
+        '/proc/scsi',
+      ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   };

@@ -94,7 +94,6 @@ async function startLocked(dir: string, record: ContainerRecord): Promise<Contai
   return record;
 }
 
-
 export async function start(ctx: Context): Promise<number> {
   await startContainer(ctx, ctx.args[0]!);
   return 0;

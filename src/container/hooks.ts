@@ -54,10 +54,12 @@ export function runHook(hook: Hook, field: string, state: string): Promise<void>
     child.stdout.on('data', (b: Buffer) => output.push(b));
     child.stderr.on('data', (b: Buffer) => output.push(b));
     let timedOut = false;
-    const timer = hook.timeout ? setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, hook.timeout * 1000) : undefined;
+    const timer = hook.timeout
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, hook.timeout * 1000)
+      : undefined;
     child.stdin.on('error', () => undefined); // a hook may exit without reading the state
     child.stdin.end(state);
     const fail = (why: string): void => {

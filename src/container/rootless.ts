@@ -92,7 +92,9 @@ export function rootlessCgroup(host: CgroupHost, cgPath: string, spec: Spec, uid
   }
   const asked = askedResource(spec.linux?.resources);
   if (asked) {
-    throw new ConfigError(`${asked}: rootless: no cgroup is delegated to uid ${uid} (${blocker} is not writable), so no resource limit can be applied; remove linux.resources or delegate a cgroup`);
+    throw new ConfigError(
+      `${asked}: rootless: no cgroup is delegated to uid ${uid} (${blocker} is not writable), so no resource limit can be applied; remove linux.resources or delegate a cgroup`,
+    );
   }
   say.warn(`rootless: no cgroup delegated to uid ${uid}; running without cgroups (${blocker} is not writable)`);
   return false;

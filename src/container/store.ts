@@ -1,7 +1,18 @@
 // The state store under --root: one directory per container, holding state.json (what create recorded)
 // and, until start, the exec fifo. Calls that change a container hold an flock on its directory.
 import {
-  chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync, constants,
+  chmodSync,
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  constants,
   type Stats,
 } from 'node:fs';
 import { dirname } from 'node:path';

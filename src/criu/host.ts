@@ -42,6 +42,8 @@ export async function requireFeatures(criu: string, wanted: { memTrack?: boolean
   if (!Object.keys(asked).length) return;
   const resp = await criuSwrk({ type: ReqType.FEATURE_CHECK, features: asked }, { criu, stdio: 'ignore' });
   const have = (resp.features ?? {}) as Message;
-  const missing = Object.keys(asked).filter((f) => have[f] !== true).map((f) => (f === 'memTrack' ? 'MemTrack' : 'LazyPages'));
+  const missing = Object.keys(asked)
+    .filter((f) => have[f] !== true)
+    .map((f) => (f === 'memTrack' ? 'MemTrack' : 'LazyPages'));
   if (missing.length) throw new CriuError(`criu is missing features: [${missing.join(' ')}]`);
 }

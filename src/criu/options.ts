@@ -67,8 +67,12 @@ export interface ExternalMount {
  * mount's operations (binds of the container's cgroup dirs on a v1 host without a cgroup namespace; real
  * cgroup mounts need no entry). `isFile(path)` says whether masked path `path` is a file in the container.
  */
-export function externalMounts(spec: Spec, bundle: string, cgroupBinds: (options: string[]) => CgroupMountOp[],
-  isFile: (path: string) => boolean): ExternalMount[] {
+export function externalMounts(
+  spec: Spec,
+  bundle: string,
+  cgroupBinds: (options: string[]) => CgroupMountOp[],
+  isFile: (path: string) => boolean,
+): ExternalMount[] {
   const out: ExternalMount[] = [];
   for (const m of spec.mounts ?? []) {
     const bind = m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
@@ -109,7 +113,10 @@ export function restoreExtMounts(mounts: ExternalMount[]): Message[] {
 }
 
 function cleanDest(path: string): string {
-  return `/${path.split('/').filter((p) => p && p !== '.').join('/')}`;
+  return `/${path
+    .split('/')
+    .filter((p) => p && p !== '.')
+    .join('/')}`;
 }
 
 /**

@@ -98,9 +98,14 @@ function describeExit(status: number | string): string {
 /** The error, with the log's last error lines (CRIU's log says why; its RPC answer rarely does). */
 function failure(opts: SwrkOptions, message: string, errmsg?: string): CriuError {
   const path = opts.log && `${opts.log.dir}/${opts.log.file}`;
-  const errors = path && existsSync(path)
-    ? readFileSync(path, 'utf8').split('\n').filter((l) => l.includes('Error')).slice(-3).map((l) => l.trim())
-    : [];
+  const errors =
+    path && existsSync(path)
+      ? readFileSync(path, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('Error'))
+          .slice(-3)
+          .map((l) => l.trim())
+      : [];
   if (errors.length) return new CriuError(`${message}: ${errors.join(' | ')} (log: ${path})`);
   return new CriuError(errmsg ? `${message}: ${errmsg}` : message);
 }

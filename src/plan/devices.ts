@@ -17,8 +17,12 @@ interface DeviceNode {
 
 /** The devices every container gets (config-linux.md "Default Devices"). */
 const DEFAULT_DEVICES: DeviceNode[] = [
-  ['/dev/null', 1, 3], ['/dev/zero', 1, 5], ['/dev/full', 1, 7],
-  ['/dev/random', 1, 8], ['/dev/urandom', 1, 9], ['/dev/tty', 5, 0],
+  ['/dev/null', 1, 3],
+  ['/dev/zero', 1, 5],
+  ['/dev/full', 1, 7],
+  ['/dev/random', 1, 8],
+  ['/dev/urandom', 1, 9],
+  ['/dev/tty', 5, 0],
 ].map(([path, major, minor]) => ({ path: path as string, type: 'c', major: major as number, minor: minor as number, fileMode: 0o666, uid: 0, gid: 0 }));
 
 /** The links every container gets (runtime-linux.md "Dev symbolic links"). */
@@ -28,7 +32,6 @@ const DEFAULT_LINKS: [target: string, link: string][] = [
   ['/proc/self/fd/1', '/dev/stdout'],
   ['/proc/self/fd/2', '/dev/stderr'],
 ];
-
 
 /**
  * The device's path cleaned lexically ("/dev/./a//b" → "/dev/a/b"), which must then be under /dev: a ".."

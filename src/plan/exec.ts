@@ -73,14 +73,17 @@ export function execParentPlan(proc: Process, ctx: ExecContext): Step[] {
   const order = ctx.rootless ? userFirst(JOIN_ORDER) : JOIN_ORDER;
   const joins = order.filter((ns) => ctx.joins.has(ns.type)).flatMap((ns) => [ns.file, FLAG_OF[ns.type]!]);
   return [
-    step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', [ctx.mode]),
+    step('RUNT-PLAN', [PLAN_VERSION]),
+    step('MODE', [ctx.mode]),
     ...execAffinitySteps(proc.execCPUAffinity).initial,
-    ...consoleSteps(proc, ctx), ...seccompListenerSteps(ctx.seccomp),
+    ...consoleSteps(proc, ctx),
+    ...seccompListenerSteps(ctx.seccomp),
     // opened before the namespaces are joined: after, the paths would resolve in the container's mount namespace
     ...cgroupOpenSteps(ctx.cgroupJoin),
     ...(joins.length ? [step('JOIN', [ctx.initPidfd, ctx.initPid, ...joins], "the container's namespaces")] : []),
     // no clone flags: after setns(CLONE_NEWPID) the child is born in the container's pid namespace
-    step('CLONE', [0]), step('END'),
+    step('CLONE', [0]),
+    step('END'),
   ];
 }
 
@@ -110,9 +113,12 @@ export function execChildPlan(proc: Process, ctx: ExecContext): Step[] {
     ...processAttributeSteps(proc, ctx.linux),
     ...seccomp.beforeCredentials,
     ...credentialSteps(proc, ctx.lastCap, ctx.warn, ctx.setgroupsDenied),
-    cwdStep(proc), findExecStep(proc),
+    cwdStep(proc),
+    findExecStep(proc),
     step('SEND', ['READY']),
-    ...seccomp.beforeExec, execStep(proc), step('END'),
+    ...seccomp.beforeExec,
+    execStep(proc),
+    step('END'),
   ];
 }
 

@@ -60,8 +60,8 @@ export function rootfsPath(spec: Spec, bundle: string): string {
 export function checkSemantics(spec: Spec, ns: NamespacePlan): void {
   if (!ns.has('mount')) checkWithoutMountNamespace(spec);
   // a uts namespace of the container's own, made or joined by path (runc sets the name in a joined one too)
-  if (spec.hostname && !ns.has('uts')) throw new ConfigError('hostname: setting the hostname needs a uts namespace of the container\'s own');
-  if (spec.domainname && !ns.has('uts')) throw new ConfigError('domainname: setting the domainname needs a uts namespace of the container\'s own');
+  if (spec.hostname && !ns.has('uts')) throw new ConfigError("hostname: setting the hostname needs a uts namespace of the container's own");
+  if (spec.domainname && !ns.has('uts')) throw new ConfigError("domainname: setting the domainname needs a uts namespace of the container's own");
   const userNew = ns.isNew('user');
   const maps = spec.linux?.uidMappings?.length || spec.linux?.gidMappings?.length;
   if (userNew && !(spec.linux?.uidMappings?.length && spec.linux?.gidMappings?.length)) {
@@ -83,16 +83,26 @@ export function checkSemantics(spec: Spec, ns: NamespacePlan): void {
 function checkWithoutMountNamespace(spec: Spec): void {
   const linux = spec.linux ?? {};
   if (linux.maskedPaths?.length || linux.readonlyPaths?.length) {
-    throw new ConfigError(`linux.${linux.maskedPaths?.length ? 'maskedPaths' : 'readonlyPaths'}: unable to restrict sys entries without a private MNT namespace`);
+    throw new ConfigError(
+      `linux.${linux.maskedPaths?.length ? 'maskedPaths' : 'readonlyPaths'}: unable to restrict sys entries without a private MNT namespace`,
+    );
   }
-  const why = 'needs a mount namespace of the container\'s own (without one it would act on the runtime\'s mount tree)';
+  const why = "needs a mount namespace of the container's own (without one it would act on the runtime's mount tree)";
   if (spec.mounts?.length) throw new ConfigError(`mounts[0]: a mount ${why}`);
   if (linux.rootfsPropagation) throw new ConfigError(`linux.rootfsPropagation: ${why}`);
   if (spec.root?.readonly) throw new ConfigError(`root.readonly: ${why}`);
 }
 
-const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall',
-  'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+const IPC_SYSCTLS = new Set([
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+]);
 
 /** runtime-linux.md: sysctls must be namespaced by a namespace the container has of its own. */
 function checkSysctl(key: string, ns: NamespacePlan): void {
@@ -206,7 +216,10 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   const canMknod = !ns.isNew('user') && !ns.has('user') && !ctx.host.inUserNamespace;
   const devices = deviceSteps(spec.linux?.devices, mounts, canMknod, ctx.host);
   const deviceBind = devices.find((d) => d.op === 'BIND');
-  if (!mountNs && deviceBind) throw new ConfigError(`${deviceBind.field ?? 'linux.devices'}: a device that may not be made with mknod is bound, which needs a mount namespace of the container's own`);
+  if (!mountNs && deviceBind)
+    throw new ConfigError(
+      `${deviceBind.field ?? 'linux.devices'}: a device that may not be made with mknod is bound, which needs a mount namespace of the container's own`,
+    );
   steps.push(...devices);
   if (hasRuntimeHooks(spec)) steps.push(step('SEND', ['HOOKS']), step('WAIT'));
   steps.push(...hookSteps(spec.hooks?.createContainer, 'createContainer', hookState));
@@ -227,9 +240,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   // LSM labels go to the shim's private procfs, which CLOSE_FDS closes: written here, they take effect at exec
   steps.push(...lsm);
   steps.push(closeFdsStep(ctx.preserveFds));
-  const seccomp = proc
-    ? seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState)
-    : { beforeCredentials: [], beforeExec: [] };
+  const seccomp = proc ? seccompSteps(spec.linux?.seccomp, proc.noNewPrivileges === true, hookState) : { beforeCredentials: [], beforeExec: [] };
   if (proc) {
     steps.push(...homeSteps(proc));
     steps.push(...rlimitSteps(proc.rlimits));
@@ -247,4 +258,3 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   steps.push(step('END'));
   return steps;
 }
-

@@ -148,8 +148,12 @@ export function isBindMount(mount: Mount): boolean {
 
 /** The MS_* flags of a mount itself (not of its filesystem) and their mount_setattr attribute. */
 const VFS_ATTRS: [number, number][] = [
-  [MS.rdonly, MOUNT_ATTR.rdonly], [MS.nosuid, MOUNT_ATTR.nosuid], [MS.nodev, MOUNT_ATTR.nodev],
-  [MS.noexec, MOUNT_ATTR.noexec], [MS.nodiratime, MOUNT_ATTR.nodiratime], [MS.nosymfollow, MOUNT_ATTR.nosymfollow],
+  [MS.rdonly, MOUNT_ATTR.rdonly],
+  [MS.nosuid, MOUNT_ATTR.nosuid],
+  [MS.nodev, MOUNT_ATTR.nodev],
+  [MS.noexec, MOUNT_ATTR.noexec],
+  [MS.nodiratime, MOUNT_ATTR.nodiratime],
+  [MS.nosymfollow, MOUNT_ATTR.nosymfollow],
 ];
 
 /**
@@ -169,9 +173,14 @@ export function bindAttributes(opts: MountOptions): { set: number; clr: number }
     if (opts.flags & ms) set |= attr;
     if (opts.cleared & ms) clr |= attr;
   }
-  const atime = opts.flags & MS.strictatime ? MOUNT_ATTR.strictatime
-    : opts.flags & MS.noatime ? MOUNT_ATTR.noatime
-      : opts.flags & MS.relatime ? MOUNT_ATTR.relatime : undefined;
+  const atime =
+    opts.flags & MS.strictatime
+      ? MOUNT_ATTR.strictatime
+      : opts.flags & MS.noatime
+        ? MOUNT_ATTR.noatime
+        : opts.flags & MS.relatime
+          ? MOUNT_ATTR.relatime
+          : undefined;
   if (atime !== undefined) {
     set |= atime;
     clr |= MOUNT_ATTR.atimeMask | MOUNT_ATTR.nodiratime;
@@ -194,8 +203,18 @@ export function mountSource(source: string | undefined, bundle: string): string 
 const NOFOLLOW_TYPES = new Set(['proc', 'sysfs']);
 
 /** Files under /proc a mount may cover, as runc's checkProcMount: those lxcfs emulates. */
-const PROC_FILES_MOUNTABLE = new Set(['/proc/cpuinfo', '/proc/diskstats', '/proc/meminfo', '/proc/stat', '/proc/swaps',
-  '/proc/uptime', '/proc/loadavg', '/proc/slabinfo', '/proc/sys/kernel/ns_last_pid', '/proc/sys/crypto/fips_enabled']);
+const PROC_FILES_MOUNTABLE = new Set([
+  '/proc/cpuinfo',
+  '/proc/diskstats',
+  '/proc/meminfo',
+  '/proc/stat',
+  '/proc/swaps',
+  '/proc/uptime',
+  '/proc/loadavg',
+  '/proc/slabinfo',
+  '/proc/sys/kernel/ns_last_pid',
+  '/proc/sys/crypto/fips_enabled',
+]);
 
 /**
  * runc's checkProcMount on the destination as written: /proc takes a procfs only (a proc mount, or a bind of a
@@ -216,8 +235,12 @@ function checkProcTarget(mount: Mount, target: string, field: string, host: Host
  * propagation flags (`prop=N`), which the shim applies to the mount it made, never found again by path alone.
  */
 function extras(fstype: string, opts: MountOptions): string {
-  return ['procguard', ...(NOFOLLOW_TYPES.has(fstype) ? ['nofollow'] : []), ...(opts.copyUp ? ['copyup'] : []),
-    ...opts.propagation.map((flags) => `prop=${flags}`)].join(',');
+  return [
+    'procguard',
+    ...(NOFOLLOW_TYPES.has(fstype) ? ['nofollow'] : []),
+    ...(opts.copyUp ? ['copyup'] : []),
+    ...opts.propagation.map((flags) => `prop=${flags}`),
+  ].join(',');
 }
 
 /** A mount's destination, cleaned as runc does (`//`, `.`, `..` and a trailing `/` removed). */
@@ -233,8 +256,11 @@ export function cleanDestination(destination: string, field: string): string {
  */
 export function bindStep(source: string, target: string, kind: 'dir' | 'file', opts: MountOptions, tree: number, field?: string): Step {
   const top = bindAttributes(opts);
-  return step('BIND', [source, target, kind, opts.flags & MS.rec ? 1 : 0, top.set, top.clr, opts.recursive.set,
-    opts.recursive.clr, tree, extras('', opts)], field);
+  return step(
+    'BIND',
+    [source, target, kind, opts.flags & MS.rec ? 1 : 0, top.set, top.clr, opts.recursive.set, opts.recursive.clr, tree, extras('', opts)],
+    field,
+  );
 }
 
 /**
@@ -323,5 +349,10 @@ export function rootfsPropagationSteps(rootfsPropagation: string | undefined, ro
 }
 
 /** Every mount option runt understands (features.md "mountOptions"). */
-export const MOUNT_OPTIONS = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), ...Object.keys(RECURSIVE_OPTIONS),
-  ...Object.keys(IDMAP_OPTIONS), TMPCOPYUP];
+export const MOUNT_OPTIONS = [
+  ...Object.keys(FLAG_OPTIONS),
+  ...Object.keys(PROPAGATION_OPTIONS),
+  ...Object.keys(RECURSIVE_OPTIONS),
+  ...Object.keys(IDMAP_OPTIONS),
+  TMPCOPYUP,
+];

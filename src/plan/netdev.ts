@@ -15,7 +15,7 @@ function checkName(name: string, field: string): void {
 export function netDeviceSteps(devices: Linux['netDevices'], ns: NamespacePlan, rootless: boolean): Step[] {
   const entries = Object.entries(devices ?? {});
   if (entries.length === 0) return [];
-  if (!ns.has('network')) throw new ConfigError('linux.netDevices: moving network devices needs a network namespace of the container\'s own');
+  if (!ns.has('network')) throw new ConfigError("linux.netDevices: moving network devices needs a network namespace of the container's own");
   if (rootless) throw new ConfigError('linux.netDevices: network devices cannot be moved by a rootless runtime');
   return entries.map(([host, dev]) => {
     const field = `linux.netDevices[${JSON.stringify(host)}]`;

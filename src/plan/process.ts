@@ -40,7 +40,7 @@ export function capabilityMasks(caps: LinuxCapabilities | undefined, lastCap: nu
 
 function bits(mask: bigint, lastCap: number, wanted: boolean): number[] {
   const out: number[] = [];
-  for (let cap = 0; cap <= lastCap; cap++) if (((mask >> BigInt(cap)) & 1n) === 1n === wanted) out.push(cap);
+  for (let cap = 0; cap <= lastCap; cap++) if ((((mask >> BigInt(cap)) & 1n) === 1n) === wanted) out.push(cap);
   return out;
 }
 
@@ -118,7 +118,9 @@ export function credentialSteps(proc: Process, lastCap: number, warn: (msg: stri
   steps.push(step('KEEPCAPS', [1]));
   if (!setgroupsDenied) steps.push(step('SETGROUPS', user.additionalGids ?? [], 'process.user.additionalGids'));
   else if (user.additionalGids?.length) {
-    throw new ConfigError('process.user.additionalGids: setgroups is denied in the user namespace (its gid map, the caller\'s own gid only, was written without newgidmap)');
+    throw new ConfigError(
+      "process.user.additionalGids: setgroups is denied in the user namespace (its gid map, the caller's own gid only, was written without newgidmap)",
+    );
   }
   steps.push(step('SETRESGID', [user.gid], 'process.user.gid'));
   steps.push(step('SETRESUID', [user.uid], 'process.user.uid'));

@@ -10,13 +10,24 @@ const PERSONALITY_DOMAINS: Record<string, number> = { LINUX: 0x0000, LINUX32: 0x
 
 /** sched(7) policy numbers (linux/sched.h); SCHED_ISO is reserved and the kernel refuses it, as with runc. */
 const SCHED_POLICIES: Record<string, number> = {
-  SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_ISO: 4, SCHED_IDLE: 5, SCHED_DEADLINE: 6,
+  SCHED_OTHER: 0,
+  SCHED_FIFO: 1,
+  SCHED_RR: 2,
+  SCHED_BATCH: 3,
+  SCHED_ISO: 4,
+  SCHED_IDLE: 5,
+  SCHED_DEADLINE: 6,
 };
 
 /** sched_setattr(2) flags (linux/sched.h). */
 const SCHED_FLAGS: Record<string, number> = {
-  SCHED_FLAG_RESET_ON_FORK: 0x01, SCHED_FLAG_RECLAIM: 0x02, SCHED_FLAG_DL_OVERRUN: 0x04, SCHED_FLAG_KEEP_POLICY: 0x08,
-  SCHED_FLAG_KEEP_PARAMS: 0x10, SCHED_FLAG_UTIL_CLAMP_MIN: 0x20, SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
+  SCHED_FLAG_RESET_ON_FORK: 0x01,
+  SCHED_FLAG_RECLAIM: 0x02,
+  SCHED_FLAG_DL_OVERRUN: 0x04,
+  SCHED_FLAG_KEEP_POLICY: 0x08,
+  SCHED_FLAG_KEEP_PARAMS: 0x10,
+  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
+  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
 };
 
 /** ioprio_set(2) classes (linux/ioprio.h); the value is class << 13 | level. */
@@ -24,11 +35,18 @@ const IOPRIO_CLASSES: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLAS
 
 /** set_mempolicy(2) modes and mode flags (linux/mempolicy.h). */
 export const MEMPOLICY_MODES: Record<string, number> = {
-  MPOL_DEFAULT: 0, MPOL_PREFERRED: 1, MPOL_BIND: 2, MPOL_INTERLEAVE: 3, MPOL_LOCAL: 4, MPOL_PREFERRED_MANY: 5,
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
   MPOL_WEIGHTED_INTERLEAVE: 6,
 };
 export const MEMPOLICY_FLAGS: Record<string, number> = {
-  MPOL_F_NUMA_BALANCING: 1 << 13, MPOL_F_RELATIVE_NODES: 1 << 14, MPOL_F_STATIC_NODES: 1 << 15,
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_STATIC_NODES: 1 << 15,
 };
 
 /** The highest CPU or NUMA node number a list may name (runc's limit: a bogus value must not size a huge mask). */
@@ -121,8 +139,12 @@ export function memoryPolicyStep(mp: LinuxMemoryPolicy | undefined): Step[] {
 
 /** The process's own kernel attributes, in runc's order: scheduler, I/O priority, personality, memory policy. */
 export function processAttributeSteps(proc: { scheduler?: Scheduler; ioPriority?: IOPriority }, linux: Linux | undefined): Step[] {
-  return [...schedulerStep(proc.scheduler), ...ioPriorityStep(proc.ioPriority), ...personalityStep(linux?.personality),
-    ...memoryPolicyStep(linux?.memoryPolicy)];
+  return [
+    ...schedulerStep(proc.scheduler),
+    ...ioPriorityStep(proc.ioPriority),
+    ...personalityStep(linux?.personality),
+    ...memoryPolicyStep(linux?.memoryPolicy),
+  ];
 }
 
 export interface AffinitySteps {

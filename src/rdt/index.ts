@@ -73,10 +73,17 @@ function schemataLines(rdt: LinuxIntelRdt): { field: string; line: string }[] {
  */
 function normalLine(line: string): string {
   const [resource = '', domains = ''] = line.split(':', 2);
-  const parts = domains.split(';').map((d) => d.trim()).filter(Boolean).map((d) => {
-    const [dom = '', value = ''] = d.split('=', 2);
-    return `${Number(dom.trim())}=${value.trim().toLowerCase().replace(/^0+(?=.)/, '')}`;
-  });
+  const parts = domains
+    .split(';')
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map((d) => {
+      const [dom = '', value = ''] = d.split('=', 2);
+      return `${Number(dom.trim())}=${value
+        .trim()
+        .toLowerCase()
+        .replace(/^0+(?=.)/, '')}`;
+    });
   return `${resource.trim().toUpperCase()}:${parts.sort().join(';')}`;
 }
 
@@ -84,10 +91,16 @@ function normalLine(line: string): string {
 function matchesExisting(line: string, current: string): boolean {
   const want = normalLine(line);
   const resource = want.split(':', 1)[0];
-  const have = current.split('\n').map(normalLine).find((l) => l.split(':', 1)[0] === resource);
+  const have = current
+    .split('\n')
+    .map(normalLine)
+    .find((l) => l.split(':', 1)[0] === resource);
   if (!have) return false;
   const haveDomains = new Set(have.slice(resource!.length + 1).split(';'));
-  return want.slice(resource!.length + 1).split(';').every((d) => haveDomains.has(d));
+  return want
+    .slice(resource!.length + 1)
+    .split(';')
+    .every((d) => haveDomains.has(d));
 }
 
 function isDir(path: string): boolean {
@@ -142,7 +155,9 @@ export function joinRdtGroup(rdt: LinuxIntelRdt, id: string, pid: number, root: 
       const current = readFileSync(join(dir, 'schemata'), 'utf8');
       for (const l of lines.filter((x) => !x.field.startsWith(`${F}.schemata`))) {
         if (!matchesExisting(l.line, current)) {
-          throw new ConfigError(`${l.field}: "${l.line}" does not match the schemata of the existing CLOS "${rdt.closID}" (${current.trim().split('\n').join(', ')})`);
+          throw new ConfigError(
+            `${l.field}: "${l.line}" does not match the schemata of the existing CLOS "${rdt.closID}" (${current.trim().split('\n').join(', ')})`,
+          );
         }
       }
       write = lines.filter((x) => x.field.startsWith(`${F}.schemata`));

@@ -180,7 +180,7 @@ export function sealedMemfd(name: string, content: Uint8Array, lowest: number): 
   try {
     made = call('memfd_create', [STRING, I32], [name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC]);
   } catch (e) {
-    if (!(e instanceof SysError && e.errno === 22 /* EINVAL */)) throw e;
+    if (!((e instanceof SysError && e.errno === 22) /* EINVAL */)) throw e;
     made = call('memfd_create', [STRING, I32], [name, MFD_CLOEXEC | MFD_ALLOW_SEALING]);
   }
   let fd = made;

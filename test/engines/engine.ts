@@ -59,7 +59,12 @@ export interface Exchange {
  * Runs ARGV on a new terminal (`script -qec`), types each step's text once the output matches, and returns
  * the whole output (\r removed) and the exit status (`script -e` passes the command's on).
  */
-export async function terminalSession(argv: string[], steps: Exchange[], env: NodeJS.ProcessEnv, ms = 20_000): Promise<{ output: string; status: number | null }> {
+export async function terminalSession(
+  argv: string[],
+  steps: Exchange[],
+  env: NodeJS.ProcessEnv,
+  ms = 20_000,
+): Promise<{ output: string; status: number | null }> {
   const child = spawn('script', ['-qec', argv.map(quote).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let output = '';
   let next = 0;

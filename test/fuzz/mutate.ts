@@ -15,8 +15,26 @@ export function rng(seed: number): () => number {
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-const ODD_STRINGS = ['', ' ', '..', '../../../../etc', '/proc/self/fd/3', '/dev/../proc', 'a'.repeat(70000), 'é∂ƒ\u202e',
-  '-1', 'rw,ro', 'CAP_SYS_ADMIN', 'RLIMIT_NOFILE', 'pid', '/', '//x//', 'x\ny', '%s%n', '$(reboot)'];
+const ODD_STRINGS = [
+  '',
+  ' ',
+  '..',
+  '../../../../etc',
+  '/proc/self/fd/3',
+  '/dev/../proc',
+  'a'.repeat(70000),
+  'é∂ƒ\u202e',
+  '-1',
+  'rw,ro',
+  'CAP_SYS_ADMIN',
+  'RLIMIT_NOFILE',
+  'pid',
+  '/',
+  '//x//',
+  'x\ny',
+  '%s%n',
+  '$(reboot)',
+];
 const ODD_NUMBERS = [0, -1, 1, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 64, -(2 ** 63), 1e308, 0.5, 4294967295, 65536];
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
@@ -33,13 +51,20 @@ function paths(doc: Json, prefix: (string | number)[] = [], out: (string | numbe
 
 function oddValue(r: () => number): Json {
   switch (Math.floor(r() * 7)) {
-    case 0: return pick(r, ODD_STRINGS);
-    case 1: return pick(r, ODD_NUMBERS);
-    case 2: return r() < 0.5;
-    case 3: return null;
-    case 4: return [];
-    case 5: return {};
-    default: return [pick(r, ODD_STRINGS), pick(r, ODD_NUMBERS)];
+    case 0:
+      return pick(r, ODD_STRINGS);
+    case 1:
+      return pick(r, ODD_NUMBERS);
+    case 2:
+      return r() < 0.5;
+    case 3:
+      return null;
+    case 4:
+      return [];
+    case 5:
+      return {};
+    default:
+      return [pick(r, ODD_STRINGS), pick(r, ODD_NUMBERS)];
   }
 }
 
@@ -78,6 +103,8 @@ export function mutate(base: Json, seed: number): { doc: Json; what: string[] } 
 
 /** Whether an error message names a config field (or the bundle/argument it is about). */
 export function namesField(message: string): boolean {
-  return /(^|config\.json: |: )(\(root\)|ociVersion|process|root|mounts|linux|hooks|hostname|domainname|annotations)\b/.test(message)
-    || /^(JSON specification file|bundle |--)/.test(message);
+  return (
+    /(^|config\.json: |: )(\(root\)|ociVersion|process|root|mounts|linux|hooks|hostname|domainname|annotations)\b/.test(message) ||
+    /^(JSON specification file|bundle |--)/.test(message)
+  );
 }

@@ -38,12 +38,21 @@ function parse(out: string, cgPath: string): View {
     const [, controllers = '', ...path] = line.split(':');
     cgroups[controllers] = path.join(':').replace(cgPath, '<cg>');
   }
-  const mounts = mountinfo.split('\n').filter(Boolean).map((l) => l.split(' ')).filter((f) => f[4]!.startsWith('/sys/fs/cgroup'))
+  const mounts = mountinfo
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' '))
+    .filter((f) => f[4]!.startsWith('/sys/fs/cgroup'))
     .map((f) => {
       const fstype = f[f.indexOf('-', 6) + 1]!;
-      const opts = f[5]!.split(',').filter((o) => o !== 'relatime').sort().join(',');
+      const opts = f[5]!
+        .split(',')
+        .filter((o) => o !== 'relatime')
+        .sort()
+        .join(',');
       return `${f[4]} ${fstype} ${f[3] === cgPath ? '<cg>' : f[3]} ${opts}`;
-    }).sort();
+    })
+    .sort();
   return { cgroups, mounts, tmpfsWritable: probe.includes('tmpfs-writable') };
 }
 
@@ -75,13 +84,23 @@ function checkView(tt: Test, v: View, freshMounts: boolean): void {
     const key = h.version === 2 ? '' : h.controllers.join(',');
     tt.equal(v.cgroups[key], freshMounts ? '/' : '<cg>', `in its cgroup of ${h.mountPoint} (${key || 'cgroup2'})`);
   }
-  tt.ok(v.mounts.some((m) => /^\/sys\/fs\/cgroup tmpfs \/ (.*,)?rw(,|$)/.test(m)), `the tmpfs is read-write: ${v.mounts[0]}`);
+  tt.ok(
+    v.mounts.some((m) => /^\/sys\/fs\/cgroup tmpfs \/ (.*,)?rw(,|$)/.test(m)),
+    `the tmpfs is read-write: ${v.mounts[0]}`,
+  );
   const hierarchyMounts = v.mounts.filter((m) => !m.startsWith('/sys/fs/cgroup tmpfs'));
-  tt.same(hierarchyMounts.map((m) => m.split(' ')[0]), v1.map((h) => `/sys/fs/cgroup/${basename(h.mountPoint)}`).sort(),
-    "each v1 hierarchy, name=systemd included, at the host's name for it; no cgroup2 tree");
+  tt.same(
+    hierarchyMounts.map((m) => m.split(' ')[0]),
+    v1.map((h) => `/sys/fs/cgroup/${basename(h.mountPoint)}`).sort(),
+    "each v1 hierarchy, name=systemd included, at the host's name for it; no cgroup2 tree",
+  );
   for (const m of hierarchyMounts) {
     const [, fstype, root, opts] = m.split(' ');
-    tt.same([fstype, root, opts!.split(',').includes('ro')], ['cgroup', freshMounts ? '/' : '<cg>', true], `${m}: read-only, the container's own cgroup at its root`);
+    tt.same(
+      [fstype, root, opts!.split(',').includes('ro')],
+      ['cgroup', freshMounts ? '/' : '<cg>', true],
+      `${m}: read-only, the container's own cgroup at its root`,
+    );
   }
 }
 

@@ -44,17 +44,26 @@ t.test('the zeros Docker sends in every config and update request are "not set",
   const env = setup(t);
   // linux.resources of `docker run --memory 64m` (Docker 20.10), devices aside
   const c = start(t, env, 'dockerzeros', 'sleep 300', (s) => {
-    s.linux!.resources = { ...s.linux!.resources, memory: { limit: 64 * M, swap: 128 * M, disableOOMKiller: false }, cpu: { shares: 0 }, blockIO: { weight: 0 } };
+    s.linux!.resources = {
+      ...s.linux!.resources,
+      memory: { limit: 64 * M, swap: 128 * M, disableOOMKiller: false },
+      cpu: { shares: 0 },
+      blockIO: { weight: 0 },
+    };
   });
   const file = (controller: string, name: string) => readFileSync(`${c.dir(controller)}/${name}`, 'utf8').trim();
   t.same([file('memory', 'memory.limit_in_bytes'), file('cpu', 'cpu.shares')], [`${64 * M}`, '1024'], 'the limit set; shares 0 left at the default');
   // `docker update --pids-limit 10`, as containerd's shim passes it on
   const r = env.runt(['update', '-r', '-', c.id], {
-    input: '{"memory":{"limit":0,"reservation":0,"kernel":0,"swappiness":18446744073709551615},"cpu":{"shares":0,"quota":0,"period":0},"pids":{"limit":10},"blockIO":{"weight":0}}',
+    input:
+      '{"memory":{"limit":0,"reservation":0,"kernel":0,"swappiness":18446744073709551615},"cpu":{"shares":0,"quota":0,"period":0},"pids":{"limit":10},"blockIO":{"weight":0}}',
   });
   t.same([r.status, r.stderr], [0, '']);
-  t.same([file('pids', 'pids.max'), file('memory', 'memory.limit_in_bytes'), file('cpu', 'cpu.shares'), file('cpu', 'cpu.cfs_quota_us')],
-    ['10', `${64 * M}`, '1024', '-1'], 'pids set; the zeros changed nothing');
+  t.same(
+    [file('pids', 'pids.max'), file('memory', 'memory.limit_in_bytes'), file('cpu', 'cpu.shares'), file('cpu', 'cpu.cfs_quota_us')],
+    ['10', `${64 * M}`, '1024', '-1'],
+    'pids set; the zeros changed nothing',
+  );
   const bad = env.runt(['update', '-r', '-', c.id], { input: '{"blockIO":{"weight":5}}' });
   t.same([bad.status, bad.stderr], [1, 'runt: linux.resources.blockIO.weight: invalid weight 5 (10-1000)\n'], 'a weight that is set is still checked');
 });
@@ -81,18 +90,57 @@ t.test('update: single flags, a file, stdin; applied, seen inside, recorded', as
 
   // a blkio weight needs the CFQ or BFQ I/O scheduler (blkio.weight or blkio.bfq.weight); mq-deadline has none
   const weightFile = ['blkio.weight', 'blkio.bfq.weight'].find((f) => existsSync(`${c.dir('blkio')}/${f}`));
-  let r = env.runt(['update', '--memory', '100m', '--memory-swap', '200m', '--memory-reservation', '50m', '--cpu-shares', '512',
-    '--cpu-period', '200000', '--cpu-quota', '50000', '--cpu-burst', '10000', '--cpuset-cpus', '0', '--cpuset-mems', '0',
-    '--pids-limit', '99', ...(weightFile ? ['--blkio-weight', '300'] : []), '--cpu-rt-period', '500000', c.id]);
+  let r = env.runt([
+    'update',
+    '--memory',
+    '100m',
+    '--memory-swap',
+    '200m',
+    '--memory-reservation',
+    '50m',
+    '--cpu-shares',
+    '512',
+    '--cpu-period',
+    '200000',
+    '--cpu-quota',
+    '50000',
+    '--cpu-burst',
+    '10000',
+    '--cpuset-cpus',
+    '0',
+    '--cpuset-mems',
+    '0',
+    '--pids-limit',
+    '99',
+    ...(weightFile ? ['--blkio-weight', '300'] : []),
+    '--cpu-rt-period',
+    '500000',
+    c.id,
+  ]);
   t.equal(r.status, 0, r.stderr);
-  t.same([
-    file('memory', 'memory.limit_in_bytes'), file('memory', 'memory.memsw.limit_in_bytes'), file('memory', 'memory.soft_limit_in_bytes'),
-    file('cpu', 'cpu.shares'), file('cpu', 'cpu.cfs_period_us'), file('cpu', 'cpu.cfs_quota_us'), file('cpu', 'cpu.cfs_burst_us'),
-    file('cpu', 'cpu.rt_period_us'), file('cpuset', 'cpuset.cpus'), file('cpuset', 'cpuset.mems'), file('pids', 'pids.max'),
-  ], [`${100 * M}`, `${200 * M}`, `${50 * M}`, '512', '200000', '50000', '10000', '500000', '0', '0', '99']);
+  t.same(
+    [
+      file('memory', 'memory.limit_in_bytes'),
+      file('memory', 'memory.memsw.limit_in_bytes'),
+      file('memory', 'memory.soft_limit_in_bytes'),
+      file('cpu', 'cpu.shares'),
+      file('cpu', 'cpu.cfs_period_us'),
+      file('cpu', 'cpu.cfs_quota_us'),
+      file('cpu', 'cpu.cfs_burst_us'),
+      file('cpu', 'cpu.rt_period_us'),
+      file('cpuset', 'cpuset.cpus'),
+      file('cpuset', 'cpuset.mems'),
+      file('pids', 'pids.max'),
+    ],
+    [`${100 * M}`, `${200 * M}`, `${50 * M}`, '512', '200000', '50000', '10000', '500000', '0', '0', '99'],
+  );
   if (weightFile) t.equal(file('blkio', weightFile), '300');
-  else t.match(env.runt(['update', '--blkio-weight', '300', c.id]).stderr, /linux\.resources\.blockIO\.weight: neither blkio\.weight nor blkio\.bfq\.weight exists/,
-    'no CFQ or BFQ here: a weight is an error naming the field');
+  else
+    t.match(
+      env.runt(['update', '--blkio-weight', '300', c.id]).stderr,
+      /linux\.resources\.blockIO\.weight: neither blkio\.weight nor blkio\.bfq\.weight exists/,
+      'no CFQ or BFQ here: a weight is an error naming the field',
+    );
   t.equal(c.inside('/sys/fs/cgroup/memory/memory.limit_in_bytes'), `${100 * M}`, 'the container sees the new limit');
   t.same(recorded(env, c.id).linux!.resources!.memory, { limit: 100 * M, swap: 200 * M, reservation: 50 * M });
   t.equal(recorded(env, c.id).linux!.resources!.pids!.limit, 99);
@@ -101,20 +149,28 @@ t.test('update: single flags, a file, stdin; applied, seen inside, recorded', as
   writeFileSync(json, JSON.stringify({ cpu: { shares: 1024 }, pids: { limit: 7 } }));
   r = env.runt(['update', '--resources', json, c.id]);
   t.equal(r.status, 0, r.stderr);
-  t.same([file('cpu', 'cpu.shares'), file('pids', 'pids.max'), file('memory', 'memory.limit_in_bytes')], ['1024', '7', `${100 * M}`],
-    'a file (podman): only what it names changes');
+  t.same(
+    [file('cpu', 'cpu.shares'), file('pids', 'pids.max'), file('memory', 'memory.limit_in_bytes')],
+    ['1024', '7', `${100 * M}`],
+    'a file (podman): only what it names changes',
+  );
 
   r = env.runt(['update', '-r', '-', c.id], { input: JSON.stringify({ memory: { limit: 32 * M, swap: 48 * M }, cpu: { quota: -1 } }) });
   t.equal(r.status, 0, r.stderr);
-  t.same([file('memory', 'memory.limit_in_bytes'), file('memory', 'memory.memsw.limit_in_bytes'), file('cpu', 'cpu.cfs_quota_us')],
-    [`${32 * M}`, `${48 * M}`, '-1'], 'stdin (containerd): lowering memory+swap goes limit first');
+  t.same(
+    [file('memory', 'memory.limit_in_bytes'), file('memory', 'memory.memsw.limit_in_bytes'), file('cpu', 'cpu.cfs_quota_us')],
+    [`${32 * M}`, `${48 * M}`, '-1'],
+    'stdin (containerd): lowering memory+swap goes limit first',
+  );
   t.equal(c.inside('/sys/fs/cgroup/pids/pids.max'), '7');
   t.same(recorded(env, c.id).linux!.resources!.cpu, { shares: 1024, period: 200000, quota: -1, burst: 10000, cpus: '0', mems: '0', realtimePeriod: 500000 });
 
   const disk = readdirSync('/sys/block').map((b) => readFileSync(`/sys/block/${b}/dev`, 'utf8').trim())[0];
   if (disk) {
     const [major, minor] = disk.split(':').map(Number);
-    r = env.runt(['update', '-r', '-', c.id], { input: JSON.stringify({ blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 1048576 }], throttleWriteIOPSDevice: [{ major, minor, rate: 100 }] } }) });
+    r = env.runt(['update', '-r', '-', c.id], {
+      input: JSON.stringify({ blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 1048576 }], throttleWriteIOPSDevice: [{ major, minor, rate: 100 }] } }),
+    });
     t.equal(r.status, 0, r.stderr);
     t.equal(file('blkio', 'blkio.throttle.read_bps_device'), `${disk} 1048576`);
     t.equal(file('blkio', 'blkio.throttle.write_iops_device'), `${disk} 100`);
@@ -196,15 +252,29 @@ t.test('ps: json and table', async (t) => {
   t.equal(table.status, 0, table.stderr);
   const lines = table.stdout.trim().split('\n');
   t.match(lines[0], /^UID\s+PID\s+PPID/);
-  t.same(lines.slice(1).map((l) => Number(l.trim().split(/\s+/)[1])).sort((a, b) => a - b), [...pids].sort((a, b) => a - b));
+  t.same(
+    lines
+      .slice(1)
+      .map((l) => Number(l.trim().split(/\s+/)[1]))
+      .sort((a, b) => a - b),
+    [...pids].sort((a, b) => a - b),
+  );
   t.match(table.stdout, /sleep 301/);
   const custom = env.runt(['ps', c.id, '-o', 'pid,args']);
   t.equal(custom.status, 0, custom.stderr);
-  t.same(custom.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/).slice(1).join(' ')).sort(), ['sleep 301', 'sleep 302'],
-    'ps options after the id');
+  t.same(
+    custom.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/).slice(1).join(' '))
+      .sort(),
+    ['sleep 301', 'sleep 302'],
+    'ps options after the id',
+  );
 });
 
-t.test('events --stats: one object in runc\'s shape', async (t) => {
+t.test("events --stats: one object in runc's shape", async (t) => {
   const env = setup(t);
   const c = start(t, env, 'stats', 'sleep 300', (s) => {
     s.linux!.resources = { ...s.linux!.resources, memory: { limit: 64 * M }, pids: { limit: 20 } };
@@ -241,7 +311,13 @@ t.test('events: an OOM kill is reported, and the stream ends with the container'
   t.equal(env.runt(['start', id]).status, 0);
   const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout')]);
   t.equal(code, 0, 'events exits when the container stops');
-  t.same(out.trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ type: 'oom', id }]);
+  t.same(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown),
+    [{ type: 'oom', id }],
+  );
 });
 
 t.test('kill --all, and delete --force without a pid namespace, kill every process in the cgroup', async (t) => {

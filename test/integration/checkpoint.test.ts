@@ -33,8 +33,11 @@ function piped(t: Test, env: Env, args: string[]) {
   const rcFile = join(env.tmp, `rc-${Math.random().toString(36).slice(2)}`);
   const argv = ['--root', env.root, '--criu', CRIU, ...args].map((a) => `'${a}'`).join(' ');
   // sh holds its own stdout until `sleep` ends: the end of cat's input is told by the line after it
-  const sh = spawn('sh', ['-c', `sleep 600 | { '${RUNT}' ${argv}; echo $? > '${rcFile}'; } 2>&1 | { cat; echo ${EOF}; }`],
-    { stdio: ['ignore', 'pipe', 'ignore'], detached: true, env: { PATH: process.env.PATH } });
+  const sh = spawn('sh', ['-c', `sleep 600 | { '${RUNT}' ${argv}; echo $? > '${rcFile}'; } 2>&1 | { cat; echo ${EOF}; }`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+    env: { PATH: process.env.PATH },
+  });
   t.teardown(() => {
     try {
       process.kill(-sh.pid!, 'SIGKILL');
@@ -58,7 +61,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The numbers the counter printed so far. */
 function numbers(text: string): number[] {
-  return text.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+  return text
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
 }
 
 async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
@@ -88,13 +94,19 @@ t.test('a checkpointed counter, restored, goes on from where it was', { skip }, 
   const { id, bundle, run } = await counter(t, env);
   const img = join(env.tmp, 'img');
   const work = join(env.tmp, 'work');
-  const named = (pid: unknown) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').filter((l) => /^\d+:name=/.test(l));
+  const named = (pid: unknown) =>
+    readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .filter((l) => /^\d+:name=/.test(l));
   const namedBefore = named(readState(env, id).pid);
   const cp = runt(env, ['checkpoint', '--image-path', img, '--work-path', work, id]);
   t.equal(cp.status, 0, `checkpoint: ${cp.stderr}`);
   await run.ended(); // CRIU killed the container: its pipe's last writer is gone
   const before = numbers(run.out());
-  t.ok(readdirSync(img).some((f) => f.startsWith('pages-')), 'memory pages in the image directory');
+  t.ok(
+    readdirSync(img).some((f) => f.startsWith('pages-')),
+    'memory pages in the image directory',
+  );
   t.ok(existsSync(join(work, 'dump.log')), "CRIU's log in the work directory");
   t.match(runt(env, ['state', id]).stderr, /container does not exist/, 'the checkpointed container is gone, as with runc');
 
@@ -154,7 +166,10 @@ t.test('a pre-dump, then a dump on top of it, restores', { skip }, async (t) => 
   }
   t.equal(pd.status, 0, `pre-dump: ${pd.stderr}`);
   t.equal(readState(env, id).status, 'running', 'a pre-dump leaves the container running');
-  t.ok(readdirSync(pre).some((f) => f.startsWith('pages-')), 'the pre-dump wrote memory pages');
+  t.ok(
+    readdirSync(pre).some((f) => f.startsWith('pages-')),
+    'the pre-dump wrote memory pages',
+  );
   const cp = runt(env, ['checkpoint', '--image-path', img, '--parent-path', '../pre', id]);
   t.equal(cp.status, 0, `dump: ${cp.stderr}`);
   t.equal(readlinkSync(join(img, 'parent')), '../pre', 'the dump links its parent images');
@@ -217,8 +232,10 @@ t.test('podman container checkpoint / restore with runt', { skip: podmanSkip }, 
   t.teardown(() => rmSync(bin, { recursive: true, force: true }));
   symlinkSync(spawnSync('sh', ['-c', `command -v ${CRIU}`], { encoding: 'utf8' }).stdout.trim(), join(bin, 'criu'));
   const env = {
-    ...process.env, PATH: `${bin}:${process.env.PATH}`,
-    CONTAINERS_CONF: `${dir}/containers.conf`, CONTAINERS_STORAGE_CONF: `${dir}/storage.conf`,
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH}`,
+    CONTAINERS_CONF: `${dir}/containers.conf`,
+    CONTAINERS_STORAGE_CONF: `${dir}/storage.conf`,
   };
   const podman = (args: string[]) => spawnSync('podman', args, { encoding: 'utf8', env, timeout: 60_000 });
   const name = `runt-cr-${process.pid}`;
@@ -236,5 +253,9 @@ t.test('podman container checkpoint / restore with runt', { skip: podmanSkip }, 
   t.match(podman(['inspect', '--format', '{{.State.Status}}', name]).stdout, /running/);
   await until('the restored counter to print', () => logs().length >= atCheckpoint + 5);
   const seen = logs();
-  t.same(seen, seen.map((_, i) => i + 1), `one count 1, 2, 3... across checkpoint and restore (${seen.length} lines, ${atCheckpoint} before)`);
+  t.same(
+    seen,
+    seen.map((_, i) => i + 1),
+    `one count 1, 2, 3... across checkpoint and restore (${seen.length} lines, ${atCheckpoint} before)`,
+  );
 });

@@ -7,8 +7,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, REPO, RUNT } from './harness';
 
-interface CaseResult { status: 'pass' | 'fail' | 'n/a' | 'error'; detail: string }
-interface Report { cases: { id: string; results: Record<string, CaseResult> }[] }
+interface CaseResult {
+  status: 'pass' | 'fail' | 'n/a' | 'error';
+  detail: string;
+}
+interface Report {
+  cases: { id: string; results: Record<string, CaseResult> }[];
+}
 
 const skip = canRun();
 if (skip) t.plan(0, skip);
@@ -27,14 +32,33 @@ t.test('conformance suite', async (t) => {
 
   const runtOf = (c: Report['cases'][number]): CaseResult => c.results.runt!;
   const list = (pred: (c: Report['cases'][number]) => boolean) => report.cases.filter(pred).map((c) => `${c.id}: ${runtOf(c).detail}`);
-  t.same(list((c) => runtOf(c).status === 'error'), [], 'no case crashes the harness');
-  t.same(list((c) => runtOf(c).status === 'fail' && !expected[c.id]), [], 'runt fails no clause missing from conformance/expected-runt.json');
-  t.same(report.cases.filter((c) => runtOf(c).status === 'pass' && expected[c.id]).map((c) => c.id), [], 'every clause expected-runt.json lists still fails (remove those that pass)');
+  t.same(
+    list((c) => runtOf(c).status === 'error'),
+    [],
+    'no case crashes the harness',
+  );
+  t.same(
+    list((c) => runtOf(c).status === 'fail' && !expected[c.id]),
+    [],
+    'runt fails no clause missing from conformance/expected-runt.json',
+  );
+  t.same(
+    report.cases.filter((c) => runtOf(c).status === 'pass' && expected[c.id]).map((c) => c.id),
+    [],
+    'every clause expected-runt.json lists still fails (remove those that pass)',
+  );
   if (RUNC) {
-    t.same(list((c) => c.results.runc?.status === 'pass' && runtOf(c).status !== 'pass' && !expected[c.id]), [], 'every clause runc passes, runt passes');
+    t.same(
+      list((c) => c.results.runc?.status === 'pass' && runtOf(c).status !== 'pass' && !expected[c.id]),
+      [],
+      'every clause runc passes, runt passes',
+    );
   }
   for (const [id, reason] of Object.entries(expected)) {
-    t.ok(report.cases.some((c) => c.id === id), `expected-runt.json names a case that exists: ${id}`);
+    t.ok(
+      report.cases.some((c) => c.id === id),
+      `expected-runt.json names a case that exists: ${id}`,
+    );
     t.ok(reason.length > 20, `expected-runt.json gives a reason for ${id}`);
   }
 });

@@ -48,33 +48,48 @@ t.test('rlimits and oomScoreAdj', async (t) => {
 });
 
 t.test('readonly root, masked and readonly paths, sysctl', async (t) => {
-  const out = inside(t, [
-    'touch /x 2>/dev/null && echo root-writable || echo root-ro',
-    'cat /proc/timer_list 2>&1 | wc -c',
-    'ls /sys/firmware | wc -l',
-    'echo 1 > /proc/sys/kernel/sysrq 2>/dev/null && echo sys-writable || echo sys-ro',
-    'cat /proc/sys/net/ipv4/ip_forward',
-    'touch /dev/shm/ok && echo shm-ok',
-  ].join('; '), (s) => {
-    s.linux!.sysctl = { 'net.ipv4.ip_forward': '1' };
-  });
+  const out = inside(
+    t,
+    [
+      'touch /x 2>/dev/null && echo root-writable || echo root-ro',
+      'cat /proc/timer_list 2>&1 | wc -c',
+      'ls /sys/firmware | wc -l',
+      'echo 1 > /proc/sys/kernel/sysrq 2>/dev/null && echo sys-writable || echo sys-ro',
+      'cat /proc/sys/net/ipv4/ip_forward',
+      'touch /dev/shm/ok && echo shm-ok',
+    ].join('; '),
+    (s) => {
+      s.linux!.sysctl = { 'net.ipv4.ip_forward': '1' };
+    },
+  );
   t.equal(out, 'root-ro\n0\n0\nsys-ro\n1\nshm-ok\n');
 });
 
 t.test('/dev: default devices, links, devpts; and linux.devices', async (t) => {
-  const out = inside(t, 'for d in null zero full random urandom tty fuse0; do stat -c "%n %F %t:%T %a" /dev/$d; done; for l in fd stdin ptmx; do readlink /dev/$l; done; echo x > /dev/null && head -c 3 /dev/zero | wc -c', (s) => {
-    s.linux!.devices = [{ path: '/dev/fuse0', type: 'c', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }];
-  });
-  t.equal(out, [
-    '/dev/null character special file 1:3 666',
-    '/dev/zero character special file 1:5 666',
-    '/dev/full character special file 1:7 666',
-    '/dev/random character special file 1:8 666',
-    '/dev/urandom character special file 1:9 666',
-    '/dev/tty character special file 5:0 666',
-    '/dev/fuse0 character special file a:e5 600',
-    '/proc/self/fd', '/proc/self/fd/0', 'pts/ptmx', '3', '',
-  ].join('\n'));
+  const out = inside(
+    t,
+    'for d in null zero full random urandom tty fuse0; do stat -c "%n %F %t:%T %a" /dev/$d; done; for l in fd stdin ptmx; do readlink /dev/$l; done; echo x > /dev/null && head -c 3 /dev/zero | wc -c',
+    (s) => {
+      s.linux!.devices = [{ path: '/dev/fuse0', type: 'c', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }];
+    },
+  );
+  t.equal(
+    out,
+    [
+      '/dev/null character special file 1:3 666',
+      '/dev/zero character special file 1:5 666',
+      '/dev/full character special file 1:7 666',
+      '/dev/random character special file 1:8 666',
+      '/dev/urandom character special file 1:9 666',
+      '/dev/tty character special file 5:0 666',
+      '/dev/fuse0 character special file a:e5 600',
+      '/proc/self/fd',
+      '/proc/self/fd/0',
+      'pts/ptmx',
+      '3',
+      '',
+    ].join('\n'),
+  );
 });
 
 t.test('namespaces: own pid 1, mounts, network; the cgroup mount shows the container cgroup', async (t) => {
@@ -91,7 +106,9 @@ t.test('no fd leaks into the container; --preserve-fds passes extra fds', async 
   const env = setup(t);
   const file = join(env.tmp, 'fd3');
   const fd = openSync(file, 'w');
-  const r = env.runt(['run', '--preserve-fds', '1', '-b', env.bundle(['sh', '-c', 'echo via-fd3 >&3; ls /proc/self/fd | tr "\\n" " "']), env.id('fds')], { extraFds: [fd] });
+  const r = env.runt(['run', '--preserve-fds', '1', '-b', env.bundle(['sh', '-c', 'echo via-fd3 >&3; ls /proc/self/fd | tr "\\n" " "']), env.id('fds')], {
+    extraFds: [fd],
+  });
   closeSync(fd);
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, '0 1 2 3 4 ', 'fd 3 passed, nothing else (4 is ls reading the dir)');
@@ -107,7 +124,13 @@ t.test('hooks: order, state on stdin, and where they run', async (t) => {
   const h = (name: string) => [{ path: hook, args: ['hook', name] }];
   const id = env.id('hooks');
   const bundle = env.bundle(['true'], (s) => {
-    s.hooks = { prestart: h('prestart'), createRuntime: h('createRuntime'), createContainer: h('createContainer'), poststart: h('poststart'), poststop: h('poststop') };
+    s.hooks = {
+      prestart: h('prestart'),
+      createRuntime: h('createRuntime'),
+      createContainer: h('createContainer'),
+      poststart: h('poststart'),
+      poststop: h('poststop'),
+    };
   });
   t.equal(env.runt(['create', '-b', bundle, id]).status, 0);
   t.equal(readFileSync(log, 'utf8'), 'prestart "status":"creating"\ncreateRuntime "status":"creating"\ncreateContainer "status":"creating"\n');
@@ -127,12 +150,29 @@ t.test('a failing hook fails the operation with its name; timeouts kill it', asy
   ];
   for (const [name, hooks, re] of cases) {
     const id = env.id(name);
-    const r = env.runt(['create', '-b', env.bundle(['true'], (s) => { s.hooks = hooks; }), id]);
+    const r = env.runt([
+      'create',
+      '-b',
+      env.bundle(['true'], (s) => {
+        s.hooks = hooks;
+      }),
+      id,
+    ]);
     t.equal(r.status, 1, name);
     t.match(r.stderr, re, name);
   }
   const id = env.id('poststart');
-  t.equal(env.runt(['create', '-b', env.bundle(['sleep', '100'], (s) => { s.hooks = { poststart: [{ path: '/bin/false' }] }; }), id]).status, 0);
+  t.equal(
+    env.runt([
+      'create',
+      '-b',
+      env.bundle(['sleep', '100'], (s) => {
+        s.hooks = { poststart: [{ path: '/bin/false' }] };
+      }),
+      id,
+    ]).status,
+    0,
+  );
   const r = env.runt(['start', id]);
   t.equal(r.status, 1, 'a failing poststart hook fails start');
   t.match(r.stderr, /hooks.poststart\[0\]/);

@@ -54,7 +54,11 @@ function run(args: string[]) {
 
 /** The task's line of `ctr task ls`: its pid and status. */
 function task(id: string): { pid: string; status: string } | undefined {
-  const [, pid, status] = ctr(['task', 'ls']).stdout.split('\n').map((l) => l.split(/\s+/)).find((f) => f[0] === id) ?? [];
+  const [, pid, status] =
+    ctr(['task', 'ls'])
+      .stdout.split('\n')
+      .map((l) => l.split(/\s+/))
+      .find((f) => f[0] === id) ?? [];
   return pid && status ? { pid, status } : undefined;
 }
 
@@ -88,7 +92,7 @@ else {
     t.equal(three.status, 3, three.stderr);
   });
 
-  t.test('a failing container: containerd reports runt\'s last JSON log line; nothing left', async (t) => {
+  t.test("a failing container: containerd reports runt's last JSON log line; nothing left", async (t) => {
     const id = container(t);
     const r = run(['--rm', IMAGE, id, 'no-such-program']);
     t.equal(r.status, 1);
@@ -127,12 +131,16 @@ else {
 
   t.test('run -t: a command typed on the terminal, its output read back', async (t) => {
     const id = container(t);
-    const it = await terminalSession(['ctr', '-a', join(dir, 'containerd.sock'), '-n', NS, 'run', '--rm', '-t', '--runc-binary', RUNT, IMAGE, id, 'sh'], [
-      { await: SHELL_PROMPT, type: 'tty; echo typed-$((6*7))\n' },
-      { await: SHELL_PROMPT, type: 'exit 4\n' },
-    ], process.env);
+    const it = await terminalSession(
+      ['ctr', '-a', join(dir, 'containerd.sock'), '-n', NS, 'run', '--rm', '-t', '--runc-binary', RUNT, IMAGE, id, 'sh'],
+      [
+        { await: SHELL_PROMPT, type: 'tty; echo typed-$((6*7))\n' },
+        { await: SHELL_PROMPT, type: 'exit 4\n' },
+      ],
+      process.env,
+    );
     t.match(it.output, /\/dev\/pts\/\d+\ntyped-42\n/);
-    t.equal(it.status, 4, 'the shell\'s exit code');
+    t.equal(it.status, 4, "the shell's exit code");
   });
 
   t.test('the CRI runtime entry (RuntimeClass handler "runt") parses, with runt as BinaryName', async (t) => {

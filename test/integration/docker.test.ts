@@ -126,7 +126,7 @@ else {
     t.same([piped.status, piped.stdout], [0, 'piped\n'], 'run -i: stdin');
   });
 
-  t.test('run -d (with runt: the daemon\'s default runtime), logs, stop, start, restart', async (t) => {
+  t.test("run -d (with runt: the daemon's default runtime), logs, stop, start, restart", async (t) => {
     t.equal(docker(['info', '--format', '{{.DefaultRuntime}}']).stdout.trim(), 'runt');
     const name = detached(t);
     t.equal(inspect(name, '{{.State.Status}}'), 'running');
@@ -173,17 +173,25 @@ else {
   });
 
   t.test('run -it and exec -it: a command typed on the terminal, its output read back', async (t) => {
-    const it = await terminalSession([CLI, 'run', '--rm', '-it', ...container(t), IMAGE, 'sh'], [
-      { await: SHELL_PROMPT, type: 'tty; echo typed-$((6*7))\n' },
-      { await: SHELL_PROMPT, type: 'exit 4\n' },
-    ], ENV);
+    const it = await terminalSession(
+      [CLI, 'run', '--rm', '-it', ...container(t), IMAGE, 'sh'],
+      [
+        { await: SHELL_PROMPT, type: 'tty; echo typed-$((6*7))\n' },
+        { await: SHELL_PROMPT, type: 'exit 4\n' },
+      ],
+      ENV,
+    );
     t.match(it.output, /\/dev\/pts\/\d+\ntyped-42\n/);
-    t.equal(it.status, 4, 'the shell\'s exit code');
+    t.equal(it.status, 4, "the shell's exit code");
     const name = detached(t);
-    const exec = await terminalSession([CLI, 'exec', '-it', name, 'sh'], [
-      { await: SHELL_PROMPT, type: '[ -t 0 ] && tty && echo exec-typed\n' },
-      { await: SHELL_PROMPT, type: 'exit\n' },
-    ], ENV);
+    const exec = await terminalSession(
+      [CLI, 'exec', '-it', name, 'sh'],
+      [
+        { await: SHELL_PROMPT, type: '[ -t 0 ] && tty && echo exec-typed\n' },
+        { await: SHELL_PROMPT, type: 'exit\n' },
+      ],
+      ENV,
+    );
     t.match(exec.output, /\/dev\/pts\/\d+\nexec-typed\n/);
     t.equal(exec.status, 0);
   });
@@ -211,12 +219,18 @@ else {
 
   t.test('update --memory --cpus --pids-limit: the new limits in the cgroup files', async (t) => {
     const name = detached(t, ['--memory', '64m', '--pids-limit', '50']);
-    const limits = () => cgroupFiles(name, V2 ? ['memory.max', 'cpu.max', 'cpu.weight', 'pids.max']
-      : ['memory/memory.limit_in_bytes', 'cpu/cpu.cfs_quota_us', 'cpu/cpu.cfs_period_us', 'cpu/cpu.shares', 'pids/pids.max']);
+    const limits = () =>
+      cgroupFiles(
+        name,
+        V2
+          ? ['memory.max', 'cpu.max', 'cpu.weight', 'pids.max']
+          : ['memory/memory.limit_in_bytes', 'cpu/cpu.cfs_quota_us', 'cpu/cpu.cfs_period_us', 'cpu/cpu.shares', 'pids/pids.max'],
+      );
     /** What `limits` reads, given the memory limit, cpu quota, shares (unset: the kernel's default) and pids.max. */
-    const want = (memory: number, quota: number, shares: number | undefined, pids: string) => V2
-      ? `${memory}\n${quota < 0 ? 'max' : quota} 100000\n${shares === undefined ? 100 : sharesToWeight(shares)}\n${pids}\n`
-      : `${memory}\n${quota}\n100000\n${shares ?? 1024}\n${pids}\n`;
+    const want = (memory: number, quota: number, shares: number | undefined, pids: string) =>
+      V2
+        ? `${memory}\n${quota < 0 ? 'max' : quota} 100000\n${shares === undefined ? 100 : sharesToWeight(shares)}\n${pids}\n`
+        : `${memory}\n${quota}\n100000\n${shares ?? 1024}\n${pids}\n`;
     t.equal(limits(), want(64 << 20, -1, undefined, '50'), 'run --memory --pids-limit');
     // Docker sends the container's whole resources, with blockIO.weight and cpu.shares 0 ("not set")
     const update = docker(['update', '--memory', '48m', '--memory-swap', '96m', '--cpus', '0.5', '--pids-limit', '40', name]);
@@ -227,8 +241,19 @@ else {
     t.equal(shares.status, 0, shares.stderr);
     t.equal(limits(), want(48 << 20, 50000, 512, 'max'), 'update: shares, pids -1 (unlimited); the rest kept');
     if (!V2) {
-      const run = runRm(t, ['--cpu-shares', '256', '--memory-swappiness', '10', '--memory-reservation', '16m', IMAGE,
-        'cat', '/sys/fs/cgroup/cpu/cpu.shares', '/sys/fs/cgroup/memory/memory.swappiness', '/sys/fs/cgroup/memory/memory.soft_limit_in_bytes']);
+      const run = runRm(t, [
+        '--cpu-shares',
+        '256',
+        '--memory-swappiness',
+        '10',
+        '--memory-reservation',
+        '16m',
+        IMAGE,
+        'cat',
+        '/sys/fs/cgroup/cpu/cpu.shares',
+        '/sys/fs/cgroup/memory/memory.swappiness',
+        '/sys/fs/cgroup/memory/memory.soft_limit_in_bytes',
+      ]);
       t.same([run.status, run.stdout], [0, `256\n10\n${16 << 20}\n`], run.stderr);
     }
   });
@@ -274,11 +299,11 @@ else {
     t.equal(pgrpSession, '1 1', 'init leads its own session and process group (as runc, setsid without a terminal too)');
     t.equal(home, 'HOME=/root', 'HOME from /etc/passwd when the config has none (runc and crun add it; Docker 20.10 relies on that)');
     if (V2) return;
-    t.match(systemd, /^\d+:name=systemd:\/runt-docker-it-\d+\/[0-9a-f]{64}$/, 'in the container\'s cgroup of the named v1 hierarchy name=systemd too');
+    t.match(systemd, /^\d+:name=systemd:\/runt-docker-it-\d+\/[0-9a-f]{64}$/, "in the container's cgroup of the named v1 hierarchy name=systemd too");
     t.ok(mounted.includes('systemd'), '/sys/fs/cgroup/systemd mounted, as runc does');
   });
 
-  t.test('rm -f of a running container: runt\'s state and the cgroup go', async (t) => {
+  t.test("rm -f of a running container: runt's state and the cgroup go", async (t) => {
     const name = detached(t);
     const id = inspect(name, '{{.Id}}');
     t.ok(existsSync(stateOf(id)), 'runt state while it runs');

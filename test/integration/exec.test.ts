@@ -11,16 +11,23 @@ if (skip) t.plan(0, skip);
 /** The processes (not zombies) in the pid namespace of init `pid`, seen from the host. */
 function livePidsIn(pid: number): number[] {
   const ns = readlinkSync(`/proc/${pid}/ns/pid`);
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
-    try {
-      return readlinkSync(`/proc/${p}/ns/pid`) === ns && !/^\S+ \(.*\) Z/s.test(readFileSync(`/proc/${p}/stat`, 'latin1'));
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/ns/pid`) === ns && !/^\S+ \(.*\) Z/s.test(readFileSync(`/proc/${p}/stat`, 'latin1'));
+      } catch {
+        return false;
+      }
+    });
 }
 
-const capMask = (...caps: number[]): string => caps.reduce((m, c) => m | (1n << BigInt(c)), 0n).toString(16).padStart(16, '0');
+const capMask = (...caps: number[]): string =>
+  caps
+    .reduce((m, c) => m | (1n << BigInt(c)), 0n)
+    .toString(16)
+    .padStart(16, '0');
 // the default spec's CAP_KILL (5), CAP_NET_BIND_SERVICE (10), CAP_AUDIT_WRITE (29)
 const DEFAULT_CAPS = [5, 10, 29];
 
@@ -28,8 +35,8 @@ t.test('exec runs a command in the container: its output and exit status, the pi
   const env = setup(t);
   const { id, pid } = runningContainer(env);
   const r = env.runt(['exec', id, 'sh', '-c', 'echo out; echo err >&2; ps -o pid,args | sed -n 2p; hostname; exit 5']);
-  t.equal(r.status, 5, 'the process\'s exit status is runt\'s');
-  t.equal(r.stdout, 'out\n    1 sleep 300\nrunt\n', 'init is pid 1 of the process\'s pid namespace');
+  t.equal(r.status, 5, "the process's exit status is runt's");
+  t.equal(r.stdout, 'out\n    1 sleep 300\nrunt\n', "init is pid 1 of the process's pid namespace");
   t.equal(r.stderr, 'err\n');
   const cgroups = env.runt(['exec', id, 'sh', '-c', 'cat /proc/self/cgroup; echo; cat /proc/1/cgroup']);
   const [own, init] = cgroups.stdout.trim().split('\n\n');
@@ -56,15 +63,18 @@ t.test('exec -p process.json as containerd writes it: args, env, cwd, user, term
   const env = setup(t);
   const { id } = runningContainer(env);
   const file = join(env.tmp, 'process.json');
-  writeFileSync(file, JSON.stringify({
-    terminal: false,
-    user: { uid: 1000, gid: 1001, additionalGids: [10] },
-    args: ['sh', '-c', 'id -u; id -g; id -G; pwd; echo $FOO; grep -E "^(CapInh|CapEff|CapAmb|NoNewPrivs)" /proc/self/status'],
-    env: ['PATH=/bin:/sbin', 'FOO=from-json'],
-    cwd: '/etc',
-    capabilities: { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'], inheritable: ['CAP_KILL'], ambient: ['CAP_KILL'] },
-    noNewPrivileges: true,
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      terminal: false,
+      user: { uid: 1000, gid: 1001, additionalGids: [10] },
+      args: ['sh', '-c', 'id -u; id -g; id -G; pwd; echo $FOO; grep -E "^(CapInh|CapEff|CapAmb|NoNewPrivs)" /proc/self/status'],
+      env: ['PATH=/bin:/sbin', 'FOO=from-json'],
+      cwd: '/etc',
+      capabilities: { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'], inheritable: ['CAP_KILL'], ambient: ['CAP_KILL'] },
+      noNewPrivileges: true,
+    }),
+  );
   const r = env.runt(['exec', '-p', file, id]);
   t.equal(r.status, 0, r.stderr);
   const mask = capMask(5);
@@ -78,8 +88,26 @@ t.test('exec -p process.json as containerd writes it: args, env, cwd, user, term
 t.test('exec --env --cwd --user --additional-gids --no-new-privs', async (t) => {
   const env = setup(t);
   const { id } = runningContainer(env);
-  const r = env.runt(['exec', '-e', 'FOO=1', '--env', 'TERM=dumb', '--cwd', '/etc', '-u', '1000:100', '-g', '10', '-g', '20', '--no-new-privs', id,
-    'sh', '-c', 'echo $FOO $TERM $(env | grep -c ^TERM=); pwd; id -u; id -g; id -G; grep NoNewPrivs /proc/self/status']);
+  const r = env.runt([
+    'exec',
+    '-e',
+    'FOO=1',
+    '--env',
+    'TERM=dumb',
+    '--cwd',
+    '/etc',
+    '-u',
+    '1000:100',
+    '-g',
+    '10',
+    '-g',
+    '20',
+    '--no-new-privs',
+    id,
+    'sh',
+    '-c',
+    'echo $FOO $TERM $(env | grep -c ^TERM=); pwd; id -u; id -g; id -G; grep NoNewPrivs /proc/self/status',
+  ]);
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout.replace(/\t/g, ' '), '1 dumb 1\n/etc\n1000\n100\n100 10 20\nNoNewPrivs: 1\n');
   const bad = env.runt(['exec', '-u', 'nobody', id, 'true']);
@@ -92,17 +120,24 @@ t.test('exec --env --cwd --user --additional-gids --no-new-privs', async (t) => 
 
 t.test('--cap adds to the effective, permitted and bounding sets, never to the inheritable one', async (t) => {
   const env = setup(t);
-  const { id } = runningContainer(env, (s) => { s.process!.capabilities!.inheritable = ['CAP_KILL']; });
+  const { id } = runningContainer(env, (s) => {
+    s.process!.capabilities!.inheritable = ['CAP_KILL'];
+  });
   const r = env.runt(['exec', '--cap', 'CAP_SYS_ADMIN', '-c', 'CAP_NET_RAW', id, 'grep', '^Cap', '/proc/self/status']);
   t.equal(r.status, 0, r.stderr);
-  const caps = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(/:\s+/)));
+  const caps = Object.fromEntries(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/:\s+/)),
+  );
   const added = capMask(...DEFAULT_CAPS, 21, 13);
   t.same(caps, { CapInh: capMask(5), CapPrm: added, CapEff: added, CapBnd: added, CapAmb: capMask() });
   const bad = env.runt(['exec', '--cap', 'CAP_BOGUS', id, 'true']);
   t.match(bad.stderr, /--cap: unknown capability "CAP_BOGUS"/);
 });
 
-t.test('exec into a container that is stopped, missing or paused fails with runc\'s words', async (t) => {
+t.test("exec into a container that is stopped, missing or paused fails with runc's words", async (t) => {
   const env = setup(t);
   const missing = env.runt(['exec', 'no-such-container', 'true']);
   t.equal(missing.status, 1);
@@ -147,19 +182,27 @@ t.test("the exec'd process is under the container's seccomp filter, and its no_n
 t.test('exec into a created container, one with a user and a time namespace', async (t) => {
   const env = setup(t);
   const id = env.id('created');
-  t.equal(env.runt(['create', '-b', env.bundle(['sleep', '300'], (s) => {
-    s.linux!.namespaces!.push({ type: 'user' }, { type: 'time' });
-    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-    s.linux!.timeOffsets = { boottime: { secs: 86400, nanosecs: 0 } };
-    s.mounts = s.mounts!.filter((m) => m.type !== 'sysfs' && m.type !== 'cgroup');
-  }), id]).status, 0);
+  t.equal(
+    env.runt([
+      'create',
+      '-b',
+      env.bundle(['sleep', '300'], (s) => {
+        s.linux!.namespaces!.push({ type: 'user' }, { type: 'time' });
+        s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        s.linux!.timeOffsets = { boottime: { secs: 86400, nanosecs: 0 } };
+        s.mounts = s.mounts!.filter((m) => m.type !== 'sysfs' && m.type !== 'cgroup');
+      }),
+      id,
+    ]).status,
+    0,
+  );
   const r = env.runt(['exec', '-u', '1000:1000', id, 'sh', '-c', 'id -u; cat /proc/self/uid_map; cut -d. -f1 /proc/uptime']);
   t.equal(r.status, 0, r.stderr);
   const [uid, map, uptime] = r.stdout.split('\n');
   t.equal(uid, '1000');
   t.equal(map!.trim().split(/\s+/).join(' '), '0 100000 65536');
-  t.ok(Number(uptime) > 86400, 'the time namespace\'s clocks');
+  t.ok(Number(uptime) > 86400, "the time namespace's clocks");
   t.equal(readState(env, id).status, 'created', 'exec does not start the container');
 });
 
@@ -169,7 +212,9 @@ t.test('a failed exec names the cause and leaves no process: not found, not exec
   mkdirSync(dir);
   writeFileSync(join(dir, 'noshebang'), 'echo hi\n');
   chmodSync(join(dir, 'noshebang'), 0o755);
-  const { id, pid } = runningContainer(env, (s) => { s.mounts!.push({ destination: '/mnt', type: 'bind', source: dir, options: ['rbind', 'ro'] }); });
+  const { id, pid } = runningContainer(env, (s) => {
+    s.mounts!.push({ destination: '/mnt', type: 'bind', source: dir, options: ['rbind', 'ro'] });
+  });
   const notFound = env.runt(['exec', id, 'no-such-program']);
   t.equal(notFound.status, 1);
   t.match(notFound.stderr, /exec: "no-such-program": executable file not found in \$PATH/);
@@ -179,10 +224,10 @@ t.test('a failed exec names the cause and leaves no process: not found, not exec
     t.equal(r.status, 1, `${detach.join('')}: exit status`);
     t.match(r.stderr, /exec \/mnt\/noshebang: Exec format error/, `${detach.join('')}: message`);
   }
-  t.same(livePidsIn(pid), [pid], 'nothing left but init (a detached child that failed is a zombie of the host\'s reaper)');
+  t.same(livePidsIn(pid), [pid], "nothing left but init (a detached child that failed is a zombie of the host's reaper)");
 });
 
-t.test('no fd leaks into an exec\'d process; --preserve-fds passes extra fds', async (t) => {
+t.test("no fd leaks into an exec'd process; --preserve-fds passes extra fds", async (t) => {
   const env = setup(t);
   const { id } = runningContainer(env);
   const file = join(env.tmp, 'fd3');
@@ -206,7 +251,10 @@ t.test('socket activation: LISTEN_FDS fds reach the process of run and exec, wit
     try {
       // as systemd starts a socket-activated service: LISTEN_PID is runt's own pid
       return spawnSync('sh', ['-c', 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', 'sh', RUNT, '--root', env.root, ...args], {
-        encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe', fd], env: { PATH: process.env.PATH }, timeout: 60_000,
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe', fd],
+        env: { PATH: process.env.PATH },
+        timeout: 60_000,
       });
     } finally {
       closeSync(fd);
@@ -215,23 +263,24 @@ t.test('socket activation: LISTEN_FDS fds reach the process of run and exec, wit
   const script = 'echo $LISTEN_FDS $LISTEN_PID $$; echo from-$0 >&3; ls /proc/self/fd | tr "\\n" " "';
   const run = viaSystemd(['run', '-b', env.bundle(['sh', '-c', script, 'run']), env.id('listen')]);
   t.equal(run.status, 0, String(run.stderr));
-  t.equal(run.stdout, '1 1 1\n0 1 2 3 4 ', 'LISTEN_PID is the process\'s own pid');
+  t.equal(run.stdout, '1 1 1\n0 1 2 3 4 ', "LISTEN_PID is the process's own pid");
   const { id } = runningContainer(env);
   const ex = viaSystemd(['exec', id, 'sh', '-c', script, 'exec']);
   t.equal(ex.status, 0, String(ex.stderr));
   const [counts, fds] = String(ex.stdout).split('\n');
   const [n, listenPid, ownPid] = counts!.split(' ');
   t.equal(n, '1');
-  t.equal(listenPid, ownPid, 'LISTEN_PID is the exec\'d process\'s pid in the container');
+  t.equal(listenPid, ownPid, "LISTEN_PID is the exec'd process's pid in the container");
   t.equal(fds, '0 1 2 3 4 ');
   t.equal(readFileSync(file, 'utf8'), 'from-run\nfrom-exec\n');
   const other = spawnSync(RUNT, ['--root', env.root, 'exec', id, 'sh', '-c', 'echo ${LISTEN_FDS:-none}'], {
-    encoding: 'utf8', env: { PATH: process.env.PATH, LISTEN_FDS: '1', LISTEN_PID: '1' },
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, LISTEN_FDS: '1', LISTEN_PID: '1' },
   });
-  t.equal(other.stdout, 'none\n', 'fds meant for another process are not runt\'s to pass on');
+  t.equal(other.stdout, 'none\n', "fds meant for another process are not runt's to pass on");
 });
 
-t.test('--cgroup: the process joins a sub-cgroup of the container\'s', async (t) => {
+t.test("--cgroup: the process joins a sub-cgroup of the container's", async (t) => {
   const env = setup(t);
   const { id, bundle } = runningContainer(env);
   const cg = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')).linux.cgroupsPath as string;
@@ -244,7 +293,10 @@ t.test('--cgroup: the process joins a sub-cgroup of the container\'s', async (t)
   try {
     const all = env.runt(['exec', '--cgroup', 'sub', id, 'cat', '/proc/self/cgroup']);
     t.equal(all.status, 0, all.stderr);
-    const lines = all.stdout.trim().split('\n').filter((l) => !l.includes(':name='));
+    const lines = all.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => !l.includes(':name='));
     t.ok(lines.length > 1 && lines.every((l) => l.endsWith(':/sub')), all.stdout);
     const mem = env.runt(['exec', '--cgroup', 'memory:sub', id, 'cat', '/proc/self/cgroup']);
     t.match(mem.stdout, /:memory:\/sub\n/);

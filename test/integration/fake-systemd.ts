@@ -27,7 +27,10 @@ const MANAGED_V1 = ['name=systemd', 'memory', 'cpu', 'cpuacct', 'blkio', 'pids',
 const host = detectHost();
 const hierarchies = host.hierarchies.filter((h) => h.version === 2 || MANAGED_V1.some((c) => h.controllers.includes(c)));
 
-interface Unit { dirs: string[]; made: string[] }
+interface Unit {
+  dirs: string[];
+  made: string[];
+}
 const units = new Map<string, Unit>();
 let jobs = 0;
 
@@ -112,8 +115,7 @@ function newJob(bus: Bus, m: Message, unit: string, result: () => Promise<string
 
 async function main(): Promise<void> {
   const bus = await Bus.connect(address);
-  const [owner] = await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'RequestName', 'su',
-    ['org.freedesktop.systemd1', 4]);
+  const [owner] = await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'RequestName', 'su', ['org.freedesktop.systemd1', 4]);
   if (owner !== 1) throw new Error(`cannot own org.freedesktop.systemd1 (RequestName said ${String(owner)})`);
   bus.on((m) => {
     if (m.type !== MessageType.MethodCall) return;

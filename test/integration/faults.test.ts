@@ -37,12 +37,54 @@ function checkRecovery(t: Test, env: Env, id: string, bundle: string, label: str
 }
 
 const FAILURES: [string, string[], (s: Spec) => void, RegExp][] = [
-  ['missing rootfs', ['true'], (s) => { s.root = { path: '/no/such/rootfs' }; }, /root.path: .*(No such file|not found)/i],
-  ['unknown mount type', ['true'], (s) => { s.mounts!.push({ destination: '/x', type: 'nosuchfs', source: 'x' }); }, /mounts\[\d+\]/],
-  ['bad device', ['true'], (s) => { s.linux!.devices = [{ path: '/dev/pts', type: 'c', major: 1, minor: 3 }]; }, /linux.devices\[0\]/],
-  ['cgroup value the kernel rejects', ['true'], (s) => { s.linux!.resources = { ...s.linux!.resources, cpu: { cpus: '99' } }; }, /linux.resources.cpu.cpus/],
-  ['failing createRuntime hook', ['true'], (s) => { s.hooks = { createRuntime: [{ path: '/bin/false' }] }; }, /hooks.createRuntime\[0\]/],
-  ['failing createContainer hook', ['true'], (s) => { s.hooks = { createContainer: [{ path: '/bin/false' }] }; }, /hooks.createContainer\[0\]/],
+  [
+    'missing rootfs',
+    ['true'],
+    (s) => {
+      s.root = { path: '/no/such/rootfs' };
+    },
+    /root.path: .*(No such file|not found)/i,
+  ],
+  [
+    'unknown mount type',
+    ['true'],
+    (s) => {
+      s.mounts!.push({ destination: '/x', type: 'nosuchfs', source: 'x' });
+    },
+    /mounts\[\d+\]/,
+  ],
+  [
+    'bad device',
+    ['true'],
+    (s) => {
+      s.linux!.devices = [{ path: '/dev/pts', type: 'c', major: 1, minor: 3 }];
+    },
+    /linux.devices\[0\]/,
+  ],
+  [
+    'cgroup value the kernel rejects',
+    ['true'],
+    (s) => {
+      s.linux!.resources = { ...s.linux!.resources, cpu: { cpus: '99' } };
+    },
+    /linux.resources.cpu.cpus/,
+  ],
+  [
+    'failing createRuntime hook',
+    ['true'],
+    (s) => {
+      s.hooks = { createRuntime: [{ path: '/bin/false' }] };
+    },
+    /hooks.createRuntime\[0\]/,
+  ],
+  [
+    'failing createContainer hook',
+    ['true'],
+    (s) => {
+      s.hooks = { createContainer: [{ path: '/bin/false' }] };
+    },
+    /hooks.createContainer\[0\]/,
+  ],
   ['missing binary', ['/no/such/binary'], () => undefined, /no such file or directory/i],
 ];
 
@@ -61,7 +103,9 @@ t.test('create failing at each step leaves nothing behind', async (t) => {
 t.test('a failing startContainer hook fails start and stops the container', async (t) => {
   const env = setup(t);
   const id = env.id('sc');
-  const bundle = env.bundle(['sleep', '100'], (s) => { s.hooks = { startContainer: [{ path: '/bin/false' }] }; });
+  const bundle = env.bundle(['sleep', '100'], (s) => {
+    s.hooks = { startContainer: [{ path: '/bin/false' }] };
+  });
   t.equal(env.runt(['create', '-b', bundle, id]).status, 0);
   const r = env.runt(['start', id]);
   t.equal(r.status, 1);

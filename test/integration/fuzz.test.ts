@@ -13,7 +13,7 @@ if (skip) t.plan(0, skip);
 const CASES = Number(process.env.FUZZ_CLI_CASES ?? 150);
 // tap ends a file after TAP_TIMEOUT seconds, however slow the machine (or its load) makes each runt call: the
 // cases stop at half of that, so a slow machine runs fewer of them instead of failing
-const BUDGET_MS = (Number(process.env.TAP_TIMEOUT) || 120) * 1000 / 2;
+const BUDGET_MS = ((Number(process.env.TAP_TIMEOUT) || 120) * 1000) / 2;
 
 t.test(`${CASES} mutated configs through create and delete`, async (t) => {
   const env = setup(t);
@@ -56,7 +56,15 @@ t.test(`${CASES} mutated configs through create and delete`, async (t) => {
   // the seeds that make a valid config come later than the first few: judged on a full run only
   if (ran === CASES) t.ok(created > 0, `${created} of ${CASES} were valid and created`);
   else t.comment(`${ran} of ${CASES} cases ran within ${BUDGET_MS} ms (half of TAP_TIMEOUT), ${created} valid and created`);
-  t.same(cgroupDirs(cgroupPrefix).flatMap((d) => require('node:fs').readdirSync(d).filter((n: string) => /^\d+$/.test(n))), [], 'no cgroup left');
+  t.same(
+    cgroupDirs(cgroupPrefix).flatMap((d) =>
+      require('node:fs')
+        .readdirSync(d)
+        .filter((n: string) => /^\d+$/.test(n)),
+    ),
+    [],
+    'no cgroup left',
+  );
   t.same(mountsUnder(env.tmp), [], 'no mount left');
   for (const d of cgroupDirs(cgroupPrefix)) require('node:fs').rmdirSync(d);
 });

@@ -62,7 +62,10 @@ export function sweepStale(): void {
  * runt's stdio open (as it does a client's), and a pipe would not see EOF before the container exits.
  */
 export function spawnCaptured(
-  dir: string, cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; extraFds?: number[]; cwd?: string } = {},
+  dir: string,
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; extraFds?: number[]; cwd?: string } = {},
 ): SpawnSyncReturns<string> {
   const outFile = join(dir, `.out${counter}`);
   const errFile = join(dir, `.err${counter++}`);
@@ -120,7 +123,11 @@ export function setup(t: Test, runt = RUNT): Env {
   t.teardown(() => {
     for (const id of ids) spawnSync(runt, ['--root', root, 'delete', '--force', id], { encoding: 'utf8' });
     // containers are directories; the root's own files (the cgroup-parents list) are not
-    const left = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
+    const left = existsSync(root)
+      ? readdirSync(root, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name)
+      : [];
     rmSync(tmp, { recursive: true, force: true });
     if (left.length) throw new Error(`state dirs left behind: ${left.join(', ')}`);
   });
@@ -184,10 +191,12 @@ export async function terminateWhenReady(env: Env, args: string[]): Promise<{ co
   const child = runtAsync(env, args);
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  await new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => {
-    out += b.toString();
-    if (out.includes('ready')) resolve();
-  }));
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('ready')) resolve();
+    }),
+  );
   child.kill('SIGTERM');
   return { code: await exited, out };
 }
@@ -215,7 +224,10 @@ export async function waitExit(pid: number, ms = 10_000): Promise<void> {
 }
 
 export function mountsUnder(path: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(path));
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(path));
 }
 
 export function cgroupDirs(rel: string): string[] {

@@ -27,20 +27,29 @@ t.test('without openat2, close_range, faccessat2 and setns(pidfd): run, hooks, e
   const a = attack(t, (v) => copyFileSync('/bin/busybox', join(v, 'sh')));
   const { env, victim } = a;
   const wrapper = enosys(env);
-  t.equal(spawnSync(wrapper, ['--check', ...NEWER], { encoding: 'utf8' }).stdout, 'ENOSYS ENOSYS ENOSYS EINVAL\n', 'the filter refuses them as an old kernel would');
+  t.equal(
+    spawnSync(wrapper, ['--check', ...NEWER], { encoding: 'utf8' }).stdout,
+    'ENOSYS ENOSYS ENOSYS EINVAL\n',
+    'the filter refuses them as an old kernel would',
+  );
   const old = (args: string[]) => spawnCaptured(env.tmp, wrapper, [...NEWER, '--', RUNT, '--root', env.root, ...args]);
 
   const out = join(env.tmp, 'out');
   mkdirSync(out);
   const lsFds = (file: string): { path: string; args: string[] } => ({ path: '/bin/sh', args: ['sh', '-c', `ls /proc/self/fd > ${file}`] });
-  const run = old(['run', '-b', env.bundle(['sh', '-c', 'ls /proc/self/fd; pwd'], (s) => {
-    s.process!.cwd = '/tmp';
-    s.mounts!.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
-    s.hooks = { createContainer: [lsFds(join(out, 'create'))], startContainer: [lsFds('/out/start')] };
-  }), env.id('old')]);
+  const run = old([
+    'run',
+    '-b',
+    env.bundle(['sh', '-c', 'ls /proc/self/fd; pwd'], (s) => {
+      s.process!.cwd = '/tmp';
+      s.mounts!.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
+      s.hooks = { createContainer: [lsFds(join(out, 'create'))], startContainer: [lsFds('/out/start')] };
+    }),
+    env.id('old'),
+  ]);
   t.equal(run.status, 0, run.stderr);
   const fds = (s: string): string => s.split(/\s+/).filter(Boolean).join(' ');
-  t.equal(fds(run.stdout), '0 1 2 3 /tmp', 'the program: stdio only (ls\'s own dir is 3), in its cwd');
+  t.equal(fds(run.stdout), '0 1 2 3 /tmp', "the program: stdio only (ls's own dir is 3), in its cwd");
   t.equal(fds(readFileSync(join(out, 'create'), 'utf8')), '0 1 2 3', 'a createContainer hook: stdio only');
   t.equal(fds(readFileSync(join(out, 'start'), 'utf8')), '0 1 2 3', 'a startContainer hook: stdio only');
 
@@ -52,7 +61,9 @@ t.test('without openat2, close_range, faccessat2 and setns(pidfd): run, hooks, e
     t.equal(r.stdout.trim(), readlinkSync(`/proc/${pid}/ns/${ns}`), `exec joined the init's ${ns} namespace (${r.stderr.trim()})`);
   }
 
-  const hash = createHash('sha256').update(readFileSync(join(victim, 'sh'))).digest('hex');
+  const hash = createHash('sha256')
+    .update(readFileSync(join(victim, 'sh')))
+    .digest('hex');
   const overwrite = ['-c', "exec 3</proc/self/exe; exec /bin/sh -c 'echo pwned >/proc/self/fd/3 && echo OVERWROTE'"];
   for (const fd of FDS) {
     const prog = `/proc/self/fd/${fd}/${process.pid}/root${victim}/sh`;
@@ -64,12 +75,33 @@ t.test('without openat2, close_range, faccessat2 and setns(pidfd): run, hooks, e
       old(['exec', '--cap', 'CAP_SYS_PTRACE', id, prog, ...overwrite]),
     ]) {
       t.not(r.status, 0, `fd ${fd}: refused`);
-      t.match(r.stderr, /^runt: process\.args: exec: ".*": stat .*: (no such file or directory|too many levels of symbolic links)$/m, `fd ${fd}: ${r.stderr.trim()}`);
+      t.match(
+        r.stderr,
+        /^runt: process\.args: exec: ".*": stat .*: (no such file or directory|too many levels of symbolic links)$/m,
+        `fd ${fd}: ${r.stderr.trim()}`,
+      );
       t.notMatch(r.stdout, /OVERWROTE/);
     }
-    const cwd = old(['run', '-b', env.bundle(['true'], (s) => { s.process!.cwd = `/proc/self/fd/${fd}`; }), env.id('a')]);
-    t.match(cwd.stderr, /^runt: process\.cwd: chdir to \/proc\/self\/fd\/\d+: (No such file or directory|a symbolic link loop, or a magic link of \/proc \(never followed\))$/m, `cwd, fd ${fd}: ${cwd.stderr.trim()}`);
+    const cwd = old([
+      'run',
+      '-b',
+      env.bundle(['true'], (s) => {
+        s.process!.cwd = `/proc/self/fd/${fd}`;
+      }),
+      env.id('a'),
+    ]);
+    t.match(
+      cwd.stderr,
+      /^runt: process\.cwd: chdir to \/proc\/self\/fd\/\d+: (No such file or directory|a symbolic link loop, or a magic link of \/proc \(never followed\))$/m,
+      `cwd, fd ${fd}: ${cwd.stderr.trim()}`,
+    );
   }
-  t.equal(createHash('sha256').update(readFileSync(join(victim, 'sh'))).digest('hex'), hash, 'the host file is unchanged');
+  t.equal(
+    createHash('sha256')
+      .update(readFileSync(join(victim, 'sh')))
+      .digest('hex'),
+    hash,
+    'the host file is unchanged',
+  );
   a.hostUntouched();
 });

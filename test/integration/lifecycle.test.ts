@@ -27,9 +27,14 @@ t.test('run passes stdin through and reports a signal death as 128+N', async (t)
   t.equal(r.stdout, 'piped text\n');
   t.equal(r.status, 0);
   // without a pid namespace of its own the process is not an init, which SIGKILL from inside could not kill
-  const k = env.runt(['run', '-b', env.bundle(['sh', '-c', 'kill -9 $$'], (s) => {
-    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid');
-  }), env.id('sig')]);
+  const k = env.runt([
+    'run',
+    '-b',
+    env.bundle(['sh', '-c', 'kill -9 $$'], (s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid');
+    }),
+    env.id('sig'),
+  ]);
   t.equal(k.status, 137);
 });
 
@@ -158,9 +163,30 @@ t.test('a failed create names the cause and leaves nothing behind', async (t) =>
   const cases: [string, string[], (s: any) => void, RegExp][] = [
     ['noexec', ['/no/such/program'], () => undefined, /no such file or directory|not found/],
     ['nopath', ['no-such-program'], () => undefined, /exec: "no-such-program": executable file not found in \$PATH/],
-    ['badfield', ['true'], (s) => { s.process.args = 'true'; }, /config.json: process.args: must be array/],
-    ['badcap', ['true'], (s) => { s.process.capabilities.bounding.push('CAP_BOGUS'); }, /process.capabilities.bounding\[\d\]: unknown capability "CAP_BOGUS"/],
-    ['badmount', ['true'], (s) => { s.mounts.push({ destination: '/x', type: 'nosuchfs', source: 'x' }); }, /mounts\[\d+\]: .*(No such device|nosuchfs)/],
+    [
+      'badfield',
+      ['true'],
+      (s) => {
+        s.process.args = 'true';
+      },
+      /config.json: process.args: must be array/,
+    ],
+    [
+      'badcap',
+      ['true'],
+      (s) => {
+        s.process.capabilities.bounding.push('CAP_BOGUS');
+      },
+      /process.capabilities.bounding\[\d\]: unknown capability "CAP_BOGUS"/,
+    ],
+    [
+      'badmount',
+      ['true'],
+      (s) => {
+        s.mounts.push({ destination: '/x', type: 'nosuchfs', source: 'x' });
+      },
+      /mounts\[\d+\]: .*(No such device|nosuchfs)/,
+    ],
   ];
   for (const [name, args, edit, re] of cases) {
     const id = env.id(name);
@@ -233,7 +259,15 @@ t.test('--version; --systemd-cgroup where systemd does not run is a clear error'
   const v = env.runt(['--version']);
   t.match(v.stdout, /^runt version \d+\.\d+\.\d+\nspec: 1\.3\.0\ncommit: \S+\n$/);
   const id = env.id('systemd');
-  const r = env.runt(['--systemd-cgroup', 'create', '-b', env.bundle(['true'], (s) => { s.linux!.cgroupsPath = 'system.slice:runt:x'; }), id]);
+  const r = env.runt([
+    '--systemd-cgroup',
+    'create',
+    '-b',
+    env.bundle(['true'], (s) => {
+      s.linux!.cgroupsPath = 'system.slice:runt:x';
+    }),
+    id,
+  ]);
   t.equal(r.status, 1);
   t.match(r.stderr, /systemd is not running/);
   t.notOk(existsSync(join(env.root, id)));
@@ -243,15 +277,35 @@ t.test('a parent cgroup runt made is removed by whichever delete empties it', as
   const env = setup(t);
   const parent = `/runt-test-parent-${process.pid}`;
   const [a, b] = [env.id('pa'), env.id('pb')];
-  t.equal(env.runt(['create', '-b', env.bundle(['true'], (s) => { s.linux!.cgroupsPath = `${parent}/a`; }), a]).status, 0);
-  t.equal(env.runt(['create', '-b', env.bundle(['true'], (s) => { s.linux!.cgroupsPath = `${parent}/b`; }), b]).status, 0);
+  t.equal(
+    env.runt([
+      'create',
+      '-b',
+      env.bundle(['true'], (s) => {
+        s.linux!.cgroupsPath = `${parent}/a`;
+      }),
+      a,
+    ]).status,
+    0,
+  );
+  t.equal(
+    env.runt([
+      'create',
+      '-b',
+      env.bundle(['true'], (s) => {
+        s.linux!.cgroupsPath = `${parent}/b`;
+      }),
+      b,
+    ]).status,
+    0,
+  );
   t.equal(env.runt(['delete', '--force', a]).status, 0);
   t.ok(cgroupDirs(parent).length > 0, 'the parent stays while b is in it');
   t.equal(env.runt(['delete', '--force', b]).status, 0);
   t.same(cgroupDirs(parent), [], 'the last delete removed the parent a made');
 });
 
-t.test('HOME: from the container\'s /etc/passwd for the process\'s uid when the env has none, as runc sets it', async (t) => {
+t.test("HOME: from the container's /etc/passwd for the process's uid when the env has none, as runc sets it", async (t) => {
   const env = setup(t);
   const home = (edit: (s: Spec) => void, exec = false) => {
     const id = env.id('home');
@@ -262,9 +316,35 @@ t.test('HOME: from the container\'s /etc/passwd for the process\'s uid when the 
     env.runt(['delete', '--force', id]);
     return out;
   };
-  t.equal(home(() => undefined), '/root\n', 'uid 0: root\'s home');
-  t.equal(home((s) => { s.process!.user = { uid: 65534, gid: 65534 }; }), '/nonexistent\n', 'uid 65534: nobody\'s');
-  t.equal(home((s) => { s.process!.user = { uid: 4321, gid: 4321 }; }), '/\n', 'a uid /etc/passwd lacks: /');
-  t.equal(home((s) => { s.process!.env!.push('HOME=/mine'); }), '/mine\n', 'a HOME of its own is kept');
-  t.equal(home(() => undefined, true), '/nonexistent\n', 'exec -u 65534 too');
+  t.equal(
+    home(() => undefined),
+    '/root\n',
+    "uid 0: root's home",
+  );
+  t.equal(
+    home((s) => {
+      s.process!.user = { uid: 65534, gid: 65534 };
+    }),
+    '/nonexistent\n',
+    "uid 65534: nobody's",
+  );
+  t.equal(
+    home((s) => {
+      s.process!.user = { uid: 4321, gid: 4321 };
+    }),
+    '/\n',
+    'a uid /etc/passwd lacks: /',
+  );
+  t.equal(
+    home((s) => {
+      s.process!.env!.push('HOME=/mine');
+    }),
+    '/mine\n',
+    'a HOME of its own is kept',
+  );
+  t.equal(
+    home(() => undefined, true),
+    '/nonexistent\n',
+    'exec -u 65534 too',
+  );
 });

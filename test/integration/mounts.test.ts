@@ -61,20 +61,37 @@ for (const api of ['new mount API', 'path-based (open_tree, move_mount, mount_se
       'awk \'$5=="/prop" || $5=="/tprop" {print $5 ": " (($7 ~ /^shared:/) ? "shared" : $7)}\' /proc/self/mountinfo',
       'grep -c "^root:" /etc/passwd',
     ].join('; ');
-    const r = run(env, ['sh', '-c', script], (s) => {
-      s.mounts!.push(
-        { destination: '/ro', type: 'bind', source: host, options: ['rbind', 'ro'] },
-        { destination: '/flags', type: 'bind', source: host, options: ['bind', 'nosuid', 'nodev', 'noexec', 'noatime'] },
-        { destination: '/prop', type: 'bind', source: host, options: ['bind', 'rprivate', 'shared'] },
-        { destination: '/tprop', type: 'tmpfs', source: 'tmpfs', options: ['rprivate', 'shared'] },
-        { destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] },
-      );
-    }, wrap);
+    const r = run(
+      env,
+      ['sh', '-c', script],
+      (s) => {
+        s.mounts!.push(
+          { destination: '/ro', type: 'bind', source: host, options: ['rbind', 'ro'] },
+          { destination: '/flags', type: 'bind', source: host, options: ['bind', 'nosuid', 'nodev', 'noexec', 'noatime'] },
+          { destination: '/prop', type: 'bind', source: host, options: ['bind', 'rprivate', 'shared'] },
+          { destination: '/tprop', type: 'tmpfs', source: 'tmpfs', options: ['rprivate', 'shared'] },
+          { destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] },
+        );
+      },
+      wrap,
+    );
     t.equal(r.status, 0, r.stderr);
-    t.equal(r.stdout, [
-      '/ro ro,relatime', '/ro/sub rw,relatime', '/flags rw,nosuid,nodev,noexec,noatime', '/proc/sys ro,relatime',
-      'ro: read-only', 'ro/sub: writable', '/prop: shared', '/tprop: shared', '1', '',
-    ].join('\n'), 'flags on the top mount, ro only there; propagation; readonlyPaths; the copy up');
+    t.equal(
+      r.stdout,
+      [
+        '/ro ro,relatime',
+        '/ro/sub rw,relatime',
+        '/flags rw,nosuid,nodev,noexec,noatime',
+        '/proc/sys ro,relatime',
+        'ro: read-only',
+        'ro/sub: writable',
+        '/prop: shared',
+        '/tprop: shared',
+        '1',
+        '',
+      ].join('\n'),
+      'flags on the top mount, ro only there; propagation; readonlyPaths; the copy up',
+    );
     t.same(readdirSync(host).sort(), ['file', 'sub'], 'nothing written to the host dir');
   });
 }
@@ -94,26 +111,45 @@ t.test('recursive attributes: rro and the rest reach a submount; refused where t
     );
   });
   t.equal(r.status, 0, r.stderr);
-  t.equal(r.stdout, [
-    '/r ro,nosuid,nodev,noexec,noatime', '/r/sub ro,nosuid,nodev,noexec,noatime',
-    '/n rw,nosymfollow', '/n/sub rw,nosymfollow', 'r/sub: read-only', 'n/sub: writable', '',
-  ].join('\n'));
-  const old = run(env, ['true'], (s) => {
-    s.mounts!.push({ destination: '/r', type: 'bind', source: host, options: ['rbind', 'rro'] });
-  }, fixture(t, env, 'no-new-mount-api'));
+  t.equal(
+    r.stdout,
+    [
+      '/r ro,nosuid,nodev,noexec,noatime',
+      '/r/sub ro,nosuid,nodev,noexec,noatime',
+      '/n rw,nosymfollow',
+      '/n/sub rw,nosymfollow',
+      'r/sub: read-only',
+      'n/sub: writable',
+      '',
+    ].join('\n'),
+  );
+  const old = run(
+    env,
+    ['true'],
+    (s) => {
+      s.mounts!.push({ destination: '/r', type: 'bind', source: host, options: ['rbind', 'rro'] });
+    },
+    fixture(t, env, 'no-new-mount-api'),
+  );
   t.equal(old.status, 1);
   t.match(old.stderr, /^runt: mounts\[\d+\]: recursive mount attributes for \/r need mount_setattr \(Linux 5\.12\)$/m);
-  t.same(mountsUnder(env.tmp).filter((m) => !m.endsWith('/sub')), [], 'nothing left mounted');
+  t.same(
+    mountsUnder(env.tmp).filter((m) => !m.endsWith('/sub')),
+    [],
+    'nothing left mounted',
+  );
 });
 
 t.test('id-mapped binds: a host dir of uid 0 seen as the mapped id; written through by a container with a user namespace', async (t) => {
   const env = setup(t);
   const host = join(env.tmp, 'idmapped');
   mkdirSync(host);
-  writeFileSync(join(host, 'file'), 'root\'s\n');
+  writeFileSync(join(host, 'file'), "root's\n");
   const map = [{ containerID: 0, hostID: 1234, size: 1 }];
   const idmapped: Mount = { destination: '/data', type: 'bind', source: host, options: ['bind', 'idmap'], uidMappings: map, gidMappings: map };
-  const seen = run(env, ['sh', '-c', 'stat -c "%u %g" /data/file'], (s) => { s.mounts!.push(idmapped); });
+  const seen = run(env, ['sh', '-c', 'stat -c "%u %g" /data/file'], (s) => {
+    s.mounts!.push(idmapped);
+  });
   t.equal(seen.status, 0, seen.stderr);
   t.equal(seen.stdout, '1234 1234\n', 'uid 0 on disk is 1234 through the mount');
   const userns = run(env, ['sh', '-c', 'stat -c "%u %g" /mnt/file; echo new > /mnt/new && stat -c "%u %g" /mnt/new'], (s) => {
@@ -124,7 +160,7 @@ t.test('id-mapped binds: a host dir of uid 0 seen as the mapped id; written thro
     s.mounts!.push({ destination: '/mnt', type: 'bind', source: host, options: ['rbind', 'idmap'] }); // the container's maps
   });
   t.equal(userns.status, 0, userns.stderr);
-  t.equal(userns.stdout, '0 0\n0 0\n', 'the container\'s root owns the host\'s root files, and writes as it');
+  t.equal(userns.stdout, '0 0\n0 0\n', "the container's root owns the host's root files, and writes as it");
   const st = statSync(join(host, 'new'));
   t.same([st.uid, st.gid], [0, 0], 'on the host the new file belongs to uid 0, not to 100000');
   const ro = run(env, ['sh', '-c', 'touch /data/x 2>/dev/null || echo read-only'], (s) => {
@@ -143,8 +179,15 @@ t.test('linux.rootfsPropagation: every value runc takes, seen on / inside; nothi
   sh('mount', ['--make-shared', shared]);
   sh('mount', ['--rbind', rootfs(), join(shared, 'rootfs')]);
   const expected: Record<string, RegExp> = {
-    '': /^-$/, private: /^-$/, rprivate: /^-$/, slave: /^master:\d+$/, rslave: /^master:\d+$/,
-    shared: /^shared:\d+$/, rshared: /^shared:\d+$/, unbindable: /^unbindable$/, runbindable: /^unbindable$/,
+    '': /^-$/,
+    private: /^-$/,
+    rprivate: /^-$/,
+    slave: /^master:\d+$/,
+    rslave: /^master:\d+$/,
+    shared: /^shared:\d+$/,
+    rshared: /^shared:\d+$/,
+    unbindable: /^unbindable$/,
+    runbindable: /^unbindable$/,
   };
   const hostMounts = mountsUnder(shared).length;
   for (const [value, re] of Object.entries(expected)) {
@@ -163,7 +206,7 @@ t.test('linux.rootfsPropagation: every value runc takes, seen on / inside; nothi
   }
 });
 
-t.test('no mount namespace: the container is chrooted in the runtime\'s mount namespace; exec too; runc\'s refusals', async (t) => {
+t.test("no mount namespace: the container is chrooted in the runtime's mount namespace; exec too; runc's refusals", async (t) => {
   const env = setup(t);
   const root = ownRootfs(env);
   writeFileSync(join(root, 'marker'), 'in the rootfs\n');
@@ -178,16 +221,32 @@ t.test('no mount namespace: the container is chrooted in the runtime\'s mount na
   const r = env.runt(['run', '-d', '-b', env.bundle(['sleep', '300'], noMountNs), id]);
   t.equal(r.status, 0, r.stderr);
   const pid = readState(env, id).pid as number;
-  t.equal(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'the runtime\'s mount namespace');
+  t.equal(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), "the runtime's mount namespace");
   t.equal(readlinkSync(`/proc/${pid}/root`), root, 'its root is the rootfs (chroot)');
   const ex = env.runt(['exec', id, 'cat', '/marker']);
   t.equal(ex.status, 0, ex.stderr);
   t.equal(ex.stdout, 'in the rootfs\n', 'exec enters the same root');
-  t.same(mountsUnder(root), [], 'nothing mounted in the runtime\'s tree');
-  const masked = env.runt(['run', '-b', env.bundle(['true'], (s) => { noMountNs(s); s.linux!.maskedPaths = ['/proc/kcore']; }), env.id('nomnt')]);
+  t.same(mountsUnder(root), [], "nothing mounted in the runtime's tree");
+  const masked = env.runt([
+    'run',
+    '-b',
+    env.bundle(['true'], (s) => {
+      noMountNs(s);
+      s.linux!.maskedPaths = ['/proc/kcore'];
+    }),
+    env.id('nomnt'),
+  ]);
   t.equal(masked.status, 1);
   t.equal(masked.stderr, 'runt: linux.maskedPaths: unable to restrict sys entries without a private MNT namespace\n');
-  const mounts = env.runt(['run', '-b', env.bundle(['true'], (s) => { noMountNs(s); s.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }]; }), env.id('nomnt')]);
+  const mounts = env.runt([
+    'run',
+    '-b',
+    env.bundle(['true'], (s) => {
+      noMountNs(s);
+      s.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }];
+    }),
+    env.id('nomnt'),
+  ]);
   t.equal(mounts.status, 1);
   t.match(mounts.stderr, /^runt: mounts\[0\]: a mount needs a mount namespace of the container's own/);
 });
@@ -197,7 +256,14 @@ t.test('features: the recursive options, idmap and ridmap are known; id-mapped m
   const f = JSON.parse(env.runt(['features']).stdout) as { mountOptions: string[]; linux: { mountExtensions: { idmap: { enabled: boolean } } } };
   for (const o of ['rro', 'rnosymfollow', 'nosymfollow', 'idmap', 'ridmap']) t.ok(f.mountOptions.includes(o), o);
   t.equal(f.linux.mountExtensions.idmap.enabled, true);
-  const bad = env.runt(['run', '-b', env.bundle(['true'], (s) => { s.linux!.rootfsPropagation = 'bogus' as never; }), env.id('f')]);
+  const bad = env.runt([
+    'run',
+    '-b',
+    env.bundle(['true'], (s) => {
+      s.linux!.rootfsPropagation = 'bogus' as never;
+    }),
+    env.id('f'),
+  ]);
   t.equal(bad.status, 1);
   t.match(bad.stderr, /^runt: config\.json: .*rootfsPropagation/);
 });

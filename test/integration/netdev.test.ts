@@ -33,7 +33,11 @@ function vethPair(t: Test): [string, string] {
     ip('link', 'del', a);
     ip('link', 'del', b);
   });
-  for (const args of [['10.251.7.2/24', 'dev', a], ['fd00:251::2/64', 'dev', a], ['10.251.8.2/24', 'dev', a, 'scope', 'link']]) {
+  for (const args of [
+    ['10.251.7.2/24', 'dev', a],
+    ['fd00:251::2/64', 'dev', a],
+    ['10.251.8.2/24', 'dev', a, 'scope', 'link'],
+  ]) {
     const r = ip('addr', 'add', ...args);
     if (r.status !== 0) throw new Error(`ip addr add: ${r.stderr}`);
   }
@@ -44,7 +48,9 @@ t.test('the interface moves in, renamed, with its permanent global addresses, up
   const env = setup(t);
   const [a] = vethPair(t);
   const id = env.id('netdev');
-  const bundle = env.bundle(['sleep', '300'], (s) => { s.linux!.netDevices = { [a]: { name: 'ctr0' } }; });
+  const bundle = env.bundle(['sleep', '300'], (s) => {
+    s.linux!.netDevices = { [a]: { name: 'ctr0' } };
+  });
   const r = env.runt(['run', '-d', '-b', bundle, id]);
   t.equal(r.status, 0, r.stderr);
   t.notOk(onHost(a), 'gone from the host');
@@ -64,20 +70,32 @@ t.test('the interface moves in, renamed, with its permanent global addresses, up
 t.test('a %d template is numbered by the kernel; two devices; the host name is kept without a name', async (t) => {
   const env = setup(t);
   const [a, b] = vethPair(t);
-  const r = env.runt(['run', '-b', env.bundle(['ls', '/sys/class/net'], (s) => { s.linux!.netDevices = { [a]: { name: 'eth%d' }, [b]: {} }; }), env.id('tmpl')]);
+  const r = env.runt([
+    'run',
+    '-b',
+    env.bundle(['ls', '/sys/class/net'], (s) => {
+      s.linux!.netDevices = { [a]: { name: 'eth%d' }, [b]: {} };
+    }),
+    env.id('tmpl'),
+  ]);
   t.equal(r.status, 0, r.stderr);
   t.same(r.stdout.trim().split('\n').sort(), [b, 'eth0', 'lo'].sort());
 });
 
-t.test('into a namespace owned by the container\'s new user namespace', async (t) => {
+t.test("into a namespace owned by the container's new user namespace", async (t) => {
   const env = setup(t);
   const [a] = vethPair(t);
-  const r = env.runt(['run', '-b', env.bundle(['ip', '-o', 'addr', 'show', 'ctr1'], (s) => {
-    s.linux!.netDevices = { [a]: { name: 'ctr1' } };
-    s.linux!.namespaces!.push({ type: 'user' });
-    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-  }), env.id('userns')]);
+  const r = env.runt([
+    'run',
+    '-b',
+    env.bundle(['ip', '-o', 'addr', 'show', 'ctr1'], (s) => {
+      s.linux!.netDevices = { [a]: { name: 'ctr1' } };
+      s.linux!.namespaces!.push({ type: 'user' });
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    }),
+    env.id('userns'),
+  ]);
   t.equal(r.status, 0, r.stderr);
   t.match(r.stdout, /inet 10\.251\.7\.2\/24 scope global ctr1/);
 });
@@ -85,18 +103,44 @@ t.test('into a namespace owned by the container\'s new user namespace', async (t
 t.test('mistakes are named by field and leave the interface on the host', async (t) => {
   const env = setup(t);
   const [a] = vethPair(t);
-  const taken = env.runt(['run', '-b', env.bundle(['true'], (s) => { s.linux!.netDevices = { [a]: { name: 'lo' } }; }), env.id('taken')]);
+  const taken = env.runt([
+    'run',
+    '-b',
+    env.bundle(['true'], (s) => {
+      s.linux!.netDevices = { [a]: { name: 'lo' } };
+    }),
+    env.id('taken'),
+  ]);
   t.equal(taken.status, 1);
   t.equal(taken.stderr, `runt: linux.netDevices["${a}"]: a network device named lo already exists in the container's network namespace\n`);
   t.ok(onHost(a), 'moved back under its own name');
-  const missing = env.runt(['run', '-b', env.bundle(['true'], (s) => { s.linux!.netDevices = { rtnosuchdev0: {} }; }), env.id('missing')]);
+  const missing = env.runt([
+    'run',
+    '-b',
+    env.bundle(['true'], (s) => {
+      s.linux!.netDevices = { rtnosuchdev0: {} };
+    }),
+    env.id('missing'),
+  ]);
   t.match(missing.stderr, /^runt: linux.netDevices\["rtnosuchdev0"\]: no network device rtnosuchdev0 in the runtime's network namespace: No such device/);
-  const hostns = env.runt(['run', '-b', env.bundle(['true'], (s) => {
-    s.linux!.netDevices = { [a]: {} };
-    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'network');
-  }), env.id('hostns')]);
+  const hostns = env.runt([
+    'run',
+    '-b',
+    env.bundle(['true'], (s) => {
+      s.linux!.netDevices = { [a]: {} };
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'network');
+    }),
+    env.id('hostns'),
+  ]);
   t.match(hostns.stderr, /^runt: linux.netDevices: moving network devices needs a network namespace of the container's own/);
-  const bad = env.runt(['run', '-b', env.bundle(['true'], (s) => { s.linux!.netDevices = { [a]: { name: 'a/b' } }; }), env.id('badname')]);
+  const bad = env.runt([
+    'run',
+    '-b',
+    env.bundle(['true'], (s) => {
+      s.linux!.netDevices = { [a]: { name: 'a/b' } };
+    }),
+    env.id('badname'),
+  ]);
   t.match(bad.stderr, new RegExp(`^runt: linux.netDevices\\["${a}"\\].name: "a/b" is not a valid network device name`));
   t.ok(onHost(a));
 });

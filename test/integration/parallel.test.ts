@@ -10,7 +10,10 @@ const skip = canRun();
 if (skip) t.plan(0, skip);
 const N = Number(process.env.PARALLEL_CONTAINERS ?? 100);
 
-interface Result { status: number | null; stderr: string }
+interface Result {
+  status: number | null;
+  stderr: string;
+}
 
 let calls = 0;
 
@@ -42,21 +45,33 @@ t.test(`${N} containers through create, start, kill, delete at once`, async (t) 
   let lowest = baseline;
   const sampler = setInterval(() => (lowest = Math.min(lowest, memAvailableKiB())), 20);
   const started = Date.now();
-  const results = await Promise.all(ids.map(async (id) => {
-    const steps: [string, Result][] = [];
-    for (const args of [['create', '-b', bundles.get(id)!, id], ['start', id], ['kill', id, 'KILL'], ['delete', '--force', id]]) {
-      const r = await runtAsync(env, args);
-      steps.push([args[0]!, r]);
-      if (r.status !== 0) break;
-    }
-    return { id, steps };
-  }));
+  const results = await Promise.all(
+    ids.map(async (id) => {
+      const steps: [string, Result][] = [];
+      for (const args of [
+        ['create', '-b', bundles.get(id)!, id],
+        ['start', id],
+        ['kill', id, 'KILL'],
+        ['delete', '--force', id],
+      ]) {
+        const r = await runtAsync(env, args);
+        steps.push([args[0]!, r]);
+        if (r.status !== 0) break;
+      }
+      return { id, steps };
+    }),
+  );
   const seconds = (Date.now() - started) / 1000;
   clearInterval(sampler);
-  const failed = results.filter((r) => r.steps.some(([, s]) => s.status !== 0))
+  const failed = results
+    .filter((r) => r.steps.some(([, s]) => s.status !== 0))
     .map((r) => `${r.id}: ${r.steps.map(([c, s]) => `${c}=${s.status} ${s.stderr.trim()}`).join(', ')}`);
   t.same(failed, [], 'every lifecycle succeeded');
-  t.same(ids.filter((id) => existsSync(join(env.root, id))), [], 'no state dir left');
+  t.same(
+    ids.filter((id) => existsSync(join(env.root, id))),
+    [],
+    'no state dir left',
+  );
   t.comment(`parallel: ${N} containers × 4 calls in ${seconds.toFixed(1)} s, peak memory in use ${((baseline - lowest) / 1024).toFixed(0)} MiB`);
 });
 
@@ -67,12 +82,14 @@ t.test('concurrent creates of one id: exactly one wins, the others are told it e
   const results = await Promise.all(Array.from({ length: 10 }, () => runtAsync(env, ['create', '-b', bundle, id])));
   t.equal(results.filter((r) => r.status === 0).length, 1, 'one create succeeded');
   for (const r of results.filter((x) => x.status !== 0)) t.match(r.stderr, /container with given ID already exists/);
-  const state = JSON.parse((await new Promise<string>((resolve) => {
-    const c = spawn(RUNT, ['--root', env.root, 'state', id]);
-    let out = '';
-    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    c.on('close', () => resolve(out));
-  })));
+  const state = JSON.parse(
+    await new Promise<string>((resolve) => {
+      const c = spawn(RUNT, ['--root', env.root, 'state', id]);
+      let out = '';
+      c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      c.on('close', () => resolve(out));
+    }),
+  );
   t.equal(state.status, 'created', 'the winner is intact');
 });
 

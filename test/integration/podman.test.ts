@@ -85,7 +85,7 @@ else {
     t.equal(byName.stdout, 'by-name\n', byName.stderr);
   });
 
-  t.test('a failing container: podman\'s error with runt\'s message (JSON log), 127 and 126, nothing left', async (t) => {
+  t.test("a failing container: podman's error with runt's message (JSON log), 127 and 126, nothing left", async (t) => {
     const missing = container(t);
     const r = run(['--rm', '--name', missing, IMAGE, 'no-such-program']);
     t.equal(r.status, 127);
@@ -170,17 +170,25 @@ else {
 
   t.test('run -it and exec -it: a command typed on the terminal, its output read back', async (t) => {
     const name = container(t);
-    const it = await terminalSession(['podman', '--runtime', RUNT, 'run', '-it', '--name', name, IMAGE, 'sh'], [
-      { await: SHELL_PROMPT, type: 'tty; echo typed-$((6*7))\n' },
-      { await: SHELL_PROMPT, type: 'exit 4\n' },
-    ], ENV);
+    const it = await terminalSession(
+      ['podman', '--runtime', RUNT, 'run', '-it', '--name', name, IMAGE, 'sh'],
+      [
+        { await: SHELL_PROMPT, type: 'tty; echo typed-$((6*7))\n' },
+        { await: SHELL_PROMPT, type: 'exit 4\n' },
+      ],
+      ENV,
+    );
     t.match(it.output, /\/dev\/pts\/\d+\ntyped-42\n/);
-    t.equal(it.status, 4, 'the shell\'s exit code');
+    t.equal(it.status, 4, "the shell's exit code");
     const execName = detached(t);
-    const exec = await terminalSession(['podman', 'exec', '-it', execName, 'sh'], [
-      { await: SHELL_PROMPT, type: '[ -t 0 ] && tty && echo exec-typed\n' },
-      { await: SHELL_PROMPT, type: 'exit\n' },
-    ], ENV);
+    const exec = await terminalSession(
+      ['podman', 'exec', '-it', execName, 'sh'],
+      [
+        { await: SHELL_PROMPT, type: '[ -t 0 ] && tty && echo exec-typed\n' },
+        { await: SHELL_PROMPT, type: 'exit\n' },
+      ],
+      ENV,
+    );
     t.match(exec.output, /\/dev\/pts\/\d+\nexec-typed\n/);
     t.equal(exec.status, 0);
   });
@@ -195,13 +203,24 @@ else {
   });
 
   t.test('--memory and --pids-limit: the limits as the container sees them', async (t) => {
-    const r = run(['--rm', '--name', container(t), '--memory', '64m', '--pids-limit', '50', IMAGE, 'sh', '-c',
-      `${cgroupRead('memory.max', 'memory/memory.limit_in_bytes')}; ${cgroupRead('pids.max', 'pids/pids.max')}`]);
+    const r = run([
+      '--rm',
+      '--name',
+      container(t),
+      '--memory',
+      '64m',
+      '--pids-limit',
+      '50',
+      IMAGE,
+      'sh',
+      '-c',
+      `${cgroupRead('memory.max', 'memory/memory.limit_in_bytes')}; ${cgroupRead('pids.max', 'pids/pids.max')}`,
+    ]);
     t.equal(r.status, 0, r.stderr);
     t.equal(r.stdout, `${64 * 1024 * 1024}\n50\n`);
   });
 
-  t.test('--read-only: the tmpfs mounts keep the image\'s contents (tmpcopyup), the rest is read-only', async (t) => {
+  t.test("--read-only: the tmpfs mounts keep the image's contents (tmpcopyup), the rest is read-only", async (t) => {
     const tmp = run(['--rm', '--name', container(t), '--read-only', IMAGE, 'touch', '/tmp/x']);
     t.equal(tmp.status, 0, tmp.stderr);
     const root = run(['--rm', '--name', container(t), '--read-only', IMAGE, 'touch', '/x']);
@@ -209,7 +228,7 @@ else {
     t.match(root.stderr, /touch: \/x: Read-only file system/);
   });
 
-  t.test('--privileged: the host\'s devices, whose fileMode podman writes with the file type bits', async (t) => {
+  t.test("--privileged: the host's devices, whose fileMode podman writes with the file type bits", async (t) => {
     const r = run(['--rm', '--name', container(t), '--privileged', IMAGE, 'true']);
     t.equal(r.status, 0, r.stderr);
   });
@@ -228,7 +247,7 @@ else {
     t.same(cgroupDirs(`libpod_parent/libpod-${id}`), [], 'and its cgroup');
   });
 
-  t.test('run --timeout: conmon kills the container\'s process group, which is the container\'s alone', async (t) => {
+  t.test("run --timeout: conmon kills the container's process group, which is the container's alone", async (t) => {
     const start = Date.now();
     const r = run(['--rm', '--name', container(t), '--timeout', '2', IMAGE, 'sleep', '100']);
     t.ok(Date.now() - start < 20_000, `podman returned after the timeout (${Date.now() - start} ms)`);

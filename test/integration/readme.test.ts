@@ -28,10 +28,19 @@ t.test('the set-up block is safe to run again', async (t) => {
     chmodSync(join(tmp, 'bin', stub), 0o755);
   }
   for (const round of ['first', 'second']) {
-    const r = spawnSync('bash', ['--norc', '-c', script], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: `${join(tmp, 'bin')}:${process.env.PATH}` }, timeout: 60_000 });
+    const r = spawnSync('bash', ['--norc', '-c', script], {
+      cwd: REPO,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: `${join(tmp, 'bin')}:${process.env.PATH}` },
+      timeout: 60_000,
+    });
     t.equal(r.status, 0, `${round} run: ${r.stderr}`);
     t.match(r.stdout, /^hello from runt\n/, `${round} run: the container ran`);
   }
-  t.match(readFileSync(join(tmp, 'calls'), 'utf8'), /^apt-get -o DPkg::Lock::Timeout=600 update\napt-get -o DPkg::Lock::Timeout=600 install -y /,
-    'apt-get waits for another apt');
+  t.match(
+    readFileSync(join(tmp, 'calls'), 'utf8'),
+    /^apt-get -o DPkg::Lock::Timeout=600 update\napt-get -o DPkg::Lock::Timeout=600 install -y /,
+    'apt-get waits for another apt',
+  );
 });

@@ -4,7 +4,17 @@
 import t, { type Test } from 'tap';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
-  chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync,
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +47,9 @@ function sh(cmd: string, args: string[]): SpawnSyncReturns<string> {
 
 /** Replaces the lines of `file` that belong to the test user (with `add`, or with nothing). */
 function setSubIds(file: string, add?: string): void {
-  const kept = readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith(`${NAME}:`));
+  const kept = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith(`${NAME}:`));
   writeFileSync(`${file}.${NAME}`, [...kept, ...(add ? [add] : [])].map((l) => `${l}\n`).join(''), { mode: 0o644 });
   renameSync(`${file}.${NAME}`, file);
 }
@@ -54,7 +66,14 @@ function freeSubIdBase(): number {
   return base;
 }
 
-interface User { uid: number; gid: number; base: number; tmp: string; xdg: string; runt: string }
+interface User {
+  uid: number;
+  gid: number;
+  base: number;
+  tmp: string;
+  xdg: string;
+  runt: string;
+}
 
 /**
  * Live processes whose real uid is the user's or in its subordinate range (a container's init ends as a zombie
@@ -166,7 +185,11 @@ function id(tt: Test, name: string): string {
 
 function containerDirs(): string[] {
   const root = join(u.xdg, 'runt');
-  return existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
+  return existsSync(root)
+    ? readdirSync(root, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+    : [];
 }
 
 function statusOf(cid: string): string {
@@ -178,8 +201,11 @@ function defineTests(): void {
   t.test('spec --rootless and run as the user: its own id only, root inside, no cgroup (a warning)', async (tt) => {
     const r = runt(['run', '-b', bundle(tt, ['sh', '-c', 'echo hi; id -u; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups']), id(tt, 'own')]);
     tt.equal(r.status, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
-    tt.same(lines, ['hi', '0', `0 ${u.uid} 1`, `0 ${u.gid} 1`, 'deny'], 'the caller\'s ids as root; setgroups denied for the gid map');
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).join(' '));
+    tt.same(lines, ['hi', '0', `0 ${u.uid} 1`, `0 ${u.gid} 1`, 'deny'], "the caller's ids as root; setgroups denied for the gid map");
     tt.match(r.stderr, new RegExp(`rootless: no cgroup delegated to uid ${u.uid}; running without cgroups`));
     tt.equal(r.stderr.trim().split('\n').length, 1, 'that one line and nothing else');
     tt.same(containerDirs(), [], 'nothing left in $XDG_RUNTIME_DIR/runt');
@@ -204,15 +230,26 @@ function defineTests(): void {
     tt.match(status, new RegExp(`^Groups:\\s+${u.base + 10}\\s*$`, 'm'), 'additionalGids: setgroups is allowed after newgidmap');
     const e = runt(['exec', cid, 'sh', '-c', 'id -u; cat /proc/self/uid_map']);
     tt.equal(e.status, 0, e.stderr);
-    tt.same(e.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')), ['1000', `0 ${u.base} ${SUBID_COUNT}`]);
+    tt.same(
+      e.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/).join(' ')),
+      ['1000', `0 ${u.base} ${SUBID_COUNT}`],
+    );
     tt.equal(runt(['delete', '--force', cid]).status, 0);
     tt.same(containerDirs(), []);
   });
 
-  t.test('a range the user was not given: newuidmap\'s refusal names the field, nothing is left', helpers, async (tt) => {
-    const r = runt(['run', '-b', bundle(tt, ['true'], (s) => {
-      s.linux!.uidMappings = [{ containerID: 0, hostID: 1, size: 10 }];
-    }), id(tt, 'notgranted')]);
+  t.test("a range the user was not given: newuidmap's refusal names the field, nothing is left", helpers, async (tt) => {
+    const r = runt([
+      'run',
+      '-b',
+      bundle(tt, ['true'], (s) => {
+        s.linux!.uidMappings = [{ containerID: 0, hostID: 1, size: 10 }];
+      }),
+      id(tt, 'notgranted'),
+    ]);
     tt.equal(r.status, 1);
     tt.match(r.stderr, /runt: linux\.uidMappings: \/usr\/bin\/newuidmap \d+ 0 1 10: /);
     tt.same(containerDirs(), []);
@@ -245,9 +282,22 @@ function defineTests(): void {
   });
 
   t.test('no delegated cgroup and linux.resources: an error naming the field, nothing left', async (tt) => {
-    const r = runt(['run', '-b', bundle(tt, ['true'], (s) => { s.linux!.resources = { memory: { limit: 64 << 20 } }; }), id(tt, 'limits')]);
+    const r = runt([
+      'run',
+      '-b',
+      bundle(tt, ['true'], (s) => {
+        s.linux!.resources = { memory: { limit: 64 << 20 } };
+      }),
+      id(tt, 'limits'),
+    ]);
     tt.equal(r.status, 1);
-    tt.match(r.stderr, new RegExp(`^runt: linux\\.resources\\.memory: rootless: no cgroup is delegated to uid ${u.uid} \\(.* is not writable\\), so no resource limit can be applied`, 'm'));
+    tt.match(
+      r.stderr,
+      new RegExp(
+        `^runt: linux\\.resources\\.memory: rootless: no cgroup is delegated to uid ${u.uid} \\(.* is not writable\\), so no resource limit can be applied`,
+        'm',
+      ),
+    );
     tt.same(containerDirs(), []);
   });
 
@@ -288,7 +338,14 @@ function defineTests(): void {
     tt.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`:/${name}/${cid}$`, 'm'), 'the process is in it');
     if (pids) tt.equal(readFileSync(join(pids.mountPoint, name, cid, 'pids.max'), 'utf8').trim(), '20', 'linux.resources.pids applied');
     tt.equal(runt(['delete', '--force', cid]).status, 0);
-    for (const dir of made) tt.same(readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name), [], `${dir} is empty again`);
+    for (const dir of made)
+      tt.same(
+        readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name),
+        [],
+        `${dir} is empty again`,
+      );
   });
 
   t.test('nothing of the user is left: no process, no container dir', async (tt) => {

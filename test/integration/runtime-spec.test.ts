@@ -19,10 +19,15 @@ t.test('hostname: set in a uts namespace joined by path (runc sets it too)', asy
   // until unshare has made it (a bound that only reports a hang)
   for (let i = 0; i < 6000 && [readLink('/proc/self/ns/uts'), ''].includes(readLink(path)); i++) await new Promise((r) => setTimeout(r, 10));
   const before = hostname();
-  const r = env.runt(['run', '-b', env.bundle(['hostname'], (s) => {
-    s.hostname = 'joined-uts';
-    s.linux!.namespaces!.find((n) => n.type === 'uts')!.path = path;
-  }), env.id('uts')]);
+  const r = env.runt([
+    'run',
+    '-b',
+    env.bundle(['hostname'], (s) => {
+      s.hostname = 'joined-uts';
+      s.linux!.namespaces!.find((n) => n.type === 'uts')!.path = path;
+    }),
+    env.id('uts'),
+  ]);
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout.trim(), 'joined-uts', 'the container sees the hostname');
   const seen = spawnSync('nsenter', ['--uts=' + path, 'hostname'], { encoding: 'utf8' });
@@ -64,7 +69,13 @@ t.test('no process: create accepts it, start refuses it naming the field, kill a
   const run = env.runt(['run', '-b', bundle, env.id('noproc-run')]);
   t.equal(run.status, 1);
   t.match(run.stderr, /^runt: process: is required to start a container/);
-  t.same(readdirSync(env.root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name), [], 'run deleted what it created');
+  t.same(
+    readdirSync(env.root, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name),
+    [],
+    'run deleted what it created',
+  );
 });
 
 t.test("hooks: each gets the container's status at its moment (runtime.md Lifecycle)", async (t) => {
@@ -95,8 +106,12 @@ t.test("hooks: each gets the container's status at its moment (runtime.md Lifecy
   await waitExit(pid as number);
   t.equal(env.runt(['delete', id]).status, 0);
   const expected: Record<string, string> = {
-    prestart: 'creating', createRuntime: 'creating', createContainer: 'creating',
-    startContainer: 'created', poststart: 'running', poststop: 'stopped',
+    prestart: 'creating',
+    createRuntime: 'creating',
+    createContainer: 'creating',
+    startContainer: 'created',
+    poststart: 'running',
+    poststop: 'stopped',
   };
   for (const [name, status] of Object.entries(expected)) {
     const state = JSON.parse(readFileSync(join(out, `${name}.json`), 'utf8')) as Record<string, unknown>;
@@ -108,12 +123,29 @@ t.test("hooks: each gets the container's status at its moment (runtime.md Lifecy
 
 t.test('ociVersion: not SemVer, or not 1.x, is refused at create naming the field; nothing is left', async (t) => {
   const env = setup(t);
-  for (const [version, why] of [['invalid', 'is not a SemVer 2.0.0 version'], ['2.0.0', 'is not a 1.x version of the runtime-spec']]) {
-    const r = env.runt(['create', '-b', env.bundle(['true'], (s) => { s.ociVersion = version!; }), env.id('ociv')]);
+  for (const [version, why] of [
+    ['invalid', 'is not a SemVer 2.0.0 version'],
+    ['2.0.0', 'is not a 1.x version of the runtime-spec'],
+  ]) {
+    const r = env.runt([
+      'create',
+      '-b',
+      env.bundle(['true'], (s) => {
+        s.ociVersion = version!;
+      }),
+      env.id('ociv'),
+    ]);
     t.equal(r.status, 1, version);
     t.match(r.stderr, new RegExp(`^runt: config\\.json: ociVersion: "${version!.replace(/\./g, '\\.')}" ${why}`), version);
   }
   t.same(existsSync(env.root) ? readdirSync(env.root) : [], [], 'no state');
-  const ok = env.runt(['run', '-b', env.bundle(['true'], (s) => { s.ociVersion = '1.0.2-dev'; }), env.id('ociv')]);
+  const ok = env.runt([
+    'run',
+    '-b',
+    env.bundle(['true'], (s) => {
+      s.ociVersion = '1.0.2-dev';
+    }),
+    env.id('ociv'),
+  ]);
   t.equal(ok.status, 0, `a 1.x pre-release (runc spec writes 1.0.2-dev): ${ok.stderr}`);
 });

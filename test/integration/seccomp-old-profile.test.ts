@@ -37,7 +37,15 @@ t.test('an old default-deny profile: create, run and exec work, with and without
     const run = env.runt(['run', '-b', env.bundle(['sh', '-c', 'echo ran in $(pwd) as $(id -u); ls /proc/self/fd'], oldProfile(nnp)), env.id('old')]);
     t.equal(run.status, 0, `run, noNewPrivileges ${nnp}: ${run.stderr}`);
     t.equal(run.stdout.split(/\s+/).filter(Boolean).join(' '), 'ran in /tmp as 1000 0 1 2 3', `noNewPrivileges ${nnp}: the program ran, with stdio only`);
-    const script = env.runt(['run', '-b', env.bundle(['./echo', 'relative'], (s) => { oldProfile(nnp)(s); s.process!.cwd = '/bin'; }), env.id('old')]);
+    const script = env.runt([
+      'run',
+      '-b',
+      env.bundle(['./echo', 'relative'], (s) => {
+        oldProfile(nnp)(s);
+        s.process!.cwd = '/bin';
+      }),
+      env.id('old'),
+    ]);
     t.equal(script.stdout, 'relative\n', `a program relative to the cwd: ${script.stderr}`);
     const { id } = runningContainer(env, oldProfile(nnp));
     const ex = env.runt(['exec', id, 'sh', '-c', 'echo exec in $(pwd)']);

@@ -37,9 +37,32 @@ t.test('SCMP_ACT_ERRNO: each rule returns its errnoRet (EPERM without one)', asy
 });
 
 t.test('a default ERRNO action with an allow list; unknown syscall names are skipped', async (t) => {
-  const allowed = ['execve', 'arch_prctl', 'brk', 'set_tid_address', 'set_robust_list', 'rseq', 'prlimit64', 'readlink',
-    'mprotect', 'getrandom', 'getuid', 'getpid', 'getppid', 'uname', 'prctl', 'rt_sigaction', 'rt_sigprocmask', 'ioctl',
-    'newfstatat', 'fstat', 'write', 'close', 'exit_group', 'no_such_syscall'];
+  const allowed = [
+    'execve',
+    'arch_prctl',
+    'brk',
+    'set_tid_address',
+    'set_robust_list',
+    'rseq',
+    'prlimit64',
+    'readlink',
+    'mprotect',
+    'getrandom',
+    'getuid',
+    'getpid',
+    'getppid',
+    'uname',
+    'prctl',
+    'rt_sigaction',
+    'rt_sigprocmask',
+    'ioctl',
+    'newfstatat',
+    'fstat',
+    'write',
+    'close',
+    'exit_group',
+    'no_such_syscall',
+  ];
   const r = run(t, 'echo allowed; ls /', {
     defaultAction: 'SCMP_ACT_ERRNO',
     defaultErrnoRet: 13,
@@ -57,7 +80,15 @@ t.test('argument conditions: EQ and MASKED_EQ on personality, a rule per conditi
     syscalls: [
       // PER_LINUX32 (8) refused, as masked ((persona & 0xff) == 8) and as EQ; PER_LINUX (0) passes
       { names: ['personality'], action: 'SCMP_ACT_ERRNO', errnoRet: 13, args: [{ index: 0, value: 0xff, valueTwo: 8, op: 'SCMP_CMP_MASKED_EQ' }] },
-      { names: ['personality'], action: 'SCMP_ACT_ERRNO', errnoRet: 22, args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }, { index: 0, value: 9, op: 'SCMP_CMP_EQ' }] },
+      {
+        names: ['personality'],
+        action: 'SCMP_ACT_ERRNO',
+        errnoRet: 22,
+        args: [
+          { index: 0, value: 8, op: 'SCMP_CMP_EQ' },
+          { index: 0, value: 9, op: 'SCMP_CMP_EQ' },
+        ],
+      },
     ],
   });
   t.equal(r.status, 0, r.stderr);
@@ -68,12 +99,17 @@ t.test('argument conditions: EQ and MASKED_EQ on personality, a rule per conditi
 t.test('conditions on two arguments: socket(AF_INET, type <= SOCK_RAW) refused, AF_INET6 passes', async (t) => {
   const r = run(t, 'ping -c1 -W1 127.0.0.1; ping6 -c1 -W1 ::1; echo done', {
     defaultAction: 'SCMP_ACT_ALLOW',
-    syscalls: [{
-      names: ['socket'],
-      action: 'SCMP_ACT_ERRNO',
-      errnoRet: 97,
-      args: [{ index: 0, value: 2, op: 'SCMP_CMP_EQ' }, { index: 1, value: 3, op: 'SCMP_CMP_LE' }],
-    }],
+    syscalls: [
+      {
+        names: ['socket'],
+        action: 'SCMP_ACT_ERRNO',
+        errnoRet: 97,
+        args: [
+          { index: 0, value: 2, op: 'SCMP_CMP_EQ' },
+          { index: 1, value: 3, op: 'SCMP_CMP_LE' },
+        ],
+      },
+    ],
   });
   t.equal(r.status, 0, r.stderr);
   t.match(r.stderr, /ping: can't create raw socket: Address family not supported by protocol/);
@@ -142,18 +178,32 @@ t.test('flags TSYNC and SPEC_ALLOW: the filter loads; SPEC_ALLOW leaves speculat
 t.test('the load position: before the credentials without noNewPrivileges, right before execve with it', async (t) => {
   const env = setup(t);
   const noCapset: LinuxSeccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['capset'], action: 'SCMP_ACT_ERRNO' }] };
-  const early = run(t, 'echo ran', noCapset, (s) => { s.process!.noNewPrivileges = false; }, env);
+  const early = run(
+    t,
+    'echo ran',
+    noCapset,
+    (s) => {
+      s.process!.noNewPrivileges = false;
+    },
+    env,
+  );
   t.equal(early.status, 1, 'the shim sets the capabilities under the filter');
   t.match(early.stderr, /process\.capabilities: .*Operation not permitted/);
   const late = run(t, 'echo ran', noCapset, undefined, env);
   t.equal(late.status, 0, late.stderr);
   t.equal(late.stdout, 'ran\n', 'the filter comes after the capabilities');
   // an unprivileged user without no_new_privs: loaded while CAP_SYS_ADMIN is still held
-  const user = run(t, 'id -u; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: MKDIR, action: 'SCMP_ACT_ERRNO' }] }, (s) => {
-    s.process!.noNewPrivileges = false;
-    s.process!.user = { uid: 1000, gid: 1000 };
-    s.process!.capabilities = {};
-  }, env);
+  const user = run(
+    t,
+    'id -u; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status',
+    { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: MKDIR, action: 'SCMP_ACT_ERRNO' }] },
+    (s) => {
+      s.process!.noNewPrivileges = false;
+      s.process!.user = { uid: 1000, gid: 1000 };
+      s.process!.capabilities = {};
+    },
+    env,
+  );
   t.equal(user.status, 0, user.stderr);
   t.equal(user.stdout, '1000\nNoNewPrivs:\t0\nSeccomp:\t2\n');
 });
@@ -166,12 +216,14 @@ function podmanSeccomp(profile: PodmanProfile, caps: string[]): LinuxSeccomp {
     return major > a || (major === a && minor >= b);
   };
   const sub = profile.archMap?.find((a) => a.architecture === 'SCMP_ARCH_X86_64')?.subArchitectures ?? [];
-  const syscalls = profile.syscalls.filter(({ includes: inc = {}, excludes: exc = {} }) =>
-    (!inc.arches?.length || inc.arches.includes('amd64')) &&
-    (inc.caps ?? []).every((c) => caps.includes(c)) &&
-    (!inc.minKernel || kernelAtLeast(inc.minKernel)) &&
-    !exc.arches?.includes('amd64') &&
-    !(exc.caps ?? []).some((c) => caps.includes(c)));
+  const syscalls = profile.syscalls.filter(
+    ({ includes: inc = {}, excludes: exc = {} }) =>
+      (!inc.arches?.length || inc.arches.includes('amd64')) &&
+      (inc.caps ?? []).every((c) => caps.includes(c)) &&
+      (!inc.minKernel || kernelAtLeast(inc.minKernel)) &&
+      !exc.arches?.includes('amd64') &&
+      !(exc.caps ?? []).some((c) => caps.includes(c)),
+  );
   return {
     defaultAction: profile.defaultAction,
     ...(profile.defaultErrnoRet === undefined ? {} : { defaultErrnoRet: profile.defaultErrnoRet }),
@@ -207,12 +259,47 @@ t.test("podman's default profile runs busybox", async (t) => {
 });
 
 /** The syscalls Linux gained after 5.0 (x86_64 424 on): a profile from 2019 names none of them. */
-const AFTER_LINUX_5_0 = new Set(['pidfd_send_signal', 'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'open_tree',
-  'move_mount', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'pidfd_open', 'clone3', 'close_range', 'openat2', 'pidfd_getfd',
-  'faccessat2', 'process_madvise', 'epoll_pwait2', 'mount_setattr', 'quotactl_fd', 'landlock_create_ruleset',
-  'landlock_add_rule', 'landlock_restrict_self', 'memfd_secret', 'process_mrelease', 'futex_waitv', 'set_mempolicy_home_node',
-  'cachestat', 'fchmodat2', 'map_shadow_stack', 'futex_wake', 'futex_wait', 'futex_requeue', 'statmount', 'listmount',
-  'lsm_get_self_attr', 'lsm_set_self_attr', 'lsm_list_modules', 'mseal']);
+const AFTER_LINUX_5_0 = new Set([
+  'pidfd_send_signal',
+  'io_uring_setup',
+  'io_uring_enter',
+  'io_uring_register',
+  'open_tree',
+  'move_mount',
+  'fsopen',
+  'fsconfig',
+  'fsmount',
+  'fspick',
+  'pidfd_open',
+  'clone3',
+  'close_range',
+  'openat2',
+  'pidfd_getfd',
+  'faccessat2',
+  'process_madvise',
+  'epoll_pwait2',
+  'mount_setattr',
+  'quotactl_fd',
+  'landlock_create_ruleset',
+  'landlock_add_rule',
+  'landlock_restrict_self',
+  'memfd_secret',
+  'process_mrelease',
+  'futex_waitv',
+  'set_mempolicy_home_node',
+  'cachestat',
+  'fchmodat2',
+  'map_shadow_stack',
+  'futex_wake',
+  'futex_wait',
+  'futex_requeue',
+  'statmount',
+  'listmount',
+  'lsm_get_self_attr',
+  'lsm_set_self_attr',
+  'lsm_list_modules',
+  'mseal',
+]);
 
 t.test('ENOSYS stub: under a default-deny profile older than clone3, glibc falls back instead of failing', async (t) => {
   const env = setup(t);
@@ -223,22 +310,25 @@ t.test('ENOSYS stub: under a default-deny profile older than clone3, glibc falls
   const bundle = env.bundle(['/tmp/enosys-probe'], (s) => {
     s.mounts!.push({ destination: '/tmp', type: 'bind', source: env.tmp, options: ['rbind', 'ro'] });
     const current = podmanSeccomp(profile, s.process!.capabilities!.bounding!);
-    const syscalls = current.syscalls!
-      .map((sc) => ({ ...sc, names: sc.names.filter((n) => !AFTER_LINUX_5_0.has(n) && n !== 'getcpu') }))
+    const syscalls = current
+      .syscalls!.map((sc) => ({ ...sc, names: sc.names.filter((n) => !AFTER_LINUX_5_0.has(n) && n !== 'getcpu') }))
       .filter((sc) => sc.names.length > 0);
     t.notOk(syscalls.some((sc) => sc.names.includes('clone3')));
     s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', architectures: current.architectures!, syscalls };
   });
   const r = env.runt(['run', '-b', bundle, env.id('enosys')]);
   t.equal(r.status, 0, r.stderr);
-  t.equal(r.stdout, [
-    'posix_spawn ok', // clone3 → ENOSYS → clone
-    'pthread_create ok', // the same
-    'faccessat ok', // faccessat2 → ENOSYS → faccessat
-    'close_range Function not implemented', // newer than the profile: as on a kernel without it
-    'getcpu Operation not permitted', // older: the profile's own refusal
-    '',
-  ].join('\n'));
+  t.equal(
+    r.stdout,
+    [
+      'posix_spawn ok', // clone3 → ENOSYS → clone
+      'pthread_create ok', // the same
+      'faccessat ok', // faccessat2 → ENOSYS → faccessat
+      'close_range Function not implemented', // newer than the profile: as on a kernel without it
+      'getcpu Operation not permitted', // older: the profile's own refusal
+      '',
+    ].join('\n'),
+  );
 });
 
 t.test('SCMP_ACT_NOTIFY: the listener gets the notify fd and the container process state, and answers', async (t) => {
@@ -275,22 +365,46 @@ t.test('mistakes are errors naming the field, and leave nothing behind', async (
   const env = setup(t);
   const cases: [LinuxSeccomp, RegExp][] = [
     [{ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_M68K'] }, /linux\.seccomp\.architectures\[0\]: SCMP_ARCH_M68K is not supported/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_KILL', errnoRet: 1 }] }, /linux\.seccomp\.syscalls\[0\]\.errnoRet: SCMP_ACT_KILL takes no errno/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /linux\.seccomp\.listenerPath: is required with SCMP_ACT_NOTIFY/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }] }, /linux\.seccomp\.syscalls\[0\]\.args\[0\]\.index: must be 0 to 5/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: join(env.tmp, 'none.sock'), syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /linux\.seccomp\.listenerPath: connect to seccomp listener .*none\.sock: No such file or directory/],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_KILL', errnoRet: 1 }] },
+      /linux\.seccomp\.syscalls\[0\]\.errnoRet: SCMP_ACT_KILL takes no errno/,
+    ],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] },
+      /linux\.seccomp\.listenerPath: is required with SCMP_ACT_NOTIFY/,
+    ],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }] },
+      /linux\.seccomp\.syscalls\[0\]\.args\[0\]\.index: must be 0 to 5/,
+    ],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: join(env.tmp, 'none.sock'), syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] },
+      /linux\.seccomp\.listenerPath: connect to seccomp listener .*none\.sock: No such file or directory/,
+    ],
   ];
   for (const [seccomp, error] of cases) {
     const id = env.id('bad');
-    const r = env.runt(['create', '-b', env.bundle(['true'], (s) => { s.linux!.seccomp = seccomp; }), id]);
+    const r = env.runt([
+      'create',
+      '-b',
+      env.bundle(['true'], (s) => {
+        s.linux!.seccomp = seccomp;
+      }),
+      id,
+    ]);
     t.equal(r.status, 1);
     t.match(r.stderr, error);
     t.notOk(existsSync(join(env.root, id)), 'no state dir');
   }
   // an unknown action never reaches the plan builder: the schema names it first
-  const r = env.runt(['create', '-b', env.bundle(['true'], (s) => {
-    s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOPE' as 'SCMP_ACT_LOG' }] };
-  }), env.id('bad')]);
+  const r = env.runt([
+    'create',
+    '-b',
+    env.bundle(['true'], (s) => {
+      s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOPE' as 'SCMP_ACT_LOG' }] };
+    }),
+    env.id('bad'),
+  ]);
   t.equal(r.status, 1);
   t.match(r.stderr, /linux\.seccomp\.syscalls\[0\]\.action/);
 });

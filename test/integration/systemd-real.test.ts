@@ -13,9 +13,30 @@ const SYSTEMD = '/lib/systemd/systemd';
 const skip = canRun() || (existsSync(SYSTEMD) ? false : `${SYSTEMD} is not installed`);
 if (skip) t.plan(0, skip);
 
-const CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_CHROOT',
-  'CAP_SYS_PTRACE', 'CAP_SYS_ADMIN', 'CAP_SYS_NICE', 'CAP_MKNOD', 'CAP_AUDIT_WRITE', 'CAP_SETFCAP', 'CAP_BPF'];
+const CAPS = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_NICE',
+  'CAP_MKNOD',
+  'CAP_AUDIT_WRITE',
+  'CAP_SETFCAP',
+  'CAP_BPF',
+];
 /** Cgroups systemd makes for its units; on this host it also makes them at the root of the name=systemd hierarchy. */
 const UNIT_DIR = /\.(mount|scope|slice|service|socket)$/;
 const NAMED = '/sys/fs/cgroup/systemd';
@@ -77,9 +98,13 @@ async function bootSystemd(t: Test, cgroup2: boolean): Promise<{ env: Env; insid
     s.linux!.maskedPaths = [];
     s.linux!.readonlyPaths = [];
     delete s.linux!.seccomp;
-    s.mounts = s.mounts!.map((m) => (m.destination !== '/sys/fs/cgroup' ? m
-      : cgroup2 ? { destination: m.destination, type: 'cgroup2', source: 'cgroup2', options: ['nosuid', 'noexec', 'nodev'] }
-        : { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') }));
+    s.mounts = s.mounts!.map((m) =>
+      m.destination !== '/sys/fs/cgroup'
+        ? m
+        : cgroup2
+          ? { destination: m.destination, type: 'cgroup2', source: 'cgroup2', options: ['nosuid', 'noexec', 'nodev'] }
+          : { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') },
+    );
     for (const d of ['/run', '/run/lock', '/var/lib', '/var/log', '/var/tmp']) {
       s.mounts.push({ destination: d, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755'] });
     }
@@ -118,18 +143,32 @@ t.test('a real systemd (PID 1 of a runt container) makes the scope; update, paus
   x = inside(`${show}; cat /proc/$(${runt} state real-x | sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p')/cgroup`);
   t.equal(x.status, 0, x.stderr);
   const shown = x.stdout.split('\n');
-  for (const p of ['Slice=system.slice', 'Delegate=yes', 'MemoryLimit=67108864', 'CPUShares=512', 'CPUQuotaPerSecUSec=250ms', 'TasksMax=50', 'DefaultDependencies=no']) {
+  for (const p of [
+    'Slice=system.slice',
+    'Delegate=yes',
+    'MemoryLimit=67108864',
+    'CPUShares=512',
+    'CPUQuotaPerSecUSec=250ms',
+    'TasksMax=50',
+    'DefaultDependencies=no',
+  ]) {
     t.ok(shown.includes(p), `systemd holds ${p}`);
   }
-  const lines = x.stdout.trim().split('\n').filter((l) => /^\d+:/.test(l));
+  const lines = x.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => /^\d+:/.test(l));
   t.ok(lines.length > 1);
   for (const l of lines) t.equal(l.split(':')[2], `/system.slice/${unit}`, `in the scope: ${l}`);
-  t.equal(inside(`cat /sys/fs/cgroup/cpu/system.slice/${unit}/cpu.cfs_quota_us /sys/fs/cgroup/cpuset/system.slice/${unit}/cpuset.mems`).stdout, '25000\n0\n',
-    'the files systemd does not write, and the cpuset dir runt makes');
+  t.equal(
+    inside(`cat /sys/fs/cgroup/cpu/system.slice/${unit}/cpu.cfs_quota_us /sys/fs/cgroup/cpuset/system.slice/${unit}/cpuset.mems`).stdout,
+    '25000\n0\n',
+    'the files systemd does not write, and the cpuset dir runt makes',
+  );
 
   const devices = `/sys/fs/cgroup/devices/system.slice/${unit}/devices.list`;
   const rules = inside(`cat ${devices}`).stdout;
-  t.match(rules, /^c 1:3 rwm$/m, 'the container\'s device rules');
+  t.match(rules, /^c 1:3 rwm$/m, "the container's device rules");
   t.notMatch(rules, /^a /m, 'not every device');
   x = inside(`${runt} update --memory 100m --pids-limit 77 real-x && systemctl show ${unit} -p MemoryLimit -p TasksMax`);
   t.equal(x.stdout, 'MemoryLimit=104857600\nTasksMax=77\n', `update goes to the unit: ${x.stderr}`);
@@ -137,7 +176,9 @@ t.test('a real systemd (PID 1 of a runt container) makes the scope; update, paus
   t.equal(inside(`cat ${devices}`).stdout, rules, 'device rules unchanged by SetUnitProperties');
   t.equal(inside(`systemctl daemon-reload && cat ${devices}`).stdout, rules, 'and by a daemon-reload');
 
-  x = inside(`${runt} pause real-x && ${runt} state real-x | grep -o '"status": "[a-z]*"' && cat /sys/fs/cgroup/freezer/system.slice/${unit}/freezer.state && ${runt} resume real-x`);
+  x = inside(
+    `${runt} pause real-x && ${runt} state real-x | grep -o '"status": "[a-z]*"' && cat /sys/fs/cgroup/freezer/system.slice/${unit}/freezer.state && ${runt} resume real-x`,
+  );
   t.equal(x.stdout, '"status": "paused"\nFROZEN\n', `pause: ${x.stderr}`);
 
   x = inside(`${runt} delete --force real-x && systemctl is-active ${unit}; ls -d /sys/fs/cgroup/*/system.slice/${unit} 2>/dev/null | wc -l`);
@@ -156,7 +197,9 @@ t.test('the same on a cgroup2-only view (systemd in unified mode): v2 properties
   const unit = 'runt-real-v2.scope';
   let x = inside(`${runt} run -d -b /mnt/b real-v2`);
   t.equal(x.status, 0, `run inside: ${x.stderr}`);
-  x = inside(`systemctl show ${unit} -p Slice -p Delegate -p IOAccounting -p ActiveState; cat /proc/$(${runt} state real-v2 | sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p')/cgroup | grep ^0::`);
+  x = inside(
+    `systemctl show ${unit} -p Slice -p Delegate -p IOAccounting -p ActiveState; cat /proc/$(${runt} state real-v2 | sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p')/cgroup | grep ^0::`,
+  );
   t.equal(x.stdout, `Slice=system.slice\nDelegate=yes\nIOAccounting=yes\nActiveState=active\n0::/system.slice/${unit}\n`, x.stderr);
   x = inside(`${runt} pause real-v2 && cat /sys/fs/cgroup/system.slice/${unit}/cgroup.freeze && ${runt} resume real-v2`);
   t.equal(x.stdout, '1\n', `pause: ${x.stderr}`);

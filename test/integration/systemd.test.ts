@@ -15,7 +15,12 @@ if (skip) t.plan(0, skip);
 const M = 1024 * 1024;
 const CG = '/sys/fs/cgroup';
 
-interface Call { interface: string; member: string; signature: string; body: unknown[] }
+interface Call {
+  interface: string;
+  member: string;
+  signature: string;
+  body: unknown[];
+}
 type Prop = [string, { signature: string; value: unknown }];
 
 const dir = mkdtempSync('/tmp/runt-systemd-');
@@ -28,11 +33,14 @@ const children: ChildProcess[] = [];
 
 async function startBus(): Promise<void> {
   const config = join(dir, 'bus.conf');
-  writeFileSync(config, `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+  writeFileSync(
+    config,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig><type>system</type><listen>unix:path=${socket}</listen><auth>EXTERNAL</auth>
 <policy context="default"><allow user="root"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/></policy>
-</busconfig>\n`);
+</busconfig>\n`,
+  );
   const daemon = spawn('dbus-daemon', ['--config-file', config, '--nofork', '--nopidfile'], { stdio: 'ignore' }); // it says only that it cannot raise its fd limit (no CAP_SYS_RESOURCE here)
   children.push(daemon);
   for (let i = 0; !existsSync(socket); i++) {
@@ -40,8 +48,9 @@ async function startBus(): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
   process.env.DBUS_SYSTEM_BUS_ADDRESS = `unix:path=${socket}`;
-  const fake = spawn(process.execPath, [...process.execArgv, join(REPO, 'test/integration/fake-systemd.ts'), process.env.DBUS_SYSTEM_BUS_ADDRESS, records],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const fake = spawn(process.execPath, [...process.execArgv, join(REPO, 'test/integration/fake-systemd.ts'), process.env.DBUS_SYSTEM_BUS_ADDRESS, records], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(fake);
   await new Promise<void>((resolve, reject) => {
     fake.stdout!.on('data', (b: Buffer) => (b.toString().includes('ready') ? resolve() : undefined));
@@ -69,14 +78,25 @@ t.teardown(async () => {
   }
 });
 
-const env = (e: Env) => ({ runt: (args: string[]) => e.runt(['--systemd-cgroup', ...args], { env: { PATH: process.env.PATH, DBUS_SYSTEM_BUS_ADDRESS: process.env.DBUS_SYSTEM_BUS_ADDRESS } }) });
+const env = (e: Env) => ({
+  runt: (args: string[]) =>
+    e.runt(['--systemd-cgroup', ...args], { env: { PATH: process.env.PATH, DBUS_SYSTEM_BUS_ADDRESS: process.env.DBUS_SYSTEM_BUS_ADDRESS } }),
+});
 
 /** The calls recorded since `from` (an index into the record file). */
-const calls = (from = 0): Call[] => readFileSync(records, 'utf8').split('\n').filter(Boolean).slice(from).map((l) => JSON.parse(l) as Call);
+const calls = (from = 0): Call[] =>
+  readFileSync(records, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(from)
+    .map((l) => JSON.parse(l) as Call);
 const propsOf = (list: Prop[]): Record<string, unknown> => Object.fromEntries(list.map(([n, v]) => [n, v.value]));
 
 /** Every dir of the scope, in every hierarchy. */
-const scopeDirs = (unit: string): string[] => readdirSync(CG).map((c) => join(CG, c, 'system.slice', unit)).filter((d) => existsSync(d));
+const scopeDirs = (unit: string): string[] =>
+  readdirSync(CG)
+    .map((c) => join(CG, c, 'system.slice', unit))
+    .filter((d) => existsSync(d));
 
 function bundleFor(e: Env, unitName: string, edit?: (s: Spec) => void): string {
   return e.bundle(['sleep', '300'], (s) => {
@@ -105,9 +125,19 @@ t.test('run: the container is in a transient scope systemd made, with the proper
   t.same(start!.body[3], [], 'no auxiliary units');
   const props = propsOf(start!.body[2] as Prop[]);
   t.match(props, {
-    Description: `runt container ${id}`, Slice: 'system.slice', Delegate: true, PIDs: [pid], DefaultDependencies: false,
-    MemoryAccounting: true, CPUAccounting: true, TasksAccounting: true,
-    MemoryLimit: String(64 * M), CPUShares: '512', CPUQuotaPeriodUSec: '100000', CPUQuotaPerSecUSec: '250000', TasksMax: '50',
+    Description: `runt container ${id}`,
+    Slice: 'system.slice',
+    Delegate: true,
+    PIDs: [pid],
+    DefaultDependencies: false,
+    MemoryAccounting: true,
+    CPUAccounting: true,
+    TasksAccounting: true,
+    MemoryLimit: String(64 * M),
+    CPUShares: '512',
+    CPUQuotaPeriodUSec: '100000',
+    CPUQuotaPerSecUSec: '250000',
+    TasksMax: '50',
     AllowedCPUs: [1],
   });
   t.same((start!.body[2] as Prop[]).find(([n]) => n === 'PIDs')![1].signature, 'au', 'PIDs is an array of uint32');
@@ -117,8 +147,17 @@ t.test('run: the container is in a transient scope systemd made, with the proper
   for (const line of procCgroup) t.equal(line.split(':')[2], `/system.slice/${unit}`, line);
   t.ok(existsSync(`${CG}/cpuset/system.slice/${unit}`), 'the cpuset dir systemd does not manage on v1 is made by runt');
   const file = (c: string, f: string) => readFileSync(`${CG}/${c}/system.slice/${unit}/${f}`, 'utf8').trim();
-  t.same([file('memory', 'memory.limit_in_bytes'), file('cpu', 'cpu.shares'), file('cpu', 'cpu.cfs_quota_us'), file('pids', 'pids.max'), file('cpuset', 'cpuset.cpus')],
-    [String(64 * M), '512', '25000', '50', '0'], 'the resource files hold the limits');
+  t.same(
+    [
+      file('memory', 'memory.limit_in_bytes'),
+      file('cpu', 'cpu.shares'),
+      file('cpu', 'cpu.cfs_quota_us'),
+      file('pids', 'pids.max'),
+      file('cpuset', 'cpuset.cpus'),
+    ],
+    [String(64 * M), '512', '25000', '50', '0'],
+    'the resource files hold the limits',
+  );
 
   // update: SetUnitProperties with the merged resources, then the files
   const beforeUpdate = calls().length;
@@ -143,7 +182,12 @@ t.test('run: the container is in a transient scope systemd made, with the proper
   const beforeDelete = calls().length;
   const d = sd.runt(['delete', '--force', id]);
   t.equal(d.status, 0, d.stderr);
-  t.same(calls(beforeDelete).filter((c) => c.member === 'StopUnit').map((c) => c.body), [[unit, 'replace']]);
+  t.same(
+    calls(beforeDelete)
+      .filter((c) => c.member === 'StopUnit')
+      .map((c) => c.body),
+    [[unit, 'replace']],
+  );
   t.same(scopeDirs(unit), [], 'no cgroup dir of the scope is left');
   t.notOk(existsSync(`${CG}/cpuset/system.slice`), 'the slice dir runt made in cpuset is gone with its last container');
 });
@@ -164,10 +208,26 @@ t.test('a limit the kernel refuses after the scope is made: the unit is stopped 
   const id = e.id('sd-undo');
   const unit = `runt-${id}.scope`;
   const from = calls().length;
-  const r = env(e).runt(['run', '-d', '-b', bundleFor(e, id, (s) => { s.linux!.resources = { cpu: { cpus: '63' } }; }), id]);
+  const r = env(e).runt([
+    'run',
+    '-d',
+    '-b',
+    bundleFor(e, id, (s) => {
+      s.linux!.resources = { cpu: { cpus: '63' } };
+    }),
+    id,
+  ]);
   t.not(r.status, 0);
   t.match(r.stderr, /linux\.resources\.cpu\.cpus: cannot write "63"/);
-  t.same(calls(from).filter((c) => c.member !== 'ResetFailedUnit').map((c) => [c.member, c.body[0]]), [['StartTransientUnit', unit], ['StopUnit', unit]]);
+  t.same(
+    calls(from)
+      .filter((c) => c.member !== 'ResetFailedUnit')
+      .map((c) => [c.member, c.body[0]]),
+    [
+      ['StartTransientUnit', unit],
+      ['StopUnit', unit],
+    ],
+  );
   t.same(scopeDirs(unit), [], 'no cgroup dir of the scope is left');
   t.notOk(existsSync(join(e.root, id)), 'no state dir');
 });
@@ -182,7 +242,11 @@ t.test('a second container for a scope that exists: reset once, then a clear err
   const r = sd.runt(['run', '-d', '-b', bundleFor(e, first), second]);
   t.not(r.status, 0);
   t.match(r.stderr, `systemd: StartTransientUnit runt-${first}.scope: org.freedesktop.systemd1.UnitExists`);
-  t.same(calls(from).map((c) => c.member), ['StartTransientUnit', 'ResetFailedUnit', 'StartTransientUnit'], 'as runc: reset-failed and one retry');
+  t.same(
+    calls(from).map((c) => c.member),
+    ['StartTransientUnit', 'ResetFailedUnit', 'StartTransientUnit'],
+    'as runc: reset-failed and one retry',
+  );
   t.notOk(existsSync(join(e.root, second)), 'no state dir for the second');
   t.equal(readState(e, first).status, 'running');
   t.equal(sd.runt(['delete', '--force', first]).status, 0);
@@ -191,9 +255,19 @@ t.test('a second container for a scope that exists: reset once, then a clear err
 
 t.test('cgroupsPath that is not slice:prefix:name, or a bad slice: errors naming the field', async (t: Test) => {
   const e = setup(t);
-  for (const [path, msg] of [['/a/b', /linux\.cgroupsPath: expected "slice:prefix:name"/], ['system:runt:x', /linux\.cgroupsPath: invalid slice name "system"/]] as const) {
+  for (const [path, msg] of [
+    ['/a/b', /linux\.cgroupsPath: expected "slice:prefix:name"/],
+    ['system:runt:x', /linux\.cgroupsPath: invalid slice name "system"/],
+  ] as const) {
     const id = e.id('badpath');
-    const r = env(e).runt(['create', '-b', e.bundle(['true'], (s) => { s.linux!.cgroupsPath = path; }), id]);
+    const r = env(e).runt([
+      'create',
+      '-b',
+      e.bundle(['true'], (s) => {
+        s.linux!.cgroupsPath = path;
+      }),
+      id,
+    ]);
     t.not(r.status, 0, path);
     t.match(r.stderr, msg);
     t.notOk(existsSync(join(e.root, id)));
@@ -224,8 +298,22 @@ t.test('no cgroup dir runt or the fake made is left', async (t: Test) => {
 
 // a real dbus-daemon carried the conversation; sd-bus (busctl) reads the fake's replies as systemd's clients do
 t.test('busctl (sd-bus) against the fake: the same wire format both ways', { skip: existsSync('/usr/bin/busctl') ? false : 'no busctl' }, async (t: Test) => {
-  const r = spawnSync('busctl', ['--address', process.env.DBUS_SYSTEM_BUS_ADDRESS!, 'call', 'org.freedesktop.systemd1', '/org/freedesktop/systemd1',
-    'org.freedesktop.systemd1.Manager', 'StopUnit', 'ss', 'nothere.scope', 'replace'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'busctl',
+    [
+      '--address',
+      process.env.DBUS_SYSTEM_BUS_ADDRESS!,
+      'call',
+      'org.freedesktop.systemd1',
+      '/org/freedesktop/systemd1',
+      'org.freedesktop.systemd1.Manager',
+      'StopUnit',
+      'ss',
+      'nothere.scope',
+      'replace',
+    ],
+    { encoding: 'utf8' },
+  );
   t.not(r.status, 0);
   t.match(r.stderr, /Unit nothere\.scope not loaded/);
   const last = calls().at(-1)!;

@@ -54,7 +54,17 @@ t.test('exec -t with --console-socket: the master reaches the socket, the proces
   const env = setup(t);
   const { sock, done } = await consoleReceiver(t, env);
   const { id } = runningContainer(env);
-  const r = env.runt(['exec', '-d', '-t', '--console-socket', sock, id, 'sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-tty; [ -e /dev/console ] || echo no-console']);
+  const r = env.runt([
+    'exec',
+    '-d',
+    '-t',
+    '--console-socket',
+    sock,
+    id,
+    'sh',
+    '-c',
+    'tty; [ -t 0 ] && echo stdin-is-tty; [ -e /dev/console ] || echo no-console',
+  ]);
   t.equal(r.status, 0, r.stderr);
   const { info, output } = await done;
   t.match(info, /received \/dev\/pts\/0/);
@@ -64,7 +74,14 @@ t.test('exec -t with --console-socket: the master reaches the socket, the proces
 t.test('a terminal with no console socket and no terminal to relay is refused by name', async (t) => {
   const env = setup(t);
   const id = env.id('notty');
-  const r = env.runt(['create', '-b', env.bundle(['true'], (s) => { s.process!.terminal = true; }), id]);
+  const r = env.runt([
+    'create',
+    '-b',
+    env.bundle(['true'], (s) => {
+      s.process!.terminal = true;
+    }),
+    id,
+  ]);
   t.equal(r.status, 1);
   t.match(r.stderr, /process.terminal: a terminal needs --console-socket/);
   const { id: running } = runningContainer(env);
@@ -84,11 +101,25 @@ function onTerminal(t: Test, env: Env, steps: string[], args: string[]): { scree
 
 t.test('run in a terminal without a console socket relays it: raw mode, window size, ^C, status, restored', async (t) => {
   const env = setup(t);
-  const bundle = env.bundle(['sh'], (s) => { s.process!.terminal = true; });
-  const { screen, report } = onTerminal(t, env, [
-    'wait:# ', 'mode', 'resize:50x132', 'sleep:200', 'send:tty; stty size; sleep 30\\r', 'sleep:500', 'send:\\x03', 'wait:# ',
-    'send:echo after-int; exit 3\\r',
-  ], ['run', '-b', bundle, env.id('relay')]);
+  const bundle = env.bundle(['sh'], (s) => {
+    s.process!.terminal = true;
+  });
+  const { screen, report } = onTerminal(
+    t,
+    env,
+    [
+      'wait:# ',
+      'mode',
+      'resize:50x132',
+      'sleep:200',
+      'send:tty; stty size; sleep 30\\r',
+      'sleep:500',
+      'send:\\x03',
+      'wait:# ',
+      'send:echo after-int; exit 3\\r',
+    ],
+    ['run', '-b', bundle, env.id('relay')],
+  );
   t.match(screen, /\/dev\/pts\/0\n50 132\n/, "the container's pty, resized with the terminal");
   t.match(screen, /\nafter-int\n/, '^C reached the container as a byte: the sleep ended, the shell lives on');
   t.equal(report, 'mode raw\nexit 3\ntermios same\n', 'raw while relaying, the status, the terminal as it was');

@@ -9,7 +9,7 @@ import { canRun, rootfs, setup } from './harness';
 const skip = canRun();
 if (skip) t.plan(0, skip);
 
-t.test('a tmpfs with tmpcopyup over /etc: the rootfs\'s files, dirs and links with their modes, owners, times', async (t) => {
+t.test("a tmpfs with tmpcopyup over /etc: the rootfs's files, dirs and links with their modes, owners, times", async (t) => {
   const env = setup(t);
   const root = join(env.tmp, 'rootfs');
   t.equal(spawnSync('cp', ['-a', rootfs(), root]).status, 0);
@@ -32,23 +32,31 @@ t.test('a tmpfs with tmpcopyup over /etc: the rootfs\'s files, dirs and links wi
     'touch /etc/new && echo writable',
     'grep " /etc " /proc/self/mounts | cut -d" " -f3',
   ].join('; ');
-  const r = env.runt(['run', '-b', env.bundle(['sh', '-c', script], (s) => {
-    s.root = { path: root, readonly: true };
-    s.mounts!.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'tmpcopyup', 'mode=755'] });
-  }), env.id('copyup')]);
+  const r = env.runt([
+    'run',
+    '-b',
+    env.bundle(['sh', '-c', script], (s) => {
+      s.root = { path: root, readonly: true };
+      s.mounts!.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'tmpcopyup', 'mode=755'] });
+    }),
+    env.id('copyup'),
+  ]);
   t.equal(r.status, 0, r.stderr);
-  t.equal(r.stdout, [
-    '1',
-    '/etc/sub 751 1000 1001 1100000000 directory',
-    '/etc/sub/file 604 1000 1001 1000000000 regular file',
-    'deep',
-    'passwd',
-    join(env.tmp, 'host'),
-    'no fifo',
-    'writable',
-    'tmpfs',
-    '',
-  ].join('\n'));
-  t.notOk(existsSync(join(etc, 'new')), 'the rootfs\'s /etc is unchanged below the tmpfs');
+  t.equal(
+    r.stdout,
+    [
+      '1',
+      '/etc/sub 751 1000 1001 1100000000 directory',
+      '/etc/sub/file 604 1000 1001 1000000000 regular file',
+      'deep',
+      'passwd',
+      join(env.tmp, 'host'),
+      'no fifo',
+      'writable',
+      'tmpfs',
+      '',
+    ].join('\n'),
+  );
+  t.notOk(existsSync(join(etc, 'new')), "the rootfs's /etc is unchanged below the tmpfs");
   t.notOk(existsSync(join(env.tmp, 'host')), 'the link was not followed');
 });

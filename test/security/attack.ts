@@ -26,7 +26,12 @@ export function tree(dir: string): string[] {
       const path = join(rel, name);
       const st = lstatSync(join(dir, path));
       if (st.isSymbolicLink()) lines.push(`${path} -> ${readlinkSync(join(dir, path))}`);
-      else if (st.isFile()) lines.push(`${path} ${createHash('sha256').update(readFileSync(join(dir, path))).digest('hex')} ${st.mode.toString(8)}`);
+      else if (st.isFile())
+        lines.push(
+          `${path} ${createHash('sha256')
+            .update(readFileSync(join(dir, path)))
+            .digest('hex')} ${st.mode.toString(8)}`,
+        );
       else if (st.isDirectory()) {
         lines.push(`${path}/ ${st.mode.toString(8)}`);
         walk(path);

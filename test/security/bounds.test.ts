@@ -30,13 +30,18 @@ t.test('ids too long for a file name, or for the state root, are refused by name
 t.test('a hook that writes 200 MB: runt keeps the end of it, its memory stays bounded', async (t) => {
   const { env } = attack(t);
   const hook = 'head -c 200000000 /dev/zero | tr "\\0" x; echo; echo "the reason it failed" >&2; exit 3';
-  const bundle = env.bundle(['true'], (s) => { s.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', hook] }] }; });
+  const bundle = env.bundle(['true'], (s) => {
+    s.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', hook] }] };
+  });
   const r = spawnCaptured(env.tmp, '/usr/bin/time', ['-q', '-f', 'maxrss %M', RUNT, '--root', env.root, 'create', '-b', bundle, env.id('hook')]);
   const [message, rss] = r.stderr.split(/\n(?=maxrss \d+\n$)/);
   t.equal(r.status, 1, 'create fails');
   t.ok(message!.length < 10_000, `the message is bounded (${message!.length} characters)`);
   // (a message of 200 MB is not shown: comparing it would take the test's time)
-  t.match(message!.length < 10_000 ? message : `${message!.length} characters`, /^runt: hooks\.createRuntime\[0\] \(\/bin\/sh\): exited with status 3: \[\d+ bytes of output before this cut\] x+\nthe reason it failed$/);
+  t.match(
+    message!.length < 10_000 ? message : `${message!.length} characters`,
+    /^runt: hooks\.createRuntime\[0\] \(\/bin\/sh\): exited with status 3: \[\d+ bytes of output before this cut\] x+\nthe reason it failed$/,
+  );
   const kb = Number(/maxrss (\d+)/.exec(rss ?? '')?.[1]);
   t.ok(kb > 0 && kb < 120_000, `runt's peak RSS stays small: ${kb} KiB`);
 });

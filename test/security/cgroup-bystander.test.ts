@@ -50,7 +50,14 @@ t.test('a cgroup that holds a bystander is refused; the bystander survives', asy
   });
   for (const dir of dirs) writeFileSync(join(dir, 'cgroup.procs'), String(bystander.pid));
   const id = env.id('bystander');
-  const r = env.runt(['create', '-b', env.bundle(['sleep', '300'], (s) => { s.linux!.cgroupsPath = `/${name}`; }), id]);
+  const r = env.runt([
+    'create',
+    '-b',
+    env.bundle(['sleep', '300'], (s) => {
+      s.linux!.cgroupsPath = `/${name}`;
+    }),
+    id,
+  ]);
   refused(t, r, new RegExp(`^runt: cgroups: /${name}: container's cgroup is not empty: 1 process\\(es\\) found\\n$`));
   // what a client does next with the container it thinks it made
   env.runt(['kill', '--all', id, 'KILL']);
@@ -71,7 +78,14 @@ t.test('a frozen cgroup is refused', async (t) => {
   writeFileSync(file, v1 ? 'FROZEN' : '1');
   t.teardown(() => writeFileSync(file, v1 ? 'THAWED' : '0'));
   const id = env.id('frozen');
-  const r = env.runt(['create', '-b', env.bundle(['true'], (s) => { s.linux!.cgroupsPath = `/${name}`; }), id]);
+  const r = env.runt([
+    'create',
+    '-b',
+    env.bundle(['true'], (s) => {
+      s.linux!.cgroupsPath = `/${name}`;
+    }),
+    id,
+  ]);
   refused(t, r, new RegExp(`^runt: cgroups: /${name}: container's cgroup unexpectedly frozen\\n$`));
   t.notOk(existsSync(join(env.root, id)), 'no state dir');
 });
@@ -79,7 +93,9 @@ t.test('a frozen cgroup is refused', async (t) => {
 t.test('the default cgroup: one id under two state roots, two cgroups', async (t) => {
   const first = setup(t);
   const second = setup(t);
-  const noCgroupsPath = (s: { linux?: { cgroupsPath?: string } }): void => { delete s.linux!.cgroupsPath; };
+  const noCgroupsPath = (s: { linux?: { cgroupsPath?: string } }): void => {
+    delete s.linux!.cgroupsPath;
+  };
   const id = first.id('twin');
   // the second root's container goes first (LIFO), so that the first root, which made /runt, can remove it
   t.teardown(() => spawnSync(RUNT, ['--root', second.root, 'delete', '--force', id]));
@@ -94,7 +110,7 @@ t.test('the default cgroup: one id under two state roots, two cgroups', async (t
   t.not(cgroupOf(p1), cgroupOf(p2), 'each root has its own');
   t.equal(first.runt(['kill', '--all', id, 'KILL']).status, 0);
   await waitExit(p1);
-  t.ok(alive(p2), 'kill --all under one root leaves the other root\'s container running');
+  t.ok(alive(p2), "kill --all under one root leaves the other root's container running");
   t.equal(first.runt(['delete', id]).status, 0);
   t.equal(readState(second, id).status, 'running');
 });

@@ -16,10 +16,15 @@ t.test('a device path that climbs out of /dev is refused; no node is made', asyn
   const rootfs = a.rootfs();
   for (const path of ['/dev/../etc/evil', '/dev/./../bin/evil', '/dev/x/../../evil']) {
     const id = env.id('devpath');
-    const r = env.runt(['run', '-b', env.bundle(['true'], (s) => {
-      s.root = { path: rootfs, readonly: false };
-      s.linux!.devices = [{ path, type: 'c', major: 1, minor: 1 }]; // /dev/mem
-    }), id]);
+    const r = env.runt([
+      'run',
+      '-b',
+      env.bundle(['true'], (s) => {
+        s.root = { path: rootfs, readonly: false };
+        s.linux!.devices = [{ path, type: 'c', major: 1, minor: 1 }]; // /dev/mem
+      }),
+      id,
+    ]);
     refused(t, r, new RegExp(`^runt: linux\\.devices\\[0\\]\\.path: "${path.replace(/\./g, '\\.')}" is not under /dev\\n$`));
     t.notOk(existsSync(join(rootfs, posix.normalize(path))), `${path}: no node at ${posix.normalize(path)} in the rootfs`);
   }

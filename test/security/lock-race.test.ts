@@ -22,7 +22,9 @@ function hold(dir: string): number {
 
 /** Whether process `pid` waits for an flock on the inode `ino` (a blocked waiter is a "->" line in /proc/locks). */
 function waitsFor(pid: number, ino: number): boolean {
-  return readFileSync('/proc/locks', 'utf8').split('\n').some((l) => / -> FLOCK /.test(l) && l.includes(` ${pid} `) && l.includes(`:${ino} `));
+  return readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .some((l) => / -> FLOCK /.test(l) && l.includes(` ${pid} `) && l.includes(`:${ino} `));
 }
 
 async function until(what: () => boolean, ms = 10_000): Promise<boolean> {
@@ -37,7 +39,10 @@ t.test('a call that waited for the lock of a deleted dir does not act on the con
   const elsewhere = join(env.tmp, 'elsewhere');
   mkdirSync(elsewhere, { mode: 0o700 });
   t.teardown(() => spawnSync(RUNT, ['--root', elsewhere, 'delete', '--force', id]));
-  const bundle = (n: string): string => env.bundle(['sleep', '300'], (s) => { s.linux!.cgroupsPath = `/runt-race-${process.pid}-${n}`; });
+  const bundle = (n: string): string =>
+    env.bundle(['sleep', '300'], (s) => {
+      s.linux!.cgroupsPath = `/runt-race-${process.pid}-${n}`;
+    });
   t.equal(env.runt(['create', '-b', bundle('a'), id]).status, 0);
   const dir = join(env.root, id);
   const first = hold(dir);

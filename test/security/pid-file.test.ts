@@ -21,8 +21,24 @@ t.test('a symlink planted at the temporary name of the pid file leads nowhere', 
   // advance; the attacker plants the link at the name runt would have used, and at a few more for good measure
   for (const pid of [2, 3, 4]) symlinkSync(join(a.victim, 'precious'), `${pidFile}.${pid}.tmp`);
   const id = env.id('pidfile');
-  const r = spawnCaptured(env.tmp, 'unshare', ['--pid', '--fork', '--mount-proc', 'sh', '-c', '"$@"; echo "runt exited $?"', 'sh',
-    RUNT, '--root', env.root, 'run', '--pid-file', pidFile, '-b', env.bundle(['true']), id]);
+  const r = spawnCaptured(env.tmp, 'unshare', [
+    '--pid',
+    '--fork',
+    '--mount-proc',
+    'sh',
+    '-c',
+    '"$@"; echo "runt exited $?"',
+    'sh',
+    RUNT,
+    '--root',
+    env.root,
+    'run',
+    '--pid-file',
+    pidFile,
+    '-b',
+    env.bundle(['true']),
+    id,
+  ]);
   t.equal(r.stdout, 'runt exited 0\n', r.stderr);
   t.match(readFileSync(pidFile, 'utf8'), /^\d+$/, 'the pid file holds a pid');
   a.hostUntouched();

@@ -28,7 +28,10 @@ function probeBundle(env: Env, args: string[], edit?: Parameters<Env['bundle']>[
 
 /** The probe's lines: [serial, description, perm] per keyring line, and the key line. */
 function lines(out: string): string[][] {
-  return out.trim().split('\n').map((l) => l.split(' '));
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' '));
 }
 
 t.test("run: the container's session keyring is its own, and the caller's key is out of reach", async (t) => {
@@ -66,7 +69,9 @@ t.test("exec: the process joins the container's keyring, not its caller's", asyn
       continue;
     }
     // the init's keyring, as the host's root sees it in /proc/keys (hex serial ... description)
-    const init = readFileSync('/proc/keys', 'utf8').split('\n').find((l) => l.endsWith(`_ses.${id}: empty`) || l.includes(` _ses.${id}:`));
+    const init = readFileSync('/proc/keys', 'utf8')
+      .split('\n')
+      .find((l) => l.endsWith(`_ses.${id}: empty`) || l.includes(` _ses.${id}:`));
     t.ok(init, `/proc/keys lists _ses.${id} (pid ${readState(env, id).pid as number})`);
     t.equal(own?.[1], `_ses.${id}`);
     t.equal(Number(own?.[0]).toString(16).padStart(8, '0'), init?.split(' ')[0], "the init's keyring");
@@ -74,7 +79,7 @@ t.test("exec: the process joins the container's keyring, not its caller's", asyn
   }
 });
 
-t.test('a user namespace: the keyring is searchable by anyone (its owner is the container\'s root)', async (t) => {
+t.test("a user namespace: the keyring is searchable by anyone (its owner is the container's root)", async (t) => {
   const env = setup(t);
   fixture(t, env, 'keyring-probe', ['-static']);
   chmodSync(env.tmp, 0o755); // for the container's root, an unmapped id outside

@@ -14,7 +14,13 @@ const NAME = `rsr${process.pid}`;
 /** The other local user, who plants the records: daemon. */
 const ATTACKER = 1;
 
-interface Victim { uid: number; gid: number; tmp: string; runt: string; out: string }
+interface Victim {
+  uid: number;
+  gid: number;
+  tmp: string;
+  runt: string;
+  out: string;
+}
 
 function setUp(): string | Victim {
   const skip = canRun();
@@ -56,8 +62,16 @@ function defineTests(v: Victim): void {
     const dir = join(root, 'planted');
     mkdirSync(dir, { recursive: true });
     const record = {
-      ociVersion: '1.3.0', id: 'planted', createdDone: true, pid: 0, startTime: '', bundle: v.tmp, rootfs: v.tmp,
-      created: new Date().toISOString(), owner: '', annotations: {},
+      ociVersion: '1.3.0',
+      id: 'planted',
+      createdDone: true,
+      pid: 0,
+      startTime: '',
+      bundle: v.tmp,
+      rootfs: v.tmp,
+      created: new Date().toISOString(),
+      owner: '',
+      annotations: {},
       config: { ociVersion: '1.3.0', root: { path: v.tmp }, hooks: { poststop: [{ path: '/bin/sh', args: ['sh', '-c', `id -u > ${mark}`] }] } },
     };
     // open to all, as an attacker leaves it: so that the victim's delete can remove it and go on to the hooks
@@ -86,17 +100,46 @@ function defineTests(v: Victim): void {
   });
 
   const cases: [string, number | 'victim', number, number | 'victim', RegExp][] = [
-    ['a root another user owns', ATTACKER, 0o777, ATTACKER, /^runt: state dir \/\S+\/root is owned by uid 1, not by uid \d+ that runs runt: refusing to use it\n$/],
-    ['a root of the victim\'s that others may write to', 'victim', 0o757, ATTACKER, /^runt: state dir \/\S+\/root is writable by others \(mode 757\): refusing to use it\n$/],
-    ['a root of the victim\'s that its group may write to', 'victim', 0o770, ATTACKER, /^runt: state dir \/\S+\/root is writable by its group \(mode 770\): refusing to use it\n$/],
-    ['a container dir another user owns', 'victim', 0o700, ATTACKER, /^runt: state dir \/\S+\/root\/planted is owned by uid 1, not by uid \d+ that runs runt: refusing to use it\n$/],
+    [
+      'a root another user owns',
+      ATTACKER,
+      0o777,
+      ATTACKER,
+      /^runt: state dir \/\S+\/root is owned by uid 1, not by uid \d+ that runs runt: refusing to use it\n$/,
+    ],
+    [
+      "a root of the victim's that others may write to",
+      'victim',
+      0o757,
+      ATTACKER,
+      /^runt: state dir \/\S+\/root is writable by others \(mode 757\): refusing to use it\n$/,
+    ],
+    [
+      "a root of the victim's that its group may write to",
+      'victim',
+      0o770,
+      ATTACKER,
+      /^runt: state dir \/\S+\/root is writable by its group \(mode 770\): refusing to use it\n$/,
+    ],
+    [
+      'a container dir another user owns',
+      'victim',
+      0o700,
+      ATTACKER,
+      /^runt: state dir \/\S+\/root\/planted is owned by uid 1, not by uid \d+ that runs runt: refusing to use it\n$/,
+    ],
   ];
   for (const [label, rootOwner, mode, dirOwner, message] of cases) {
     t.test(`--root: ${label} is refused`, async (t) => {
       const root = join(v.tmp, 'root');
       t.teardown(() => rmSync(root, { recursive: true, force: true }));
       plant(root, rootOwner === 'victim' ? v.uid : rootOwner, mode, dirOwner === 'victim' ? v.uid : dirOwner);
-      for (const command of [['delete', 'planted'], ['delete', '--force', 'planted'], ['state', 'planted'], ['kill', 'planted', 'KILL']]) {
+      for (const command of [
+        ['delete', 'planted'],
+        ['delete', '--force', 'planted'],
+        ['state', 'planted'],
+        ['kill', 'planted', 'KILL'],
+      ]) {
         const r = runt(['--root', root, ...command]);
         t.equal(r.status, 1, `${command.join(' ')} fails`);
         t.match(r.stderr, message, command.join(' '));

@@ -14,7 +14,9 @@ const PIDS = '/sys/fs/cgroup/pids';
 
 t.test('update --resources: a document the schema refuses changes nothing', async (t) => {
   const { env } = attack(t);
-  const { id, bundle } = runningContainer(env, (s) => { s.linux!.resources = { pids: { limit: 50 } }; });
+  const { id, bundle } = runningContainer(env, (s) => {
+    s.linux!.resources = { pids: { limit: 50 } };
+  });
   const cgroupsPath = (JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { linux: { cgroupsPath: string } }).linux.cgroupsPath;
   const recorded = (): unknown => JSON.parse(readFileSync(join(env.root, id, 'state.json'), 'utf8')).config.linux.resources;
   const before = recorded();

@@ -48,7 +48,7 @@ t.test('help is generated from the table', async (t) => {
   t.equal(parseArgv(['create', '--help']).flags.help, true, '--help needs no id');
 });
 
-t.test('help COMMAND is that command\'s help; an unknown topic is an error (runc\'s text)', async (t) => {
+t.test("help COMMAND is that command's help; an unknown topic is an error (runc's text)", async (t) => {
   const p = parseArgv(['--root', '/r', 'help', 'state']);
   t.equal(p.command?.name, 'state');
   t.equal(p.flags.help, true);
@@ -57,24 +57,30 @@ t.test('help COMMAND is that command\'s help; an unknown topic is an error (runc
   t.equal(parseArgv(['help', 'help']).global.help, true, "help's own help is the general help");
   t.throws(() => parseArgv(['help', 'nosuch']), new UsageError("No help topic for 'nosuch'"));
   t.match(helpText(), /\n {2}help {7}show the commands, or one command's help\n/, 'help is listed as a command');
-  t.match(helpText(), /runt help COMMAND, or runt COMMAND --help/, 'the general help says how to get a command\'s');
+  t.match(helpText(), /runt help COMMAND, or runt COMMAND --help/, "the general help says how to get a command's");
 });
 
-t.test('the CLI: help on stdout with status 0, also with no arguments; an unknown topic fails', { skip: existsSync(RUNT) ? false : 'build/runt is missing: npm run build' }, async (t) => {
-  const run = (args: string[]) => spawnSync(RUNT, args, { encoding: 'utf8', env: { PATH: process.env.PATH } });
-  const none = run([]);
-  t.same([none.status, none.stderr], [0, ''], 'runt alone: status 0, nothing on stderr');
-  t.equal(none.stdout, helpText(), 'the general help on stdout');
-  const state = run(['help', 'state']);
-  t.same([state.status, state.stdout], [0, helpText(COMMANDS.find((c) => c.name === 'state'))], "help state: state's help");
-  t.equal(run(['state', '--help']).stdout, state.stdout, 'the same as state --help');
-  const nosuch = run(['help', 'nosuch']);
-  t.same([nosuch.status, nosuch.stdout, nosuch.stderr], [1, '', "runt: No help topic for 'nosuch'\n"]);
-});
+t.test(
+  'the CLI: help on stdout with status 0, also with no arguments; an unknown topic fails',
+  { skip: existsSync(RUNT) ? false : 'build/runt is missing: npm run build' },
+  async (t) => {
+    const run = (args: string[]) => spawnSync(RUNT, args, { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const none = run([]);
+    t.same([none.status, none.stderr], [0, ''], 'runt alone: status 0, nothing on stderr');
+    t.equal(none.stdout, helpText(), 'the general help on stdout');
+    const state = run(['help', 'state']);
+    t.same([state.status, state.stdout], [0, helpText(COMMANDS.find((c) => c.name === 'state'))], "help state: state's help");
+    t.equal(run(['state', '--help']).stdout, state.stdout, 'the same as state --help');
+    const nosuch = run(['help', 'nosuch']);
+    t.same([nosuch.status, nosuch.stdout, nosuch.stderr], [1, '', "runt: No help topic for 'nosuch'\n"]);
+  },
+);
 
 t.test('log lines are logrus-shaped; json has level, msg, time (RFC 3339)', async (t) => {
   const when = new Date('2026-01-02T03:04:05.678Z');
-  t.equal(formatLine('error', 'container "a" does not exist', true, when),
-    '{"level":"error","msg":"container \\"a\\" does not exist","time":"2026-01-02T03:04:05.678Z"}\n');
+  t.equal(
+    formatLine('error', 'container "a" does not exist', true, when),
+    '{"level":"error","msg":"container \\"a\\" does not exist","time":"2026-01-02T03:04:05.678Z"}\n',
+  );
   t.equal(formatLine('warning', 'w', false, when), 'time="2026-01-02T03:04:05.678Z" level=warning msg="w"\n');
 });

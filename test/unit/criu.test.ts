@@ -12,9 +12,10 @@ import type { Spec } from '../../src/spec/types';
 //   cg_root { ctrl: "cpu,cpuacct" path: "/runt/x" } cg_root { path: "/runt/x" } manage_cgroups_mode: DEFAULT
 //   external: "net[4026531840]:extRootNetNS" empty_ns: 1073741824 inherit_fd { key: "pipe:[123]" fd: 1 } }
 // notify_success: true
-const REQ_HEX = '080212ac01080710ffffffffffffffffff011801520864756d702e6c6f67ba01180a0a2f6574632f686f737473120a2f746d702f686f737473'
-  + 'ba01160a092f6465762f6e756c6c12092f6465762f6e756c6cca01160a0b6370752c6370756163637412072f72756e742f78ca010912072f72756e742f78'
-  + 'da010e0a0a706970653a5b3132335d1001900206aa021c6e65745b343032363533313834305d3a657874526f6f744e65744e53b00280808080041801';
+const REQ_HEX =
+  '080212ac01080710ffffffffffffffffff011801520864756d702e6c6f67ba01180a0a2f6574632f686f737473120a2f746d702f686f737473' +
+  'ba01160a092f6465762f6e756c6c12092f6465762f6e756c6cca01160a0b6370752c6370756163637412072f72756e742f78ca010912072f72756e742f78' +
+  'da010e0a0a706970653a5b3132335d1001900206aa021c6e65745b343032363533313834305d3a657874526f6f744e65744e53b00280808080041801';
 
 // protoc --encode=criu_resp rpc.proto of:
 // type: NOTIFY success: true notify { script: "post-restore" pid: 4242 } cr_errno: -2 cr_errmsg: "x"
@@ -29,7 +30,10 @@ t.test('a criu_req encodes byte for byte as protoc encodes it', async (t) => {
       pid: -1,
       leaveRunning: true,
       logFile: 'dump.log',
-      extMnt: [{ key: '/etc/hosts', val: '/tmp/hosts' }, { key: '/dev/null', val: '/dev/null' }],
+      extMnt: [
+        { key: '/etc/hosts', val: '/tmp/hosts' },
+        { key: '/dev/null', val: '/dev/null' },
+      ],
       cgRoot: [{ ctrl: 'cpu,cpuacct', path: '/runt/x' }, { path: '/runt/x' }],
       manageCgroupsMode: 6,
       external: ['net[4026531840]:extRootNetNS'],
@@ -42,15 +46,23 @@ t.test('a criu_req encodes byte for byte as protoc encodes it', async (t) => {
   // and back: what was encoded decodes to the same values
   const back = decode(criuReq, bytes);
   t.same(back.opts, {
-    imagesDirFd: 7, pid: -1, leaveRunning: true, logFile: 'dump.log',
-    extMnt: [{ key: '/etc/hosts', val: '/tmp/hosts' }, { key: '/dev/null', val: '/dev/null' }],
+    imagesDirFd: 7,
+    pid: -1,
+    leaveRunning: true,
+    logFile: 'dump.log',
+    extMnt: [
+      { key: '/etc/hosts', val: '/tmp/hosts' },
+      { key: '/dev/null', val: '/dev/null' },
+    ],
     cgRoot: [{ ctrl: 'cpu,cpuacct', path: '/runt/x' }, { path: '/runt/x' }],
-    manageCgroupsMode: 6, external: ['net[4026531840]:extRootNetNS'], emptyNs: 0x40000000,
+    manageCgroupsMode: 6,
+    external: ['net[4026531840]:extRootNetNS'],
+    emptyNs: 0x40000000,
     inheritFd: [{ key: 'pipe:[123]', fd: 1 }],
   });
 });
 
-t.test("a criu_resp from protoc decodes; fields runt does not know (gitid, status) are skipped", async (t) => {
+t.test('a criu_resp from protoc decodes; fields runt does not know (gitid, status) are skipped', async (t) => {
   const resp = decode(criuResp, Buffer.from(RESP_HEX, 'hex'));
   t.same(resp, {
     type: ReqType.NOTIFY,
@@ -76,10 +88,28 @@ t.test('the codec refuses what it cannot represent', async (t) => {
 });
 
 t.test("runc's flags become criu_opts", async (t) => {
-  const opts = passThroughOpts({ 'tcp-established': true, 'ext-unix-sk': true, 'shell-job': true, 'file-locks': true,
-    'manage-cgroups-mode': 'strict', 'empty-ns': ['network'], 'auto-dedup': true, 'lazy-pages': true });
-  t.match(opts, { tcpEstablished: true, extUnixSk: true, shellJob: true, fileLocks: true, manageCgroupsMode: 5,
-    emptyNs: 0x40000000, autoDedup: true, lazyPages: true, notifyScripts: true, orphanPtsMaster: true });
+  const opts = passThroughOpts({
+    'tcp-established': true,
+    'ext-unix-sk': true,
+    'shell-job': true,
+    'file-locks': true,
+    'manage-cgroups-mode': 'strict',
+    'empty-ns': ['network'],
+    'auto-dedup': true,
+    'lazy-pages': true,
+  });
+  t.match(opts, {
+    tcpEstablished: true,
+    extUnixSk: true,
+    shellJob: true,
+    fileLocks: true,
+    manageCgroupsMode: 5,
+    emptyNs: 0x40000000,
+    autoDedup: true,
+    lazyPages: true,
+    notifyScripts: true,
+    orphanPtsMaster: true,
+  });
   t.equal(passThroughOpts({}).manageCgroupsMode, 6, 'CRIU default mode without the flag');
   t.throws(() => passThroughOpts({ 'empty-ns': ['pid'] }), /--empty-ns: namespace "pid" is not supported/);
 });
@@ -95,13 +125,16 @@ t.test('external mounts: binds, the v1 cgroup binds, masked files, devices', asy
     ],
     linux: { maskedPaths: ['/proc/kcore', '/proc/acpi'], devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }] },
   } as Spec;
-  const mounts = externalMounts(spec, '/b',
+  const mounts = externalMounts(
+    spec,
+    '/b',
     () => [
       { kind: 'mount', source: 'tmpfs', target: '', fstype: 'tmpfs', options: [] },
       { kind: 'mount', source: '/sys/fs/cgroup/memory/runt/x', target: 'memory', fstype: 'bind', options: [] },
       { kind: 'symlink', target: 'cpu,cpuacct', linkpath: 'cpu' },
     ],
-    (p) => p === '/proc/kcore');
+    (p) => p === '/proc/kcore',
+  );
   t.same(mounts, [
     { dest: '/etc/hosts', source: '/b/hosts' },
     { dest: '/data', source: '/srv/data' },
@@ -109,16 +142,25 @@ t.test('external mounts: binds, the v1 cgroup binds, masked files, devices', asy
     { dest: '/proc/kcore', source: '/dev/null' },
     { dest: '/dev/fuse', source: '/dev/fuse' },
   ]);
-  t.same(dumpExtMounts(mounts).map((m) => `${m.key}=${m.val}`),
-    ['/etc/hosts=/etc/hosts', '/data=/data', '/sys/fs/cgroup/memory=/sys/fs/cgroup/memory', '/proc/kcore=/dev/null', '/dev/fuse=/dev/fuse']);
-  t.same(restoreExtMounts([...mounts, { dest: '/proc/scsi', source: '/dev/null' }]).map((m) => `${m.key}=${m.val}`),
-    ['/etc/hosts=/b/hosts', '/data=/srv/data', '/sys/fs/cgroup/memory=/sys/fs/cgroup/memory/runt/x', '/dev/null=/dev/null', '/dev/fuse=/dev/fuse']);
+  t.same(
+    dumpExtMounts(mounts).map((m) => `${m.key}=${m.val}`),
+    ['/etc/hosts=/etc/hosts', '/data=/data', '/sys/fs/cgroup/memory=/sys/fs/cgroup/memory', '/proc/kcore=/dev/null', '/dev/fuse=/dev/fuse'],
+  );
+  t.same(
+    restoreExtMounts([...mounts, { dest: '/proc/scsi', source: '/dev/null' }]).map((m) => `${m.key}=${m.val}`),
+    ['/etc/hosts=/b/hosts', '/data=/srv/data', '/sys/fs/cgroup/memory=/sys/fs/cgroup/memory/runt/x', '/dev/null=/dev/null', '/dev/fuse=/dev/fuse'],
+  );
 });
 
 t.test('cgroup roots from /proc/PID/cgroup; pipes of the init handed over', async (t) => {
   t.same(cgroupRoots('13:name=systemd:/\n4:cpu,cpuacct:/runt/x\n3:memory:/runt/x\n0::/runt/x\n'), [
-    { ctrl: 'name=systemd', path: '/' }, { ctrl: 'cpu,cpuacct', path: '/runt/x' }, { ctrl: 'memory', path: '/runt/x' },
+    { ctrl: 'name=systemd', path: '/' },
+    { ctrl: 'cpu,cpuacct', path: '/runt/x' },
+    { ctrl: 'memory', path: '/runt/x' },
     { ctrl: '', path: '/runt/x' },
   ]);
-  t.same(inheritPipes(['/dev/null', 'pipe:[77]', 'pipe:[78]']), [{ key: 'pipe:[77]', fd: 1 }, { key: 'pipe:[78]', fd: 2 }]);
+  t.same(inheritPipes(['/dev/null', 'pipe:[77]', 'pipe:[78]']), [
+    { key: 'pipe:[77]', fd: 1 },
+    { key: 'pipe:[78]', fd: 2 },
+  ]);
 });

@@ -26,8 +26,17 @@ t.test('runt spec writes valid configs, rootful and rootless', async (t) => {
 
 t.test('the state document is valid in every status', async (t) => {
   const record: ContainerRecord = {
-    ociVersion: '1.3.0', id: 'c1', createdDone: true, pid: 42, startTime: '1', bundle: '/b', rootfs: '/b/rootfs',
-    created: '2026-01-01T00:00:00Z', owner: '', annotations: { a: 'b' }, config: defaultSpec(false),
+    ociVersion: '1.3.0',
+    id: 'c1',
+    createdDone: true,
+    pid: 42,
+    startTime: '1',
+    bundle: '/b',
+    rootfs: '/b/rootfs',
+    created: '2026-01-01T00:00:00Z',
+    owner: '',
+    annotations: { a: 'b' },
+    config: defaultSpec(false),
   };
   for (const status of ['creating', 'created', 'running', 'stopped'] as const) {
     t.equal(checkState(specState(record, status)).ok, true, status);

@@ -61,7 +61,9 @@ t.test(`${CASES} mutated configs: a plan or a rejection that names the field`, a
 
 t.test('the corpus of interesting cases, each with its expected outcome', async (t) => {
   const expected = JSON.parse(readFileSync(join(CORPUS, 'expected.json'), 'utf8')) as Record<string, string>;
-  const files = readdirSync(CORPUS).filter((f) => f.endsWith('.json') && f !== 'expected.json').sort();
+  const files = readdirSync(CORPUS)
+    .filter((f) => f.endsWith('.json') && f !== 'expected.json')
+    .sort();
   t.same(files, Object.keys(expected).sort(), 'every corpus file has an expectation');
   for (const file of files) {
     let outcome: string;

@@ -25,15 +25,24 @@ t.test('proc and sysfs targets are never followed: their MOUNT says nofollow; ev
   t.same(mountAt(steps, '/data')!.args.slice(5), ['dir', 'procguard']);
 });
 
-t.test('mounts over /proc as runc\'s checkProcMount: a procfs on /proc, lxcfs\'s files, nothing else', async (t) => {
-  const add = (m: object) => (s: Spec) => { s.mounts!.push(m as never); };
-  t.throws(() => childPlan(add({ destination: '/proc/sys/kernel/core_pattern', type: 'bind', source: '/etc/x' })),
-    /^mounts\[7\]\.destination: "\/proc\/sys\/kernel\/core_pattern" cannot be mounted because it is inside \/proc$/);
+t.test("mounts over /proc as runc's checkProcMount: a procfs on /proc, lxcfs's files, nothing else", async (t) => {
+  const add = (m: object) => (s: Spec) => {
+    s.mounts!.push(m as never);
+  };
+  t.throws(
+    () => childPlan(add({ destination: '/proc/sys/kernel/core_pattern', type: 'bind', source: '/etc/x' })),
+    /^mounts\[7\]\.destination: "\/proc\/sys\/kernel\/core_pattern" cannot be mounted because it is inside \/proc$/,
+  );
   t.throws(() => childPlan(add({ destination: '/proc//', type: 'tmpfs', source: 'tmpfs' })), /"\/proc" cannot be mounted because it is not of type proc/);
   t.throws(() => childPlan(add({ destination: '/proc', type: 'bind', source: '/srv' })), /not of type proc/, 'a bind of what is not a procfs');
   t.ok(childPlan(add({ destination: '/proc', type: 'bind', source: '/proc' })).some((s) => s.op === 'BIND' && s.args[1] === '/proc'));
-  t.ok(childPlan(add({ destination: '/proc/meminfo', type: 'bind', source: '/lxcfs/meminfo.txt' })).some((s) => s.op === 'BIND' && s.args[1] === '/proc/meminfo'));
-  t.ok(childPlan(add({ destination: '/x/../proc/cpuinfo', type: 'bind', source: '/c.txt' })).some((s) => s.args[1] === '/proc/cpuinfo'), 'the destination is cleaned');
+  t.ok(
+    childPlan(add({ destination: '/proc/meminfo', type: 'bind', source: '/lxcfs/meminfo.txt' })).some((s) => s.op === 'BIND' && s.args[1] === '/proc/meminfo'),
+  );
+  t.ok(
+    childPlan(add({ destination: '/x/../proc/cpuinfo', type: 'bind', source: '/c.txt' })).some((s) => s.args[1] === '/proc/cpuinfo'),
+    'the destination is cleaned',
+  );
 });
 
 t.test('tmpcopyup: a flag of the tmpfs MOUNT, not mount data; refused for other mounts; in features', async (t) => {
@@ -46,8 +55,13 @@ t.test('tmpcopyup: a flag of the tmpfs MOUNT, not mount data; refused for other 
   t.ok(MOUNT_OPTIONS.includes('tmpcopyup'));
 });
 
-t.test('sysctls are written through the shim\'s private procfs (WRITE_PROC, relative paths)', async (t) => {
-  const steps = childPlan((s) => { s.linux!.sysctl = { 'net.ipv4.ip_forward': '1' }; });
-  t.same(steps.filter((s) => s.op === 'WRITE_PROC'), [{ op: 'WRITE_PROC', args: ['sys/net/ipv4/ip_forward', '1'], field: 'linux.sysctl["net.ipv4.ip_forward"]' }]);
+t.test("sysctls are written through the shim's private procfs (WRITE_PROC, relative paths)", async (t) => {
+  const steps = childPlan((s) => {
+    s.linux!.sysctl = { 'net.ipv4.ip_forward': '1' };
+  });
+  t.same(
+    steps.filter((s) => s.op === 'WRITE_PROC'),
+    [{ op: 'WRITE_PROC', args: ['sys/net/ipv4/ip_forward', '1'], field: 'linux.sysctl["net.ipv4.ip_forward"]' }],
+  );
   t.notOk(steps.some((s) => s.op === 'WRITE'));
 });

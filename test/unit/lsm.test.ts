@@ -37,13 +37,23 @@ function child(s: Spec, c: PlanContext): Step[] {
 
 function execCtx(lsm: LsmFacts, over: Partial<ExecContext> = {}): ExecContext {
   return {
-    mode: 'wait', initPid: 7, initPidfd: 4, joins: new Set(['mount', 'pid']), preserveFds: 0, lastCap: 40, lsm, state: '{}',
-    warn: () => undefined, ...over,
+    mode: 'wait',
+    initPid: 7,
+    initPidfd: 4,
+    joins: new Set(['mount', 'pid']),
+    preserveFds: 0,
+    lastCap: 40,
+    lsm,
+    state: '{}',
+    warn: () => undefined,
+    ...over,
   };
 }
 
 t.test('AppArmor: "exec PROFILE" into the attr file the host has, through the private procfs, before the credentials change', async (t) => {
-  const s = spec((x) => { x.process!.apparmorProfile = 'containers-default-0.50'; });
+  const s = spec((x) => {
+    x.process!.apparmorProfile = 'containers-default-0.50';
+  });
   for (const attr of ['attr/apparmor/exec', 'attr/exec']) {
     const steps = child(s, ctx({ selinux: false, apparmorExecAttr: attr }));
     const at = steps.findIndex((st) => st.op === 'WRITE_PROC' && st.args[0] === `self/${attr}`);
@@ -59,7 +69,13 @@ t.test('SELinux: the label into attr/exec; the session keyring gets it too (attr
   });
   const steps = child(s, ctx(SELINUX, { sessionKeyring: sessionKeyringName('c1') }));
   const writes = steps.filter((st) => st.op === 'WRITE_PROC');
-  t.same(writes.map((w) => w.args), [['self/attr/keycreate', LABEL], ['self/attr/exec', LABEL]]);
+  t.same(
+    writes.map((w) => w.args),
+    [
+      ['self/attr/keycreate', LABEL],
+      ['self/attr/exec', LABEL],
+    ],
+  );
   t.ok(ops(steps).indexOf('WRITE_PROC') < ops(steps).indexOf('JOIN_KEYRING'), 'keycreate before the keyring is made');
   t.ok(steps.indexOf(writes[1]!) < ops(steps).indexOf('SETRESUID'), 'attr/exec before the ids change');
 
@@ -73,33 +89,71 @@ t.test('SELinux: the label into attr/exec; the session keyring gets it too (attr
   t.equal(data['/dev/mqueue'], '', 'nor mqueue');
 
   const unlabeled = child(spec(), ctx(SELINUX, { sessionKeyring: 'x' }));
-  t.notOk(unlabeled.some((st) => st.op === 'WRITE_PROC'), 'no label: nothing written');
+  t.notOk(
+    unlabeled.some((st) => st.op === 'WRITE_PROC'),
+    'no label: nothing written',
+  );
 });
 
 t.test('a label for an LSM the host does not run is refused before the shim starts, naming the field', async (t) => {
   const cases: [(s: Spec) => void, LsmFacts, string][] = [
-    [(s) => { s.process!.apparmorProfile = 'p'; }, SELINUX, 'process.apparmorProfile: apparmor profile is specified in config, but apparmor is disabled or not supported'],
-    [(s) => { s.process!.selinuxLabel = LABEL; }, APPARMOR, 'process.selinuxLabel: selinux label is specified in config, but selinux is disabled or not supported'],
-    [(s) => { s.linux!.mountLabel = MOUNT_LABEL; }, NONE, 'linux.mountLabel: selinux mount label is specified in config, but selinux is disabled or not supported'],
+    [
+      (s) => {
+        s.process!.apparmorProfile = 'p';
+      },
+      SELINUX,
+      'process.apparmorProfile: apparmor profile is specified in config, but apparmor is disabled or not supported',
+    ],
+    [
+      (s) => {
+        s.process!.selinuxLabel = LABEL;
+      },
+      APPARMOR,
+      'process.selinuxLabel: selinux label is specified in config, but selinux is disabled or not supported',
+    ],
+    [
+      (s) => {
+        s.linux!.mountLabel = MOUNT_LABEL;
+      },
+      NONE,
+      'linux.mountLabel: selinux mount label is specified in config, but selinux is disabled or not supported',
+    ],
   ];
   for (const [edit, lsm, message] of cases) {
     t.throws(() => buildParentPlan(spec(edit), ctx(lsm)), new ConfigError(message));
   }
-  t.doesNotThrow(() => buildParentPlan(spec((s) => { s.process!.apparmorProfile = ''; }), ctx(NONE)), 'an empty profile asks for nothing');
+  t.doesNotThrow(
+    () =>
+      buildParentPlan(
+        spec((s) => {
+          s.process!.apparmorProfile = '';
+        }),
+        ctx(NONE),
+      ),
+    'an empty profile asks for nothing',
+  );
 });
 
 t.test("exec: the process's labels before its ids change; a refusal names exec's flag", async (t) => {
   const proc = { ...spec().process!, apparmorProfile: 'p', selinuxLabel: LABEL };
   const steps = execChildPlan(proc, execCtx({ selinux: true, apparmorExecAttr: 'attr/exec' }, { sessionKeyring: '_ses.c' }));
   const writes = steps.filter((st) => st.op === 'WRITE_PROC').map((st) => st.args);
-  t.same(writes, [['self/attr/keycreate', LABEL], ['self/attr/exec', 'exec p'], ['self/attr/exec', LABEL]]);
-  t.ok(ops(steps).indexOf('WRITE_PROC') < ops(steps).indexOf('JOIN_KEYRING'), 'the keyring label first, as create\'s');
+  t.same(writes, [
+    ['self/attr/keycreate', LABEL],
+    ['self/attr/exec', 'exec p'],
+    ['self/attr/exec', LABEL],
+  ]);
+  t.ok(ops(steps).indexOf('WRITE_PROC') < ops(steps).indexOf('JOIN_KEYRING'), "the keyring label first, as create's");
   t.ok(ops(steps).indexOf('WRITE_PROC') < ops(steps).indexOf('SETRESUID'));
   const fields = { apparmorProfile: '--apparmor', selinuxLabel: '--process-label' };
-  t.throws(() => execParentPlan(proc, execCtx(NONE, { lsmFields: fields })),
-    new ConfigError('--apparmor: apparmor profile is specified in config, but apparmor is disabled or not supported'));
-  t.throws(() => execParentPlan({ ...proc, apparmorProfile: undefined }, execCtx(NONE, { lsmFields: fields })),
-    new ConfigError('--process-label: selinux label is specified in config, but selinux is disabled or not supported'));
+  t.throws(
+    () => execParentPlan(proc, execCtx(NONE, { lsmFields: fields })),
+    new ConfigError('--apparmor: apparmor profile is specified in config, but apparmor is disabled or not supported'),
+  );
+  t.throws(
+    () => execParentPlan({ ...proc, apparmorProfile: undefined }, execCtx(NONE, { lsmFields: fields })),
+    new ConfigError('--process-label: selinux label is specified in config, but selinux is disabled or not supported'),
+  );
 });
 
 t.test('the session keyring: joined first, with the search bit runc adds; exec joins it again; none with --no-new-keyring', async (t) => {

@@ -36,11 +36,14 @@ t.test('parent: namespaces to create become clone flags; cgroup and time are uns
   t.same(child[1], { op: 'UNSHARE', args: [CLONE.newcgroup], field: 'linux.namespaces' });
 });
 
-t.test('cgroups the child joins by itself: opened by the parent before CLONE, joined as the child\'s first step', async (t) => {
+t.test("cgroups the child joins by itself: opened by the parent before CLONE, joined as the child's first step", async (t) => {
   const cgroupJoin = { tasks: ['/sys/fs/cgroup/cpu/runt/c/tasks', '/sys/fs/cgroup/pids/runt/c/tasks'], into: '/sys/fs/cgroup/unified/runt/c' };
   const p = buildParentPlan(spec(), ctx({ cgroupJoin }));
   t.same(ops(p.steps), ['RUNT-PLAN', 'MODE', 'OPEN_FIFO', 'CGROUP_TASKS', 'CGROUP_TASKS', 'CGROUP_INTO', 'CLONE', 'END']);
-  t.same(find(p.steps, 'CGROUP_TASKS').map((s) => s.args[0]), cgroupJoin.tasks);
+  t.same(
+    find(p.steps, 'CGROUP_TASKS').map((s) => s.args[0]),
+    cgroupJoin.tasks,
+  );
   t.same(find(p.steps, 'CGROUP_INTO')[0], { op: 'CGROUP_INTO', args: [cgroupJoin.into], field: 'linux.cgroupsPath' });
   const child = buildChildPlan(spec(), p.namespaces, ctx({ cgroupJoin }), '{}');
   t.same(ops(child).slice(0, 3), ['CGROUP_JOIN', 'SETSID', 'UNSHARE'], 'joined before its cgroup namespace is made');
@@ -57,7 +60,13 @@ t.test('parent: joined namespaces are setns steps, user first; time offsets are 
     s.hostname = undefined;
   });
   const p = buildParentPlan(s, ctx());
-  t.same(find(p.steps, 'SETNS').map((x) => x.args), [['/proc/1/ns/user', CLONE.newuser], ['/proc/1/ns/net', CLONE.newnet]]);
+  t.same(
+    find(p.steps, 'SETNS').map((x) => x.args),
+    [
+      ['/proc/1/ns/user', CLONE.newuser],
+      ['/proc/1/ns/net', CLONE.newnet],
+    ],
+  );
   t.same(find(p.steps, 'UNSHARE')[0]!.args, [CLONE.newtime]);
   t.same(find(p.steps, 'WRITE_PROC')[0]!.args, ['self/timens_offsets', 'monotonic 7 0\n']);
   t.equal(find(p.steps, 'CLONE')[0]!.args[0], CLONE.newns);
@@ -67,19 +76,58 @@ t.test('semantic errors name the field', async (t) => {
   const bad = (edit: (s: Spec) => void, re: RegExp): void => {
     t.throws(() => buildParentPlan(spec(edit), ctx()), re);
   };
-  bad((s) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'uts'); }, /^hostname: .*uts/);
-  t.doesNotThrow(() => buildParentPlan(spec((s) => { s.linux!.namespaces!.find((n) => n.type === 'uts')!.path = '/proc/1/ns/uts'; }), ctx()),
-    'a uts namespace joined by path takes the hostname (runc sets it)');
-  bad((s) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount'); },
-    /^linux.maskedPaths: unable to restrict sys entries without a private MNT namespace$/);
-  bad((s) => { s.linux!.namespaces!.push({ type: 'pid' }); }, /linux.namespaces\[\d\].type: namespace "pid" is given twice/);
-  bad((s) => { s.linux!.namespaces!.push({ type: 'user' }); }, /linux.uidMappings: a new user namespace needs/);
-  bad((s) => { s.linux!.sysctl = { 'kernel.panic': '1' }; }, /linux.sysctl\["kernel.panic"\]: .*not in a separate kernel namespace/);
-  bad((s) => { s.process!.terminal = true; }, /process.terminal: a terminal needs --console-socket/);
-  t.throws(() => buildChildPlan(spec((s) => { s.process!.capabilities!.bounding = ['CAP_NOPE']; }), buildParentPlan(spec(), ctx()).namespaces, ctx(), '{}'),
-    new ConfigError('process.capabilities.bounding[0]: unknown capability "CAP_NOPE"'));
-  t.throws(() => buildChildPlan(spec((s) => { s.process!.rlimits = [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }]; }), buildParentPlan(spec(), ctx()).namespaces, ctx(), '{}'),
-    /process.rlimits\[0\].type: unknown rlimit "RLIMIT_BOGUS"/);
+  bad((s) => {
+    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'uts');
+  }, /^hostname: .*uts/);
+  t.doesNotThrow(
+    () =>
+      buildParentPlan(
+        spec((s) => {
+          s.linux!.namespaces!.find((n) => n.type === 'uts')!.path = '/proc/1/ns/uts';
+        }),
+        ctx(),
+      ),
+    'a uts namespace joined by path takes the hostname (runc sets it)',
+  );
+  bad((s) => {
+    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
+  }, /^linux.maskedPaths: unable to restrict sys entries without a private MNT namespace$/);
+  bad((s) => {
+    s.linux!.namespaces!.push({ type: 'pid' });
+  }, /linux.namespaces\[\d\].type: namespace "pid" is given twice/);
+  bad((s) => {
+    s.linux!.namespaces!.push({ type: 'user' });
+  }, /linux.uidMappings: a new user namespace needs/);
+  bad((s) => {
+    s.linux!.sysctl = { 'kernel.panic': '1' };
+  }, /linux.sysctl\["kernel.panic"\]: .*not in a separate kernel namespace/);
+  bad((s) => {
+    s.process!.terminal = true;
+  }, /process.terminal: a terminal needs --console-socket/);
+  t.throws(
+    () =>
+      buildChildPlan(
+        spec((s) => {
+          s.process!.capabilities!.bounding = ['CAP_NOPE'];
+        }),
+        buildParentPlan(spec(), ctx()).namespaces,
+        ctx(),
+        '{}',
+      ),
+    new ConfigError('process.capabilities.bounding[0]: unknown capability "CAP_NOPE"'),
+  );
+  t.throws(
+    () =>
+      buildChildPlan(
+        spec((s) => {
+          s.process!.rlimits = [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }];
+        }),
+        buildParentPlan(spec(), ctx()).namespaces,
+        ctx(),
+        '{}',
+      ),
+    /process.rlimits\[0\].type: unknown rlimit "RLIMIT_BOGUS"/,
+  );
 });
 
 t.test('child: rootfs, mounts, devices, pivot, then process setup, fifo, exec', async (t) => {
@@ -87,8 +135,31 @@ t.test('child: rootfs, mounts, devices, pivot, then process setup, fifo, exec', 
   const p = buildParentPlan(s, ctx());
   const child = buildChildPlan(s, p.namespaces, ctx(), '{"id":"c"}');
   const seq = ops(child);
-  const order = ['SETSID', 'MOUNT_PATH', 'ROOTFS', 'SETHOSTNAME', 'MOUNT', 'MKNOD', 'SYMLINK', 'PIVOT', 'MASK', 'READONLY', 'REMOUNT',
-    'CLOSE_FDS', 'SETRLIMIT', 'BOUNDING_DROP', 'SETRESUID', 'CAPSET', 'NO_NEW_PRIVS', 'CHDIR', 'FIND_EXEC', 'SEND', 'WAIT_FIFO', 'EXEC', 'END'];
+  const order = [
+    'SETSID',
+    'MOUNT_PATH',
+    'ROOTFS',
+    'SETHOSTNAME',
+    'MOUNT',
+    'MKNOD',
+    'SYMLINK',
+    'PIVOT',
+    'MASK',
+    'READONLY',
+    'REMOUNT',
+    'CLOSE_FDS',
+    'SETRLIMIT',
+    'BOUNDING_DROP',
+    'SETRESUID',
+    'CAPSET',
+    'NO_NEW_PRIVS',
+    'CHDIR',
+    'FIND_EXEC',
+    'SEND',
+    'WAIT_FIFO',
+    'EXEC',
+    'END',
+  ];
   let last = -1;
   for (const op of order) {
     const at = seq.indexOf(op, last + 1);
@@ -100,7 +171,10 @@ t.test('child: rootfs, mounts, devices, pivot, then process setup, fifo, exec', 
   t.same(child[PROP], { op: 'MOUNT_PATH', args: ['', '/', '', MS.slave | MS.rec, ''], field: 'linux.rootfsPropagation' });
   t.same(child[PROP + 1], { op: 'PROPAGATE_PARENT', args: ['/b/rootfs', MS.private], field: 'linux.rootfsPropagation' });
   t.same(child[PROP + 2]!.args, ['/b/rootfs', '/b/rootfs', '', MS.bind | MS.rec, '']);
-  t.same(find(child, 'MKNOD').map((m) => m.args[0]), ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']);
+  t.same(
+    find(child, 'MKNOD').map((m) => m.args[0]),
+    ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'],
+  );
   t.same(find(child, 'MKNOD')[0]!.args, ['/dev/null', 0o20666, 1, 3, 0, 0]);
   t.ok(find(child, 'SYMLINK').some((l) => l.args[0] === 'pts/ptmx' && l.args[1] === '/dev/ptmx'));
   const proc = find(child, 'MOUNT').find((m) => m.args[1] === '/proc')!;
@@ -125,121 +199,275 @@ t.test('child: a bind mount is one BIND with its attributes; user namespaces bin
   const child = buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), '{}');
   const data = child.filter((x) => x.args[0] === '/b/data.txt' || x.args[0] === '/data');
   // ro on the top mount, rw's mount(8) meaning (ro and nosymfollow cleared), nosuid/nodev/noexec kept
-  t.same(data.map((x) => [x.op, ...x.args]), [
-    ['BIND', '/b/data.txt', '/data', 'file', 1, MOUNT_ATTR.rdonly, MOUNT_ATTR.nosymfollow, 0, 0, -1, `procguard,prop=${MS.private | MS.rec}`],
-  ]);
-  const tmp = spec((s) => { s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rprivate', 'shared', 'tmpcopyup'] }); });
-  t.same(find(buildChildPlan(tmp, buildParentPlan(tmp, ctx()).namespaces, ctx(), '{}'), 'MOUNT').at(-1)!.args.at(-1),
-    `procguard,copyup,prop=${MS.private | MS.rec},prop=${MS.shared}`, 'propagation of a mount as the shim makes it, in order: no REMOUNT');
+  t.same(
+    data.map((x) => [x.op, ...x.args]),
+    [['BIND', '/b/data.txt', '/data', 'file', 1, MOUNT_ATTR.rdonly, MOUNT_ATTR.nosymfollow, 0, 0, -1, `procguard,prop=${MS.private | MS.rec}`]],
+  );
+  const tmp = spec((s) => {
+    s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rprivate', 'shared', 'tmpcopyup'] });
+  });
+  t.same(
+    find(buildChildPlan(tmp, buildParentPlan(tmp, ctx()).namespaces, ctx(), '{}'), 'MOUNT')
+      .at(-1)!
+      .args.at(-1),
+    `procguard,copyup,prop=${MS.private | MS.rec},prop=${MS.shared}`,
+    'propagation of a mount as the shim makes it, in order: no REMOUNT',
+  );
   t.same(find(child, 'MKNOD'), []);
   t.same(find(child, 'BIND').find((m) => m.args[0] === '/dev/null')!.args, ['/dev/null', '/dev/null', 'file', 0, 0, 0, 0, 0, -1, 'procguard']);
 });
 
-t.test('bind attributes: top-mount flags as runc\'s remount, recursive r* options, atime values', async (t) => {
+t.test("bind attributes: top-mount flags as runc's remount, recursive r* options, atime values", async (t) => {
   const attrs = (options: string[]) => {
     const o = parseMountOptions(options);
     return [bindAttributes(o), o.recursive];
   };
-  t.same(attrs(['rbind']), [{ set: 0, clr: 0 }, { set: 0, clr: 0 }], 'no flag option: the source\'s flags are kept');
-  t.same(attrs(['bind', 'rw']), [{ set: 0, clr: MOUNT_ATTR.rdonly | MOUNT_ATTR.nosymfollow }, { set: 0, clr: 0 }]);
+  t.same(
+    attrs(['rbind']),
+    [
+      { set: 0, clr: 0 },
+      { set: 0, clr: 0 },
+    ],
+    "no flag option: the source's flags are kept",
+  );
+  t.same(attrs(['bind', 'rw']), [
+    { set: 0, clr: MOUNT_ATTR.rdonly | MOUNT_ATTR.nosymfollow },
+    { set: 0, clr: 0 },
+  ]);
   t.same(attrs(['bind', 'ro', 'suid', 'noatime']), [
     { set: MOUNT_ATTR.rdonly | MOUNT_ATTR.noatime, clr: MOUNT_ATTR.nosymfollow | MOUNT_ATTR.nosuid | MOUNT_ATTR.atimeMask | MOUNT_ATTR.nodiratime },
-    { set: 0, clr: 0 }]);
-  t.same(attrs(['rbind', 'nosymfollow']), [{ set: MOUNT_ATTR.nosymfollow, clr: MOUNT_ATTR.rdonly }, { set: 0, clr: 0 }]);
-  t.same(attrs(['rbind', 'rro', 'rnosuid', 'rnoexec', 'rdev']), [{ set: 0, clr: 0 },
-    { set: MOUNT_ATTR.rdonly | MOUNT_ATTR.nosuid | MOUNT_ATTR.noexec, clr: MOUNT_ATTR.nodev }]);
+    { set: 0, clr: 0 },
+  ]);
+  t.same(attrs(['rbind', 'nosymfollow']), [
+    { set: MOUNT_ATTR.nosymfollow, clr: MOUNT_ATTR.rdonly },
+    { set: 0, clr: 0 },
+  ]);
+  t.same(attrs(['rbind', 'rro', 'rnosuid', 'rnoexec', 'rdev']), [
+    { set: 0, clr: 0 },
+    { set: MOUNT_ATTR.rdonly | MOUNT_ATTR.nosuid | MOUNT_ATTR.noexec, clr: MOUNT_ATTR.nodev },
+  ]);
   t.same(attrs(['rbind', 'rro', 'rrw'])[1], { set: 0, clr: MOUNT_ATTR.rdonly }, 'the last of rro and rrw wins');
   t.same(attrs(['rbind', 'rnoatime'])[1], { set: MOUNT_ATTR.noatime, clr: MOUNT_ATTR.atimeMask });
   t.same(attrs(['rbind', 'rstrictatime', 'rrelatime'])[1], { set: MOUNT_ATTR.relatime, clr: MOUNT_ATTR.atimeMask });
   t.same(attrs(['rbind', 'rnorelatime'])[1], { set: MOUNT_ATTR.strictatime, clr: MOUNT_ATTR.atimeMask }, 'norelatime is strictatime, as mount(8)');
   t.same(attrs(['rbind', 'rnosymfollow', 'rsymfollow'])[1], { set: 0, clr: MOUNT_ATTR.nosymfollow });
-  for (const o of ['rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnoatime', 'ratime', 'rrelatime',
-    'rnorelatime', 'rstrictatime', 'rnosymfollow', 'rsymfollow', 'nosymfollow', 'idmap', 'ridmap']) {
+  for (const o of [
+    'rro',
+    'rrw',
+    'rnosuid',
+    'rsuid',
+    'rnodev',
+    'rdev',
+    'rnoexec',
+    'rexec',
+    'rnoatime',
+    'ratime',
+    'rrelatime',
+    'rnorelatime',
+    'rstrictatime',
+    'rnosymfollow',
+    'rsymfollow',
+    'nosymfollow',
+    'idmap',
+    'ridmap',
+  ]) {
     t.ok(MOUNT_OPTIONS.includes(o), `${o} in features' mountOptions`);
   }
-  const s = spec((s) => { s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rro'] }); });
-  t.throws(() => buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), '{}'), /^mounts\[7\]\.options\[0\]: mount option "rro" is for bind mounts only$/);
+  const s = spec((s) => {
+    s.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rro'] });
+  });
+  t.throws(
+    () => buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), '{}'),
+    /^mounts\[7\]\.options\[0\]: mount option "rro" is for bind mounts only$/,
+  );
 });
 
 t.test('id-mapped binds: a tree made by the parent (before any SETNS), attached by the child', async (t) => {
   const s = spec((s) => {
     s.linux!.namespaces!.push({ type: 'user', path: '/proc/1/ns/user' });
     s.mounts!.push(
-      { destination: '/a', source: '/srv/a', options: ['rbind', 'idmap', 'ro'], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 2000, size: 2 }] },
+      {
+        destination: '/a',
+        source: '/srv/a',
+        options: ['rbind', 'idmap', 'ro'],
+        uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+        gidMappings: [{ containerID: 0, hostID: 2000, size: 2 }],
+      },
       { destination: '/b', source: '/srv/b', options: ['bind'] },
-      { destination: '/c', type: 'bind', source: '/srv/c', options: ['ridmap'], uidMappings: [{ containerID: 5, hostID: 6, size: 7 }], gidMappings: [{ containerID: 8, hostID: 9, size: 10 }] },
+      {
+        destination: '/c',
+        type: 'bind',
+        source: '/srv/c',
+        options: ['ridmap'],
+        uidMappings: [{ containerID: 5, hostID: 6, size: 7 }],
+        gidMappings: [{ containerID: 8, hostID: 9, size: 10 }],
+      },
     );
   });
   const p = buildParentPlan(s, ctx());
   const trees = find(p.steps, 'IDMAP_TREE');
-  t.same(trees.map((x) => [x.field, ...x.args]), [
-    ['mounts[7]', '/srv/a', 1, 0, '0 1000 1\n', '0 2000 2\n'],
-    ['mounts[9]', '/srv/c', 0, 1, '5 6 7\n', '8 9 10\n'],
-  ]);
-  t.ok(p.steps.indexOf(trees[1]!) < p.steps.indexOf(find(p.steps, 'SETNS')[0]!), 'in the runtime\'s user namespace');
+  t.same(
+    trees.map((x) => [x.field, ...x.args]),
+    [
+      ['mounts[7]', '/srv/a', 1, 0, '0 1000 1\n', '0 2000 2\n'],
+      ['mounts[9]', '/srv/c', 0, 1, '5 6 7\n', '8 9 10\n'],
+    ],
+  );
+  t.ok(p.steps.indexOf(trees[1]!) < p.steps.indexOf(find(p.steps, 'SETNS')[0]!), "in the runtime's user namespace");
   const child = buildChildPlan(s, p.namespaces, ctx(), '{}');
-  t.same(find(child, 'BIND').filter((b) => ['/a', '/b', '/c'].includes(b.args[1] as string)).map((b) => [b.args[1], b.args[8]]),
-    [['/a', 0], ['/b', -1], ['/c', 1]]);
+  t.same(
+    find(child, 'BIND')
+      .filter((b) => ['/a', '/b', '/c'].includes(b.args[1] as string))
+      .map((b) => [b.args[1], b.args[8]]),
+    [
+      ['/a', 0],
+      ['/b', -1],
+      ['/c', 1],
+    ],
+  );
   const own = spec((s) => {
     s.linux!.namespaces!.push({ type: 'user' });
     s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     s.mounts!.push({ destination: '/a', source: '/srv/a', options: ['rbind', 'idmap'] });
   });
-  t.same(find(buildParentPlan(own, ctx()).steps, 'IDMAP_TREE')[0]!.args.slice(3), ['0 100000 65536\n', '0 100000 65536\n'], 'the container\'s maps');
-  const bad = (m: object, re: RegExp, c = ctx()) => t.throws(() => buildParentPlan(spec((s) => { s.mounts!.push(m as never); }), c), re);
+  t.same(find(buildParentPlan(own, ctx()).steps, 'IDMAP_TREE')[0]!.args.slice(3), ['0 100000 65536\n', '0 100000 65536\n'], "the container's maps");
+  const bad = (m: object, re: RegExp, c = ctx()) =>
+    t.throws(
+      () =>
+        buildParentPlan(
+          spec((s) => {
+            s.mounts!.push(m as never);
+          }),
+          c,
+        ),
+      re,
+    );
   bad({ destination: '/a', source: '/srv/a', options: ['rbind', 'idmap'] }, /^mounts\[7\]: id-mapped mounts must have both uidMappings and gidMappings/);
-  bad({ destination: '/a', type: 'tmpfs', source: 'tmpfs', options: ['idmap'], uidMappings: [], gidMappings: [] }, /^mounts\[7\]: id-mapped mounts are only supported for bind mounts$/);
-  bad({ destination: '/a', source: '/srv/a', options: ['rbind'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] },
-    /^mounts\[7\]: id-mapped mounts are not supported for rootless containers$/, ctx({ rootless: true }));
+  bad(
+    { destination: '/a', type: 'tmpfs', source: 'tmpfs', options: ['idmap'], uidMappings: [], gidMappings: [] },
+    /^mounts\[7\]: id-mapped mounts are only supported for bind mounts$/,
+  );
+  bad(
+    {
+      destination: '/a',
+      source: '/srv/a',
+      options: ['rbind'],
+      uidMappings: [{ containerID: 0, hostID: 1, size: 1 }],
+      gidMappings: [{ containerID: 0, hostID: 1, size: 1 }],
+    },
+    /^mounts\[7\]: id-mapped mounts are not supported for rootless containers$/,
+    ctx({ rootless: true }),
+  );
 });
 
-t.test('rootfsPropagation: every value runc takes; the rootfs\'s parent mount private (slave) first, shared and unbindable after pivot_root', async (t) => {
+t.test("rootfsPropagation: every value runc takes; the rootfs's parent mount private (slave) first, shared and unbindable after pivot_root", async (t) => {
   const around = (value: string | undefined) => {
-    const s = spec((s) => { s.linux!.rootfsPropagation = value as never; });
+    const s = spec((s) => {
+      s.linux!.rootfsPropagation = value as never;
+    });
     const child = buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), '{}');
     const pivot = child.findIndex((x) => x.op === 'PIVOT');
-    const before = child.slice(0, pivot).filter((x) => x.field === 'linux.rootfsPropagation')
+    const before = child
+      .slice(0, pivot)
+      .filter((x) => x.field === 'linux.rootfsPropagation')
       .map((x) => (x.op === 'MOUNT_PATH' ? [x.op, x.args[1], x.args[3]] : [x.op, x.args[0], x.args[1]]));
-    const after = child.slice(pivot).filter((x) => x.field === 'linux.rootfsPropagation').map((x) => x.args[3]);
+    const after = child
+      .slice(pivot)
+      .filter((x) => x.field === 'linux.rootfsPropagation')
+      .map((x) => x.args[3]);
     return [before, after];
   };
-  t.same(around(undefined), [[['MOUNT_PATH', '/', MS.slave | MS.rec], ['PROPAGATE_PARENT', '/b/rootfs', MS.private]], []]);
-  t.same(around('shared'), [[['MOUNT_PATH', '/', MS.shared], ['PROPAGATE_PARENT', '/b/rootfs', MS.private]], [MS.shared]]);
-  t.same(around('rshared'), [[['MOUNT_PATH', '/', MS.shared | MS.rec], ['PROPAGATE_PARENT', '/b/rootfs', MS.private]], [MS.shared | MS.rec]]);
-  t.same(around('rslave'), [[['MOUNT_PATH', '/', MS.slave | MS.rec], ['PROPAGATE_PARENT', '/b/rootfs', MS.slave]], []]);
-  t.same(around('private'), [[['MOUNT_PATH', '/', MS.private], ['PROPAGATE_PARENT', '/b/rootfs', MS.private]], []]);
-  t.same(around('runbindable'), [[['MOUNT_PATH', '/', MS.unbindable | MS.rec], ['PROPAGATE_PARENT', '/b/rootfs', MS.private]], [MS.unbindable | MS.rec]]);
-  const noPivot = spec((s) => { s.linux!.rootfsPropagation = 'rprivate' as never; });
-  t.throws(() => buildChildPlan(noPivot, buildParentPlan(noPivot, ctx()).namespaces, ctx({ noPivot: true }), '{}'),
-    /^linux.rootfsPropagation: rootfsPropagation of \[r\]private is not safe without pivot_root$/);
+  t.same(around(undefined), [
+    [
+      ['MOUNT_PATH', '/', MS.slave | MS.rec],
+      ['PROPAGATE_PARENT', '/b/rootfs', MS.private],
+    ],
+    [],
+  ]);
+  t.same(around('shared'), [
+    [
+      ['MOUNT_PATH', '/', MS.shared],
+      ['PROPAGATE_PARENT', '/b/rootfs', MS.private],
+    ],
+    [MS.shared],
+  ]);
+  t.same(around('rshared'), [
+    [
+      ['MOUNT_PATH', '/', MS.shared | MS.rec],
+      ['PROPAGATE_PARENT', '/b/rootfs', MS.private],
+    ],
+    [MS.shared | MS.rec],
+  ]);
+  t.same(around('rslave'), [
+    [
+      ['MOUNT_PATH', '/', MS.slave | MS.rec],
+      ['PROPAGATE_PARENT', '/b/rootfs', MS.slave],
+    ],
+    [],
+  ]);
+  t.same(around('private'), [
+    [
+      ['MOUNT_PATH', '/', MS.private],
+      ['PROPAGATE_PARENT', '/b/rootfs', MS.private],
+    ],
+    [],
+  ]);
+  t.same(around('runbindable'), [
+    [
+      ['MOUNT_PATH', '/', MS.unbindable | MS.rec],
+      ['PROPAGATE_PARENT', '/b/rootfs', MS.private],
+    ],
+    [MS.unbindable | MS.rec],
+  ]);
+  const noPivot = spec((s) => {
+    s.linux!.rootfsPropagation = 'rprivate' as never;
+  });
+  t.throws(
+    () => buildChildPlan(noPivot, buildParentPlan(noPivot, ctx()).namespaces, ctx({ noPivot: true }), '{}'),
+    /^linux.rootfsPropagation: rootfsPropagation of \[r\]private is not safe without pivot_root$/,
+  );
 });
 
-t.test('no mount namespace: the runtime\'s tree, entered with chroot; what would act on it is refused', async (t) => {
-  const noMnt = (edit: (s: Spec) => void = () => undefined) => spec((s) => {
-    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
-    s.mounts = [];
-    delete s.linux!.maskedPaths;
-    delete s.linux!.readonlyPaths;
-    s.root!.readonly = false;
-    edit(s);
-  });
+t.test("no mount namespace: the runtime's tree, entered with chroot; what would act on it is refused", async (t) => {
+  const noMnt = (edit: (s: Spec) => void = () => undefined) =>
+    spec((s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
+      s.mounts = [];
+      delete s.linux!.maskedPaths;
+      delete s.linux!.readonlyPaths;
+      s.root!.readonly = false;
+      edit(s);
+    });
   const s = noMnt();
   const p = buildParentPlan(s, ctx());
   t.equal((find(p.steps, 'CLONE')[0]!.args[0] as number) & CLONE.newns, 0);
   const child = buildChildPlan(s, p.namespaces, ctx(), '{}');
-  t.same(ops(child).filter((o) => /MOUNT|PROPAGATE|PIVOT|CHROOT|ROOTFS|BIND/.test(o)), ['ROOTFS', 'CHROOT']);
+  t.same(
+    ops(child).filter((o) => /MOUNT|PROPAGATE|PIVOT|CHROOT|ROOTFS|BIND/.test(o)),
+    ['ROOTFS', 'CHROOT'],
+  );
   t.same(find(child, 'CHROOT')[0]!.args, [0], 'chroot alone, no MS_MOVE');
   const bad = (edit: (s: Spec) => void, re: RegExp) => t.throws(() => buildParentPlan(noMnt(edit), ctx()), re);
-  bad((s) => { s.linux!.readonlyPaths = ['/proc/sys']; }, /^linux.readonlyPaths: unable to restrict sys entries without a private MNT namespace$/);
-  bad((s) => { s.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }]; }, /^mounts\[0\]: a mount needs a mount namespace of the container's own/);
-  bad((s) => { s.linux!.rootfsPropagation = 'shared'; }, /^linux.rootfsPropagation: needs a mount namespace/);
-  bad((s) => { s.root!.readonly = true; }, /^root.readonly: needs a mount namespace/);
+  bad((s) => {
+    s.linux!.readonlyPaths = ['/proc/sys'];
+  }, /^linux.readonlyPaths: unable to restrict sys entries without a private MNT namespace$/);
+  bad((s) => {
+    s.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }];
+  }, /^mounts\[0\]: a mount needs a mount namespace of the container's own/);
+  bad((s) => {
+    s.linux!.rootfsPropagation = 'shared';
+  }, /^linux.rootfsPropagation: needs a mount namespace/);
+  bad((s) => {
+    s.root!.readonly = true;
+  }, /^root.readonly: needs a mount namespace/);
 });
 
 t.test('linux.devices paths are cleaned lexically and must stay under /dev', async (t) => {
   const plan = (path: string): Step[] => {
-    const s = spec((s) => { s.linux!.devices = [{ path, type: 'c', major: 1, minor: 3 }]; });
+    const s = spec((s) => {
+      s.linux!.devices = [{ path, type: 'c', major: 1, minor: 3 }];
+    });
     return buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), '{}');
   };
   t.same(find(plan('/dev/./x//y'), 'MKNOD').at(-1)!.args[0], '/dev/x/y');
@@ -261,10 +489,14 @@ t.test('child: hooks in the container get the state; runtime hooks add a sync po
   const child = buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx(), state('creating'));
   const seq = ops(child);
   t.ok(seq.indexOf('SEND') < seq.indexOf('WAIT') && seq.indexOf('WAIT') < seq.indexOf('HOOK') && seq.indexOf('HOOK') < seq.indexOf('PIVOT'));
-  t.same(find(child, 'HOOK').map((h) => [h.field, ...h.args]), [
-    ['hooks.createContainer[0]', '/bin/cc', 3, 2, 'cc', '-x', 'A=1', state('creating')],
-    ['hooks.startContainer[0]', '/bin/sc', 0, 1, '/bin/sc', state('created')],
-  ], 'each gets the status of its moment: createContainer during create, startContainer during start (runtime.md)');
+  t.same(
+    find(child, 'HOOK').map((h) => [h.field, ...h.args]),
+    [
+      ['hooks.createContainer[0]', '/bin/cc', 3, 2, 'cc', '-x', 'A=1', state('creating')],
+      ['hooks.startContainer[0]', '/bin/sc', 0, 1, '/bin/sc', state('created')],
+    ],
+    'each gets the status of its moment: createContainer during create, startContainer during start (runtime.md)',
+  );
   t.ok(seq.lastIndexOf('HOOK') > seq.indexOf('WAIT_FIFO'), 'startContainer runs after start');
 });
 
@@ -277,14 +509,24 @@ t.test('no process: create sets the container up and waits on the fifo; nothing 
   const child = buildChildPlan(s, parent.namespaces, ctx(), '{}');
   t.same(ops(child).slice(-4), ['CLOSE_FDS', 'SEND', 'WAIT_FIFO', 'END']);
   for (const op of ['TERMINAL', 'SETRLIMIT', 'CAPSET', 'CHDIR', 'FIND_EXEC', 'EXEC']) t.notOk(ops(child).includes(op), `no ${op}`);
-  t.same(find(child, 'HOOK').map((h) => h.field), ['hooks.createContainer[0]'], 'createContainer hooks run; startContainer never does');
+  t.same(
+    find(child, 'HOOK').map((h) => h.field),
+    ['hooks.createContainer[0]'],
+    'createContainer hooks run; startContainer never does',
+  );
   t.throws(() => buildParentPlan(s, ctx({ consoleSocket: '/x.sock' })), /^--console-socket: given but config.json has no process$/);
 });
 
 t.test('mount options: flags, clearing options, propagation, data', async (t) => {
-  t.same(parseMountOptions(['ro', 'rw', 'nosuid', 'noexec', 'size=1k', 'rshared', 'mode=700']),
-    { flags: MS.nosuid | MS.noexec, cleared: MS.rdonly, propagation: [MS.shared | MS.rec], data: 'size=1k,mode=700', copyUp: false,
-      recursive: { set: 0, clr: 0 }, idmap: undefined });
+  t.same(parseMountOptions(['ro', 'rw', 'nosuid', 'noexec', 'size=1k', 'rshared', 'mode=700']), {
+    flags: MS.nosuid | MS.noexec,
+    cleared: MS.rdonly,
+    propagation: [MS.shared | MS.rec],
+    data: 'size=1k,mode=700',
+    copyUp: false,
+    recursive: { set: 0, clr: 0 },
+    idmap: undefined,
+  });
   t.equal(parseMountOptions(['ridmap']).idmap, 'recursive');
 });
 
@@ -297,7 +539,10 @@ t.test('capabilities: names to masks; a cap this kernel lacks is warned about', 
 });
 
 t.test('encoding: records of length-prefixed fields', async (t) => {
-  const buf = encodePlan([{ op: 'SEND', args: ['READY'] }, { op: 'END', args: [] }]);
+  const buf = encodePlan([
+    { op: 'SEND', args: ['READY'] },
+    { op: 'END', args: [] },
+  ]);
   t.same([...buf], [2, 0, 0, 0, 4, 0, 0, 0, ...Buffer.from('SEND'), 5, 0, 0, 0, ...Buffer.from('READY'), 1, 0, 0, 0, 3, 0, 0, 0, ...Buffer.from('END')]);
   t.throws(() => encodePlan([{ op: 'WRITE_PROC', args: ['a\0b'], field: 'linux.sysctl' }]), new ConfigError('linux.sysctl: a value contains a NUL byte'));
 });
@@ -305,7 +550,13 @@ t.test('encoding: records of length-prefixed fields', async (t) => {
 t.test('ambient capabilities: only those permitted and inheritable are raised, the others warned about', async (t) => {
   const warnings: string[] = [];
   const s = spec((s) => {
-    s.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_CHOWN'], permitted: ['CAP_KILL', 'CAP_CHOWN'], inheritable: ['CAP_KILL'], effective: ['CAP_KILL'], ambient: ['CAP_KILL', 'CAP_CHOWN'] };
+    s.process!.capabilities = {
+      bounding: ['CAP_KILL', 'CAP_CHOWN'],
+      permitted: ['CAP_KILL', 'CAP_CHOWN'],
+      inheritable: ['CAP_KILL'],
+      effective: ['CAP_KILL'],
+      ambient: ['CAP_KILL', 'CAP_CHOWN'],
+    };
   });
   const child = buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx({ warn: (w) => warnings.push(w) }), '{}');
   t.same(find(child, 'AMBIENT_RAISE')[0]!.args, [5]);

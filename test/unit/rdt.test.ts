@@ -73,13 +73,15 @@ t.test('an existing closID is compared with l3CacheSchema and memBwSchema (as re
   const g = joinRdtGroup({ closID: 'gold', l3CacheSchema: 'L3:1=07FF;0=7ff', memBwSchema: 'MB:0=100' }, 'c1', 42, root, ops);
   t.equal(read(join(root, 'gold', 'schemata')), DEFAULT_SCHEMATA, 'matching: nothing written');
   t.equal(g.owned, false);
-  t.throws(() => joinRdtGroup({ closID: 'gold', memBwSchema: 'MB:0=50' }, 'c1', 42, root, ops),
-    /^linux.intelRdt.memBwSchema: "MB:0=50" does not match the schemata of the existing CLOS "gold" \(L3:0=7ff;1=7ff, MB:0=100;1=100\)/);
+  t.throws(
+    () => joinRdtGroup({ closID: 'gold', memBwSchema: 'MB:0=50' }, 'c1', 42, root, ops),
+    /^linux.intelRdt.memBwSchema: "MB:0=50" does not match the schemata of the existing CLOS "gold" \(L3:0=7ff;1=7ff, MB:0=100;1=100\)/,
+  );
   joinRdtGroup({ closID: 'gold', l3CacheSchema: 'L3:0=7ff', schemata: ['MB:1=30'] }, 'c1', 42, root, ops);
   t.equal(read(join(root, 'gold', 'schemata')), 'MB:1=30\n', 'its schemata lines are written');
 });
 
-t.test('a missing closID with schemata is made and written, and stays on delete (it is named, not runt\'s)', async (t) => {
+t.test("a missing closID with schemata is made and written, and stays on delete (it is named, not runt's)", async (t) => {
   const { root, ops } = fakeResctrl(t);
   const g = joinRdtGroup({ closID: 'silver', schemata: ['L3:0=3'] }, 'c1', 7, root, ops);
   t.equal(read(join(root, 'silver', 'schemata')), 'L3:0=3\n');
@@ -99,7 +101,7 @@ t.test('enableMonitoring: a MON group named after the container, with the pid; r
   t.ok(existsSync(join(root, 'gold')));
 });
 
-t.test('a failure removes what was made; the kernel\'s last_cmd_status is quoted', async (t) => {
+t.test("a failure removes what was made; the kernel's last_cmd_status is quoted", async (t) => {
   const { root, ops } = fakeResctrl(t);
   writeFileSync(join(root, 'info', 'last_cmd_status'), 'max MON groups reached\n');
   const failing: ResctrlOps = {
@@ -109,8 +111,10 @@ t.test('a failure removes what was made; the kernel\'s last_cmd_status is quoted
       ops.mkdir(dir);
     },
   };
-  t.throws(() => joinRdtGroup({ enableMonitoring: true }, 'c1', 42, root, failing),
-    /^linux.intelRdt.enableMonitoring: making the MON group .*: ENOSPC \(last_cmd_status: max MON groups reached\)/);
+  t.throws(
+    () => joinRdtGroup({ enableMonitoring: true }, 'c1', 42, root, failing),
+    /^linux.intelRdt.enableMonitoring: making the MON group .*: ENOSPC \(last_cmd_status: max MON groups reached\)/,
+  );
   t.notOk(existsSync(join(root, 'c1')), 'the CLOS made for it is gone');
   t.throws(() => joinRdtGroup({ closID: 'a/b' }, 'c1', 1, root, ops), /^linux.intelRdt.closID: "a\/b" is not a CLOS name/);
   t.throws(() => joinRdtGroup({ memBwSchema: 'L3:0=1' }, 'c1', 1, root, ops), /^linux.intelRdt.memBwSchema: must start with "MB:"/);

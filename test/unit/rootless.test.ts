@@ -11,7 +11,7 @@ import { planContext } from './plan-context';
 const ops = (steps: Step[]): string[] => steps.map((s) => s.op);
 const caller = { uid: 1000, gid: 1001 };
 
-t.test('the caller\'s own id alone: written by runt, setgroups denied before the gid map', async (t) => {
+t.test("the caller's own id alone: written by runt, setgroups denied before the gid map", async (t) => {
   t.same(idMapActions(defaultSpec(true, 1000, 1001), 42, caller), [
     { kind: 'write', file: 'uid_map', content: '0 1000 1\n', field: 'linux.uidMappings' },
     { kind: 'write', file: 'setgroups', content: 'deny', field: 'linux.gidMappings' },
@@ -21,21 +21,30 @@ t.test('the caller\'s own id alone: written by runt, setgroups denied before the
 
 t.test('anything more goes through newuidmap/newgidmap, each map on its own', async (t) => {
   const s = defaultSpec(true, 1000, 1001);
-  s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 65536 }];
+  s.linux!.uidMappings = [
+    { containerID: 0, hostID: 1000, size: 1 },
+    { containerID: 1, hostID: 100000, size: 65536 },
+  ];
   t.same(idMapActions(s, 42, caller), [
     { kind: 'helper', program: NEWUIDMAP, args: ['42', '0', '1000', '1', '1', '100000', '65536'], field: 'linux.uidMappings' },
     { kind: 'write', file: 'setgroups', content: 'deny', field: 'linux.gidMappings' },
     { kind: 'write', file: 'gid_map', content: '0 1001 1\n', field: 'linux.gidMappings' },
   ]);
   s.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
-  t.same(idMapActions(s, 42, caller)[1], { kind: 'helper', program: NEWGIDMAP, args: ['42', '0', '1000', '1'], field: 'linux.gidMappings' },
-    'another gid than the caller\'s own needs the helper too');
+  t.same(
+    idMapActions(s, 42, caller)[1],
+    { kind: 'helper', program: NEWGIDMAP, args: ['42', '0', '1000', '1'], field: 'linux.gidMappings' },
+    "another gid than the caller's own needs the helper too",
+  );
 });
 
 t.test('root writes both maps as they are, setgroups untouched; no maps, no actions', async (t) => {
   const s = defaultSpec(true, 0, 0);
   s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-  t.same(idMapActions(s, 1).map((a) => a.kind === 'write' && a.file), ['uid_map', 'gid_map']);
+  t.same(
+    idMapActions(s, 1).map((a) => a.kind === 'write' && a.file),
+    ['uid_map', 'gid_map'],
+  );
   t.same(idMapActions(defaultSpec(false), 1, caller), []);
 });
 
@@ -57,7 +66,10 @@ t.test('rootless plan: the child is dumpable from CLONE to its first step, and o
   t.same(parent.steps.at(-3)!.args, [1]);
   const child = buildChildPlan(s, parent.namespaces, ctx, '{}');
   t.same(child[0], { op: 'DUMPABLE', args: [0] });
-  t.same(ops(child).filter((op) => op === 'DUMPABLE'), ['DUMPABLE']);
+  t.same(
+    ops(child).filter((op) => op === 'DUMPABLE'),
+    ['DUMPABLE'],
+  );
   const root = buildParentPlan(s, planContext());
   t.notOk(ops(root.steps).includes('DUMPABLE'), 'root needs no dumpable window');
   t.notOk(ops(buildChildPlan(s, root.namespaces, planContext(), '{}')).includes('DUMPABLE'));
@@ -71,15 +83,33 @@ t.test('setgroups denied: no SETGROUPS step, and additionalGids are refused by n
   t.notOk(ops(buildChildPlan(s, ns, ctx, '{}')).includes('SETGROUPS'));
   t.ok(ops(buildChildPlan(s, ns, planContext({ rootless: true }), '{}')).includes('SETGROUPS'), 'allowed: the groups are set');
   s.process!.user!.additionalGids = [5];
-  t.throws(() => buildChildPlan(s, ns, ctx, '{}'), new ConfigError('process.user.additionalGids: setgroups is denied in the user namespace (its gid map, the caller\'s own gid only, was written without newgidmap)'));
+  t.throws(
+    () => buildChildPlan(s, ns, ctx, '{}'),
+    new ConfigError(
+      "process.user.additionalGids: setgroups is denied in the user namespace (its gid map, the caller's own gid only, was written without newgidmap)",
+    ),
+  );
 });
 
 t.test('exec as a rootless runtime: the user namespace is joined first; setgroups as in the container', async (t) => {
   const proc = { ...defaultSpec(true).process!, terminal: false };
   const ctx = (over: Partial<ExecContext>): ExecContext => ({
-    mode: 'wait', initPid: 7, initPidfd: 4, joins: new Set(['mount', 'user', 'pid']), preserveFds: 0, lastCap: 40, lsm: { selinux: false }, state: '{}', warn: () => undefined, ...over,
+    mode: 'wait',
+    initPid: 7,
+    initPidfd: 4,
+    joins: new Set(['mount', 'user', 'pid']),
+    preserveFds: 0,
+    lastCap: 40,
+    lsm: { selinux: false },
+    state: '{}',
+    warn: () => undefined,
+    ...over,
   });
-  const joined = (steps: Step[]): unknown[] => steps.find((st) => st.op === 'JOIN')!.args.slice(2).filter((a) => typeof a === 'string');
+  const joined = (steps: Step[]): unknown[] =>
+    steps
+      .find((st) => st.op === 'JOIN')!
+      .args.slice(2)
+      .filter((a) => typeof a === 'string');
   t.same(joined(execParentPlan(proc, ctx({ rootless: true }))), ['user', 'pid', 'mnt']);
   t.same(joined(execParentPlan(proc, ctx({}))), ['pid', 'mnt', 'user'], 'root: the user namespace last');
   t.notOk(ops(execChildPlan(proc, ctx({ rootless: true, setgroupsDenied: true }))).includes('SETGROUPS'));

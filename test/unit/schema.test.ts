@@ -40,7 +40,9 @@ for (const [kind, check] of Object.entries(checks)) {
   t.test(`upstream ${kind} fixtures`, async (t) => {
     for (const verdict of ['good', 'bad'] as const) {
       const dir = join(fixtures, kind, verdict);
-      const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+      const files = readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort();
       t.ok(files.length > 0, `${kind}/${verdict} has fixtures`);
       for (const f of files) {
         const text = readFileSync(join(dir, f), 'utf8');
@@ -95,36 +97,25 @@ t.test('error messages name the field', async (t) => {
   t.strictSame(errorsOf({ ...base(), process: { cwd: '/', args: 'sh' } }), ['process.args: must be array']);
   t.strictSame(errorsOf({ ...base(), root: {} }), ['root.path: is required']);
   t.strictSame(errorsOf({ root: { path: 'r' } }), ['ociVersion: is required']);
-  t.strictSame(
-    errorsOf({ ...base(), process: { cwd: '/', rlimits: [{ type: 'RLIMIT_NOFILE', soft: 1024 }] } }),
-    ['process.rlimits[0].hard: is required'],
-  );
+  t.strictSame(errorsOf({ ...base(), process: { cwd: '/', rlimits: [{ type: 'RLIMIT_NOFILE', soft: 1024 }] } }), ['process.rlimits[0].hard: is required']);
   t.strictSame(errorsOf({ ...base(), linux: { namespaces: [{ type: 'pid' }, { type: 'net' }] } }), [
-    'linux.namespaces[1].type: must be equal to one of the allowed values ' +
-      '(mount, pid, network, uts, ipc, user, cgroup, time)',
+    'linux.namespaces[1].type: must be equal to one of the allowed values ' + '(mount, pid, network, uts, ipc, user, cgroup, time)',
   ]);
-  t.strictSame(errorsOf({ ...base(), linux: { namespaces: [{ path: '/proc/1/ns/pid' }] } }), [
-    'linux.namespaces[0].type: is required',
-  ]);
+  t.strictSame(errorsOf({ ...base(), linux: { namespaces: [{ path: '/proc/1/ns/pid' }] } }), ['linux.namespaces[0].type: is required']);
   t.strictSame(errorsOf({ ...base(), process: { cwd: '/', user: { uid: -1 } } }), ['process.user.uid: must be >= 0']);
-  t.strictSame(errorsOf({ ...base(), annotations: { 'org.example.key': 1 } }), [
-    'annotations["org.example.key"]: must be string',
-  ]);
+  t.strictSame(errorsOf({ ...base(), annotations: { 'org.example.key': 1 } }), ['annotations["org.example.key"]: must be string']);
   t.strictSame(errorsOf({ ...base(), linux: { resources: { rdma: { mlx5_1: { hcaHandles: 'x' } } } } }), [
     'linux.resources.rdma.mlx5_1.hcaHandles: must be integer',
   ]);
-  t.strictSame(
-    errorsOf({ ...base(), process: { cwd: '/', rlimits: [{ type: 'NOFILE', soft: 1, hard: 1 }] } }),
-    ['process.rlimits[0].type: must match pattern "^RLIMIT_[A-Z]+$"'],
-  );
+  t.strictSame(errorsOf({ ...base(), process: { cwd: '/', rlimits: [{ type: 'NOFILE', soft: 1, hard: 1 }] } }), [
+    'process.rlimits[0].type: must match pattern "^RLIMIT_[A-Z]+$"',
+  ]);
   t.strictSame(errorsOf([]), ['(root): must be object']);
 });
 
 t.test('state and features errors', async (t) => {
   const s = checkState({ ociVersion: '1.3.0', id: 'c1', status: 'paused', bundle: '/b' });
-  t.strictSame(s.ok ? [] : s.errors, [
-    'status: must be equal to one of the allowed values (creating, created, running, stopped)',
-  ]);
+  t.strictSame(s.ok ? [] : s.errors, ['status: must be equal to one of the allowed values (creating, created, running, stopped)']);
   const f = checkFeatures({ ociVersionMin: '1.0.0' });
   t.strictSame(f.ok ? [] : f.errors, ['ociVersionMax: is required']);
 });

@@ -39,7 +39,7 @@ t.test('scripts/apt-get.sh: waits while another apt holds the lists lock, with t
   t.same(readdirSync(join(s.dir, 'tmp')), [], 'its temp file is removed');
 });
 
-t.test('scripts/apt-get.sh: any other failure is apt-get\'s status and message, at once', async (t) => {
+t.test("scripts/apt-get.sh: any other failure is apt-get's status and message, at once", async (t) => {
   const s = stubs(t, { 'apt-get': "echo 'E: Unable to locate package nosuch' >&2; exit 100" });
   const r = spawnSync(join(REPO, 'scripts/apt-get.sh'), ['install', '-y', 'nosuch'], { encoding: 'utf8', env: s.env });
   t.same([r.status, r.stderr], [100, 'E: Unable to locate package nosuch\n']);
@@ -57,7 +57,14 @@ t.test('.ci/run: apt through scripts/apt-get.sh; the test log is a private temp 
   const r = spawnSync(join(REPO, '.ci/run'), [], { encoding: 'utf8', env: s.env });
   t.equal(r.status, 1, `the tests' status (${r.stderr})`);
   t.match(r.stdout, /\n2 passed, 1 failed, 0 skipped\n$/);
-  t.match(s.calls().filter((c) => c.startsWith('tee')), [new RegExp(`^tee ${join(s.dir, 'tmp')}/runt-ci-test\\.\\w{6}$`)], 'the log is a file made in $TMPDIR');
+  t.match(
+    s.calls().filter((c) => c.startsWith('tee')),
+    [new RegExp(`^tee ${join(s.dir, 'tmp')}/runt-ci-test\\.\\w{6}$`)],
+    'the log is a file made in $TMPDIR',
+  );
   t.same(readdirSync(join(s.dir, 'tmp')), [], 'removed at exit');
-  t.match(s.calls().filter((c) => c.startsWith('apt-get')), [/^apt-get -o DPkg::Lock::Timeout=600 update -qq$/, /^apt-get -o DPkg::Lock::Timeout=600 install -y -qq build-essential /]);
+  t.match(
+    s.calls().filter((c) => c.startsWith('apt-get')),
+    [/^apt-get -o DPkg::Lock::Timeout=600 update -qq$/, /^apt-get -o DPkg::Lock::Timeout=600 install -y -qq build-essential /],
+  );
 });

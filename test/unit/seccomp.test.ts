@@ -58,42 +58,84 @@ t.test('actions become SECCOMP_RET_* values, errnoRet their data (EPERM by defau
   });
   t.same(steps[0], { op: 'SECCOMP_INIT', args: [ERRNO + 38, 1], field: 'linux.seccomp.defaultAction' });
   t.same(rules(steps), [
-    [0, 'a1'], [0, 'a2'], [0x80000000, 'a3'], [0x00030000, 'a4'], [ERRNO + 1, 'a5'], [ERRNO + 13, 'a6'],
-    [0x7ff00001, 'a7'], [0x7ff00007, 'a8'], [0x7ffc0000, 'a9'], [ALLOW, 'a10'],
+    [0, 'a1'],
+    [0, 'a2'],
+    [0x80000000, 'a3'],
+    [0x00030000, 'a4'],
+    [ERRNO + 1, 'a5'],
+    [ERRNO + 13, 'a6'],
+    [0x7ff00001, 'a7'],
+    [0x7ff00007, 'a8'],
+    [0x7ffc0000, 'a9'],
+    [ALLOW, 'a10'],
   ]);
   t.same(steps.at(-1), { op: 'SECCOMP_LOAD', args: [0], field: 'linux.seccomp' });
 });
 
 t.test('an errno only with ERRNO and TRACE, and at most 16 bits', async (t) => {
   fails(t, { defaultAction: 'SCMP_ACT_ALLOW', defaultErrnoRet: 1 }, /^linux\.seccomp\.defaultErrnoRet: SCMP_ACT_ALLOW takes no errno$/, 'default');
-  fails(t, { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_LOG', errnoRet: 1 }] },
-    /^linux\.seccomp\.syscalls\[0\]\.errnoRet: SCMP_ACT_LOG takes no errno$/, 'rule');
-  fails(t, { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_ERRNO', errnoRet: 65536 }] },
-    /^linux\.seccomp\.syscalls\[0\]\.errnoRet: must be 0 to 65535, got 65536$/, 'too large');
+  fails(
+    t,
+    { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_LOG', errnoRet: 1 }] },
+    /^linux\.seccomp\.syscalls\[0\]\.errnoRet: SCMP_ACT_LOG takes no errno$/,
+    'rule',
+  );
+  fails(
+    t,
+    { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_ERRNO', errnoRet: 65536 }] },
+    /^linux\.seccomp\.syscalls\[0\]\.errnoRet: must be 0 to 65535, got 65536$/,
+    'too large',
+  );
 });
 
 t.test('names the schema would refuse are errors naming the field, never looked up on Object.prototype', async (t) => {
   fails(t, { defaultAction: 'SCMP_ACT_NOPE' as 'SCMP_ACT_LOG' }, /^linux\.seccomp\.defaultAction: unknown action "SCMP_ACT_NOPE"$/, 'action');
-  fails(t, { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'constructor' as 'SCMP_ACT_LOG' }] },
-    /^linux\.seccomp\.syscalls\[0\]\.action: unknown action "constructor"$/, 'prototype key');
-  fails(t, { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_LOG', args: [{ index: 0, value: 1, op: 'SCMP_CMP_NOPE' as 'SCMP_CMP_EQ' }] }] },
-    /^linux\.seccomp\.syscalls\[0\]\.args\[0\]\.op: unknown operator "SCMP_CMP_NOPE"$/, 'operator');
-  fails(t, { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_NOPE' as 'SECCOMP_FILTER_FLAG_LOG'] },
-    /^linux\.seccomp\.flags\[0\]: unknown flag "SECCOMP_FILTER_FLAG_NOPE"$/, 'flag');
-  fails(t, { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_LOONGARCH64'] },
-    /^linux\.seccomp\.architectures\[1\]: SCMP_ARCH_LOONGARCH64 is not supported by runt \(libseccomp 2\.5\)$/, 'arch');
-  fails(t, { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['ok', 'not a name'], action: 'SCMP_ACT_LOG' }] },
-    /^linux\.seccomp\.syscalls\[0\]\.names\[1\]: "not a name" is not a syscall name$/, 'syscall name');
+  fails(
+    t,
+    { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'constructor' as 'SCMP_ACT_LOG' }] },
+    /^linux\.seccomp\.syscalls\[0\]\.action: unknown action "constructor"$/,
+    'prototype key',
+  );
+  fails(
+    t,
+    {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['x'], action: 'SCMP_ACT_LOG', args: [{ index: 0, value: 1, op: 'SCMP_CMP_NOPE' as 'SCMP_CMP_EQ' }] }],
+    },
+    /^linux\.seccomp\.syscalls\[0\]\.args\[0\]\.op: unknown operator "SCMP_CMP_NOPE"$/,
+    'operator',
+  );
+  fails(
+    t,
+    { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_NOPE' as 'SECCOMP_FILTER_FLAG_LOG'] },
+    /^linux\.seccomp\.flags\[0\]: unknown flag "SECCOMP_FILTER_FLAG_NOPE"$/,
+    'flag',
+  );
+  fails(
+    t,
+    { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_LOONGARCH64'] },
+    /^linux\.seccomp\.architectures\[1\]: SCMP_ARCH_LOONGARCH64 is not supported by runt \(libseccomp 2\.5\)$/,
+    'arch',
+  );
+  fails(
+    t,
+    { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['ok', 'not a name'], action: 'SCMP_ACT_LOG' }] },
+    /^linux\.seccomp\.syscalls\[0\]\.names\[1\]: "not a name" is not a syscall name$/,
+    'syscall name',
+  );
 });
 
 t.test('architectures are AUDIT_ARCH tokens', async (t) => {
   const steps = build({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32', 'SCMP_ARCH_AARCH64'] });
-  t.same(steps.filter((s) => s.op === 'SECCOMP_ARCH'), [
-    { op: 'SECCOMP_ARCH', args: [0xc000003e], field: 'linux.seccomp.architectures[0]' },
-    { op: 'SECCOMP_ARCH', args: [0x40000003], field: 'linux.seccomp.architectures[1]' },
-    { op: 'SECCOMP_ARCH', args: [0x4000003e], field: 'linux.seccomp.architectures[2]' },
-    { op: 'SECCOMP_ARCH', args: [0xc00000b7], field: 'linux.seccomp.architectures[3]' },
-  ]);
+  t.same(
+    steps.filter((s) => s.op === 'SECCOMP_ARCH'),
+    [
+      { op: 'SECCOMP_ARCH', args: [0xc000003e], field: 'linux.seccomp.architectures[0]' },
+      { op: 'SECCOMP_ARCH', args: [0x40000003], field: 'linux.seccomp.architectures[1]' },
+      { op: 'SECCOMP_ARCH', args: [0x4000003e], field: 'linux.seccomp.architectures[2]' },
+      { op: 'SECCOMP_ARCH', args: [0xc00000b7], field: 'linux.seccomp.architectures[3]' },
+    ],
+  );
 });
 
 t.test('conditions: operators as scmp_compare, values as uint64; two on one argument make a rule each', async (t) => {
@@ -103,17 +145,27 @@ t.test('conditions: operators as scmp_compare, values as uint64; two on one argu
       {
         names: ['socket', 'socketpair'],
         action: 'SCMP_ACT_ERRNO',
-        args: [{ index: 0, value: 2, op: 'SCMP_CMP_EQ' }, { index: 1, value: 0xff, valueTwo: 3, op: 'SCMP_CMP_MASKED_EQ' }],
+        args: [
+          { index: 0, value: 2, op: 'SCMP_CMP_EQ' },
+          { index: 1, value: 0xff, valueTwo: 3, op: 'SCMP_CMP_MASKED_EQ' },
+        ],
       },
       {
         names: ['personality'],
         action: 'SCMP_ACT_ERRNO',
-        args: [{ index: 0, value: 8, op: 'SCMP_CMP_NE' }, { index: 0, value: 2 ** 64 - 1, op: 'SCMP_CMP_LT' }],
+        args: [
+          { index: 0, value: 8, op: 'SCMP_CMP_NE' },
+          { index: 0, value: 2 ** 64 - 1, op: 'SCMP_CMP_LT' },
+        ],
       },
       {
         names: ['x'],
         action: 'SCMP_ACT_LOG',
-        args: [{ index: 5, value: 1, op: 'SCMP_CMP_LE' }, { index: 4, value: 2, op: 'SCMP_CMP_GE' }, { index: 3, value: 3, op: 'SCMP_CMP_GT' }],
+        args: [
+          { index: 5, value: 1, op: 'SCMP_CMP_LE' },
+          { index: 4, value: 2, op: 'SCMP_CMP_GE' },
+          { index: 3, value: 3, op: 'SCMP_CMP_GT' },
+        ],
       },
     ],
   });
@@ -125,10 +177,18 @@ t.test('conditions: operators as scmp_compare, values as uint64; two on one argu
     [0x7ffc0000, 'x', 5, 3, 1n, 0n, 4, 5, 2n, 0n, 3, 6, 3n, 0n],
   ]);
   t.equal(steps.find((s) => s.op === 'SECCOMP_RULE')!.field, 'linux.seccomp.syscalls[0]');
-  fails(t, { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_LOG', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }] },
-    /^linux\.seccomp\.syscalls\[0\]\.args\[0\]\.index: must be 0 to 5, got 6$/, 'index');
-  fails(t, { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_LOG', args: [{ index: 0, value: -1, op: 'SCMP_CMP_EQ' }] }] },
-    /^linux\.seccomp\.syscalls\[0\]\.args\[0\]\.value: must be an unsigned 64-bit integer, got -1$/, 'value');
+  fails(
+    t,
+    { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_LOG', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }] },
+    /^linux\.seccomp\.syscalls\[0\]\.args\[0\]\.index: must be 0 to 5, got 6$/,
+    'index',
+  );
+  fails(
+    t,
+    { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_LOG', args: [{ index: 0, value: -1, op: 'SCMP_CMP_EQ' }] }] },
+    /^linux\.seccomp\.syscalls\[0\]\.args\[0\]\.value: must be an unsigned 64-bit integer, got -1$/,
+    'value',
+  );
 });
 
 t.test("rules repeating the default action are left out (libseccomp refuses them); long lists get libseccomp's binary tree", async (t) => {
@@ -148,11 +208,23 @@ t.test("rules repeating the default action are left out (libseccomp refuses them
 
 t.test('flags become a SECCOMP_FILTER_FLAG_* mask; the kernel of `features` decides what is supported', async (t) => {
   const load = (seccomp: LinuxSeccomp) => build(seccomp).find((s) => s.op === 'SECCOMP_LOAD')!;
-  t.same(load({ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'] }).args, [7]);
-  fails(t, { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] },
-    /^linux\.seccomp\.flags\[0\]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a rule with SCMP_ACT_NOTIFY$/, 'killable without notify');
+  t.same(
+    load({ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'] }).args,
+    [7],
+  );
+  fails(
+    t,
+    { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] },
+    /^linux\.seccomp\.flags\[0\]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a rule with SCMP_ACT_NOTIFY$/,
+    'killable without notify',
+  );
   t.same(supportedSeccompFlags('5.15.0-91-generic'), ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW']);
-  t.same(supportedSeccompFlags('5.19.1'), ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV']);
+  t.same(supportedSeccompFlags('5.19.1'), [
+    'SECCOMP_FILTER_FLAG_TSYNC',
+    'SECCOMP_FILTER_FLAG_LOG',
+    'SECCOMP_FILTER_FLAG_SPEC_ALLOW',
+    'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
+  ]);
   const f = features().linux!.seccomp!;
   t.equal(f.enabled, true);
   t.equal(f.actions!.length, 9);
@@ -177,7 +249,11 @@ t.test('NOTIFY: a listener connection in the parent, NEW_LISTENER (and TSYNC_ESR
   t.equal(load.op, 'SECCOMP_LOAD');
   t.equal(load.args[0], 1 | 8 | 16 | 32);
   t.same(JSON.parse(load.args[1] as string), {
-    ociVersion: '1.3.0', fds: ['seccompFd'], pid: 4242, metadata: 'meta', state: JSON.parse(STATE),
+    ociVersion: '1.3.0',
+    fds: ['seccompFd'],
+    pid: 4242,
+    metadata: 'meta',
+    state: JSON.parse(STATE),
   });
   const noMeta = build({ ...NOTIFY, listenerMetadata: undefined, flags: [] }).at(-1)!;
   t.equal(noMeta.args[0], 8);
@@ -187,11 +263,19 @@ t.test('NOTIFY: a listener connection in the parent, NEW_LISTENER (and TSYNC_ESR
 t.test('NOTIFY: the mistakes that would hang or break the hand-over are refused', async (t) => {
   fails(t, { ...NOTIFY, listenerPath: undefined, listenerMetadata: undefined }, /^linux\.seccomp\.listenerPath: is required with SCMP_ACT_NOTIFY$/, 'no path');
   fails(t, { defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: 'm' }, /^linux\.seccomp\.listenerMetadata: needs listenerPath$/, 'metadata without path');
-  fails(t, { ...NOTIFY, defaultAction: 'SCMP_ACT_NOTIFY', syscalls: [] }, /^linux\.seccomp\.defaultAction: SCMP_ACT_NOTIFY cannot be the default action$/, 'default');
-  fails(t, { ...NOTIFY, syscalls: [{ names: ['mkdir', 'sendmsg'], action: 'SCMP_ACT_NOTIFY' }] },
-    /^linux\.seccomp\.syscalls\[0\]\.names\[1\]: SCMP_ACT_NOTIFY cannot be used for sendmsg/, 'sendmsg');
+  fails(
+    t,
+    { ...NOTIFY, defaultAction: 'SCMP_ACT_NOTIFY', syscalls: [] },
+    /^linux\.seccomp\.defaultAction: SCMP_ACT_NOTIFY cannot be the default action$/,
+    'default',
+  );
+  fails(
+    t,
+    { ...NOTIFY, syscalls: [{ names: ['mkdir', 'sendmsg'], action: 'SCMP_ACT_NOTIFY' }] },
+    /^linux\.seccomp\.syscalls\[0\]\.names\[1\]: SCMP_ACT_NOTIFY cannot be used for sendmsg/,
+    'sendmsg',
+  );
 });
-
 
 function plans(edit: (s: Spec) => void): { parent: Step[]; child: Step[] } {
   const s = defaultSpec(false);
@@ -203,7 +287,9 @@ function plans(edit: (s: Spec) => void): { parent: Step[]; child: Step[] } {
 }
 
 t.test('in the plan: loaded right before EXEC with noNewPrivileges, before the credentials change without', async (t) => {
-  const late = plans((s) => { s.linux!.seccomp = NOTIFY; });
+  const late = plans((s) => {
+    s.linux!.seccomp = NOTIFY;
+  });
   t.same(ops(late.parent).slice(0, 4), ['RUNT-PLAN', 'MODE', 'SECCOMP_LISTENER', 'OPEN_FIFO']);
   const tail = ops(late.child).slice(ops(late.child).indexOf('SETRLIMIT') + 1);
   t.same(tail.slice(0, 3), ['SECCOMP_INIT', 'SECCOMP_RULE', 'BOUNDING_DROP']);
@@ -256,18 +342,29 @@ t.test('ENOSYS stub: none where the default lets syscalls through, is ENOSYS alr
     t.same(enosysSyscalls({ ...OLD_PROFILE, defaultAction }, 'SCMP_ARCH_X86_64'), [], defaultAction);
   }
   t.same(enosysSyscalls({ ...OLD_PROFILE, defaultErrnoRet: 38 }, 'SCMP_ARCH_X86_64'), [], 'defaultErrnoRet ENOSYS');
-  t.same(enosysSyscalls({ defaultAction: 'SCMP_ACT_KILL', syscalls: [{ names: ['no_such_call'], action: 'SCMP_ACT_ALLOW' }] }, 'SCMP_ARCH_X86_64'), [],
-    'no syscall of the architecture named: no line to draw (runc skips the architecture too)');
+  t.same(
+    enosysSyscalls({ defaultAction: 'SCMP_ACT_KILL', syscalls: [{ names: ['no_such_call'], action: 'SCMP_ACT_ALLOW' }] }, 'SCMP_ARCH_X86_64'),
+    [],
+    'no syscall of the architecture named: no line to draw (runc skips the architecture too)',
+  );
   t.ok(enosysSyscalls({ ...OLD_PROFILE, defaultAction: 'SCMP_ACT_KILL_PROCESS' }, 'SCMP_ARCH_X86_64').includes('clone3'), 'a kill default gets it too');
   t.ok(enosysSyscalls({ ...OLD_PROFILE, defaultErrnoRet: 13 }, 'SCMP_ARCH_X86_64').includes('clone3'), 'another default errno');
 });
 
-t.test('ENOSYS stub in the plan: ERRNO(ENOSYS) rules after the profile\'s own, counted for the binary tree', async (t) => {
+t.test("ENOSYS stub in the plan: ERRNO(ENOSYS) rules after the profile's own, counted for the binary tree", async (t) => {
   const steps = build(OLD_PROFILE);
-  const stub = rules(steps).filter((r) => r[0] === ENOSYS_RULE).map((r) => r[1]);
+  const stub = rules(steps)
+    .filter((r) => r[0] === ENOSYS_RULE)
+    .map((r) => r[1]);
   t.same(stub, enosysSyscalls(OLD_PROFILE).map(String));
   t.ok(stub.includes('clone3'));
-  t.same(rules(steps).slice(0, 6).map((r) => r[1]), ['read', 'write', 'clone', 'statx', 'rseq', 'setns'], 'the profile\'s rules first');
+  t.same(
+    rules(steps)
+      .slice(0, 6)
+      .map((r) => r[1]),
+    ['read', 'write', 'clone', 'statx', 'rseq', 'setns'],
+    "the profile's rules first",
+  );
   t.same(steps[0]!.args, [ERRNO + 1, stub.length + 6 > 32 ? 2 : 1]);
 });
 

@@ -32,18 +32,29 @@ async function shim(parent: Step[], child: Step[] = []): Promise<string> {
 const head = [step('RUNT-PLAN', [PLAN_VERSION]), step('MODE', ['detach'])];
 
 t.test('an op in the other segment is a malformed plan', async (t) => {
-  t.equal(await shim([...head, step('WAIT'), step('CLONE', [0]), step('END')]),
-    "ERR 0 22 malformed plan: record 2: WAIT is a step of the child's segment, not the parent's\n");
-  t.match(await shim([...head, step('CLONE', [0]), step('END')], [step('MODE', ['wait']), step('END')]),
-    /^PID \d+\nERR 0 22 malformed plan: record 4: MODE is a step of the parent's segment, not the child's\n$/);
+  t.equal(
+    await shim([...head, step('WAIT'), step('CLONE', [0]), step('END')]),
+    "ERR 0 22 malformed plan: record 2: WAIT is a step of the child's segment, not the parent's\n",
+  );
+  t.match(
+    await shim([...head, step('CLONE', [0]), step('END')], [step('MODE', ['wait']), step('END')]),
+    /^PID \d+\nERR 0 22 malformed plan: record 4: MODE is a step of the parent's segment, not the child's\n$/,
+  );
 });
 
 t.test("CLOSE_FDS divides the child's steps", async (t) => {
   const parent = [...head, step('CLONE', [0]), step('END')];
-  t.match(await shim(parent, [step('CHDIR', ['/']), step('CLOSE_FDS', [3]), step('END')]),
-    /ERR 0 22 malformed plan: record 4: CHDIR before CLOSE_FDS \(only a process without the shim's own fds may take it\)\n$/);
-  t.match(await shim(parent, [step('CLOSE_FDS', [3]), step('FIND_EXEC', ['sh', '/bin']), step('SECCOMP_LOAD', [0]), step('MASK', ['/x']), step('END')]),
-    /ERR 0 22 malformed plan: record 7: MASK after CLOSE_FDS \(it needs an fd of the shim's that CLOSE_FDS closed\)\n$/);
-  t.match(await shim(parent, [step('SEND', ['OK']), step('CLOSE_FDS', [3]), step('CHDIR', ['/']), step('END')]),
-    /^PID \d+\nOK\n$/, 'a plan in order runs (and ends at its END)');
+  t.match(
+    await shim(parent, [step('CHDIR', ['/']), step('CLOSE_FDS', [3]), step('END')]),
+    /ERR 0 22 malformed plan: record 4: CHDIR before CLOSE_FDS \(only a process without the shim's own fds may take it\)\n$/,
+  );
+  t.match(
+    await shim(parent, [step('CLOSE_FDS', [3]), step('FIND_EXEC', ['sh', '/bin']), step('SECCOMP_LOAD', [0]), step('MASK', ['/x']), step('END')]),
+    /ERR 0 22 malformed plan: record 7: MASK after CLOSE_FDS \(it needs an fd of the shim's that CLOSE_FDS closed\)\n$/,
+  );
+  t.match(
+    await shim(parent, [step('SEND', ['OK']), step('CLOSE_FDS', [3]), step('CHDIR', ['/']), step('END')]),
+    /^PID \d+\nOK\n$/,
+    'a plan in order runs (and ends at its END)',
+  );
 });
