@@ -114,9 +114,11 @@ static uint64_t mount_id(int fd, const char *what)
 
 /* After a mount(2) onto `before` (whose inode the new mount now covers), an O_PATH fd of the new mount, as
  * runc's reopenAfterMount: the path `before` has now is looked up again in the root, and what is found must be
- * at that same path and on another mount than `before`. Where a rename raced the lookup, the step fails rather
- * than let what follows (flags, propagation, tmpcopyup) act on another mount. */
-int reopen_mounted(int before, const char *target)
+ * at that same path and on another mount than `before`, and, for a bind, be the bind's source (`source`, its
+ * device and inode; -1 for another kind of mount): a rename between reading the path and the lookup can put
+ * another mount there (one made over the dir swapped in). Where a rename raced the lookup, the step fails
+ * rather than let what follows (flags, propagation, tmpcopyup) act on another mount. */
+int reopen_mounted(int before, const char *target, int source)
 {
 	char was[PATH_MAX], now[PATH_MAX];
 	const char *rel = root_relative(before, was, sizeof was, target);
@@ -124,7 +126,14 @@ int reopen_mounted(int before, const char *target)
 	if (fd < 0)
 		die(errno, "open %s again after mounting on it", target);
 	fd_path(fd, now, sizeof now, target);
-	if (strcmp(now, was) != 0 || mount_id(fd, target) == mount_id(before, target))
+	bool moved = strcmp(now, was) != 0 || mount_id(fd, target) == mount_id(before, target);
+	if (!moved && source >= 0) {
+		struct stat got, want;
+		if (fstat(fd, &got) < 0 || fstat(source, &want) < 0)
+			die(errno, "stat %s after mounting on it", target);
+		moved = got.st_dev != want.st_dev || got.st_ino != want.st_ino;
+	}
+	if (moved)
 		die_plain(EAGAIN,
 			  "%s was moved while it was mounted on (refused: what follows could act on another mount)",
 			  target);
@@ -248,7 +257,7 @@ static int bind_tree(int srcfd, int tree, int dstfd, bool recursive, const struc
 		return -1;
 	if (!(a->set || a->clr || nprop))
 		return 0;
-	int fd = reopen_mounted(dstfd, target);
+	int fd = reopen_mounted(dstfd, target, srcfd);
 	if (a->set || a->clr)
 		remount_attrs(fd, a->set, a->clr, target);
 	propagate(fd, prop, nprop, target);
@@ -508,7 +517,7 @@ void op_mount(const struct rec *r)
 		close(srcfd);
 	if (!bind && (lower >= 0 || x.nprop)) {
 		/* the new mount, found again by the path fd has now and checked to be it */
-		int mounted = reopen_mounted(fd, target);
+		int mounted = reopen_mounted(fd, target, -1);
 		if (lower >= 0)
 			copy_up(lower, mounted, target);
 		propagate(mounted, x.prop, x.nprop, target);

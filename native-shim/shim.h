@@ -117,7 +117,7 @@ const char *check_mount(const struct rec *r);
 void copy_up(int lower, int mounted, const char *target);
 /* After a mount(2) onto the O_PATH fd `before`: an O_PATH fd of the new mount, found again by before's path
  * and checked to be at that path and on another mount (dies otherwise: a rename raced it). */
-int reopen_mounted(int before, const char *target);
+int reopen_mounted(int before, const char *target, int source);
 void op_bind(const struct rec *r);
 const char *check_bind(const struct rec *r);
 void op_idmap_tree(const struct rec *r);
