@@ -1,4 +1,4 @@
-// Parent cgroups runt made for a container (the /runt of /runt/<id>) outlive that container when others are
+// Parent cgroups runt made for a container (the /runt-<tag> of /runt-<tag>/<id>) outlive that container when others are
 // inside them at its delete; the container that empties them later did not make them. The state root keeps
 // the list of parents runt made, so whichever delete leaves one empty removes it: a cgroup runt made never
 // stays behind, and one it did not make is never touched.

@@ -23,7 +23,7 @@ export function cleanPath(p: string): string {
  *  - absolute ("/a/b"): from the root of every hierarchy (as seen at its mount point);
  *  - relative ("a/b"): returned relative (no leading '/'); createCgroup puts it under runt's own cgroup in
  *    each hierarchy (that per-hierarchy step needs the host, so it happens there);
- *  - none: "/runt/<root tag>/<id>" (defaultParent): two state roots never share a cgroup, even for one id.
+ *  - none: "/runt-<root tag>/<id>" (defaultParent): two state roots never share a cgroup, even for one id.
  * Like runc's cgroupfs driver, a "slice:prefix:name" path with systemdCgroup=false is not special: it is
  * a relative path whose last component contains colons.
  * systemdCgroup=true needs systemd: `systemdProbe` (default /run/systemd/system) must exist, or
@@ -56,15 +56,17 @@ export function resolveCgroupsPath(
 }
 
 /**
- * The parent of the default cgroups of the containers under state root `root`: /runt/ and the first 12 hex
+ * The parent of the default cgroups of the containers under state root `root`: /runt- and the first 12 hex
  * digits of the SHA-256 of the root's absolute path. Containers of one id under two roots (containerd's
  * namespaces, callers with their own --root) get two cgroups, so neither's `kill --all` or `delete` reaches
- * the other's processes.
+ * the other's processes. A top-level dir per root, not one shared /runt above them: the parents a root made
+ * are listed in that root (parents.ts) and removed by its last delete, which a parent shared by roots would
+ * outlive.
  */
 export function defaultParent(root: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  return `/runt/${createHash('sha256').update(path.posix.resolve(root)).digest('hex').slice(0, 12)}`;
+  return `/runt-${createHash('sha256').update(path.posix.resolve(root)).digest('hex').slice(0, 12)}`;
 }
 
 /** The path of `own` relative to the mount's root, as a path under the mount point ('' at the root). */

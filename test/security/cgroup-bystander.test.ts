@@ -97,7 +97,6 @@ t.test('the default cgroup: one id under two state roots, two cgroups', async (t
     delete s.linux!.cgroupsPath;
   };
   const id = first.id('twin');
-  // the second root's container goes first (LIFO), so that the first root, which made /runt, can remove it
   t.teardown(() => spawnSync(RUNT, ['--root', second.root, 'delete', '--force', id]));
   for (const env of [first, second]) {
     const r = env.runt(['run', '-d', '-b', env.bundle(['sleep', '300'], noCgroupsPath), id]);
@@ -106,11 +105,19 @@ t.test('the default cgroup: one id under two state roots, two cgroups', async (t
   const pidOf = (env: typeof first): number => readState(env, id).pid as number;
   const cgroupOf = (pid: number): string => /^\d+:pids:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1] ?? '';
   const [p1, p2] = [pidOf(first), pidOf(second)];
-  t.match(cgroupOf(p1), new RegExp(`^/runt/[0-9a-f]{12}/${id}$`));
-  t.not(cgroupOf(p1), cgroupOf(p2), 'each root has its own');
+  const [cg1, cg2] = [cgroupOf(p1), cgroupOf(p2)];
+  t.match(cg1, new RegExp(`^/runt-[0-9a-f]{12}/${id}$`));
+  t.not(cg1, cg2, 'each root has its own');
   t.equal(first.runt(['kill', '--all', id, 'KILL']).status, 0);
   await waitExit(p1);
   t.ok(alive(p2), "kill --all under one root leaves the other root's container running");
   t.equal(first.runt(['delete', id]).status, 0);
   t.equal(readState(second, id).status, 'running');
+  const parents = [cg1, cg2].map((c) => `/sys/fs/cgroup/pids${c.slice(0, c.lastIndexOf('/'))}`);
+  t.equal(second.runt(['delete', '--force', id]).status, 0);
+  t.same(
+    parents.filter((d) => existsSync(d)),
+    [],
+    'each root removed the parent it made: none is shared, none stays',
+  );
 });
