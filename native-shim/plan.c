@@ -83,7 +83,7 @@ static const struct opdef ops[] = {
 	{ "SET_MEMPOLICY", CHILD, "uU*", NULL, op_set_mempolicy },
 	{ "CHDIR", CHILD | AFTER_CLOSE, "s", NULL, op_chdir },
 	{ "FIND_EXEC", CHILD | AFTER_CLOSE, "ss", NULL, op_find_exec },
-	{ "PASSWD_HOME", CHILD | AFTER_CLOSE, "u", NULL, op_passwd_home },
+	{ "PASSWD_HOME", CHILD | AFTER_CLOSE, "us", NULL, op_passwd_home },
 	{ "HOOK", CHILD, NULL, check_hook, op_hook },
 	{ "CLOSE_FDS", CHILD, "u", NULL, op_close_fds },
 	{ "WAIT_FIFO", CHILD, "", NULL, op_wait_fifo },

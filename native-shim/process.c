@@ -198,19 +198,18 @@ void op_chdir(const struct rec *r)
 /* "HOME=<dir>" for EXEC, from PASSWD_HOME; NULL when the plan had none (the process's env has HOME). */
 static char *g_home_env;
 
-/* The home directory of uid in the container's /etc/passwd (name:password:uid:gid:gecos:home:shell), "/"
- * where the file or the uid is missing, as runc's user lookup gives it. */
-static char *passwd_home(const char *uid)
+/* The home directory of uid in the container's /etc/passwd (name:password:uid:gid:gecos:home:shell); `fallback`
+ * where the file, the uid or its home field is missing. */
+static char *passwd_home(const char *uid, const char *fallback)
 {
 	int root = process_root();
 	int fd = inroot_openat(root, "/etc/passwd", O_RDONLY);
 	close(root);
-	if (fd < 0)
-		return strdup("/");
-	FILE *f = fdopen(fd, "r");
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	if (!f) {
-		close(fd);
-		return strdup("/");
+		if (fd >= 0)
+			close(fd);
+		return strdup(fallback);
 	}
 	char *line = NULL, *home = NULL;
 	size_t cap = 0;
@@ -225,12 +224,12 @@ static char *passwd_home(const char *uid)
 	}
 	free(line);
 	fclose(f);
-	return home ? home : strdup("/");
+	return home ? home : strdup(fallback);
 }
 
 void op_passwd_home(const struct rec *r)
 {
-	char *home = passwd_home(r->f[1]);
+	char *home = passwd_home(r->f[1], r->f[2]);
 	if (!home)
 		die(ENOMEM, "HOME of uid %s", r->f[1]);
 	free(g_home_env);

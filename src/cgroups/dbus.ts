@@ -51,8 +51,6 @@ export interface Message {
 
 const FIELD = { path: 1, interface: 2, member: 3, errorName: 4, replySerial: 5, destination: 6, sender: 7, signature: 8 } as const;
 const FIELD_SIG: Record<number, string> = { 1: 'o', 2: 's', 3: 's', 4: 's', 5: 'u', 6: 's', 7: 's', 8: 'g' };
-/** The flag a call carries when it wants no reply. */
-export const NO_REPLY_EXPECTED = 1;
 
 /** End (exclusive) of the single complete type starting at sig[i]. */
 function typeEnd(sig: string, i: number): number {

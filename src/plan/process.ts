@@ -157,7 +157,8 @@ export function closeFdsStep(preserveFds: number): Step {
  */
 export function homeSteps(proc: Process): Step[] {
   if ((proc.env ?? []).some((e) => e.startsWith('HOME='))) return [];
-  return [step('PASSWD_HOME', [proc.user?.uid ?? 0], 'process.env')];
+  // "/" where the container's /etc/passwd has no home for the uid, as runc's user lookup defaults it
+  return [step('PASSWD_HOME', [proc.user?.uid ?? 0, '/'], 'process.env')];
 }
 
 export function cwdStep(proc: Process): Step {

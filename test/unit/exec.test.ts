@@ -108,7 +108,7 @@ t.test('child: the process set-up of create without mounts, pivot or fifo; READY
   ]);
   t.same(find(steps, 'CLOSE_FDS')[0]!.args, [5], 'every fd from 3 + preserved on is closed before the cwd and the program are looked up');
   t.same(find(steps, 'SEND')[0]!.args, ['READY']);
-  t.same(find(steps, 'PASSWD_HOME')[0]!.args, [p.user!.uid], "no HOME in its env: the shim takes it from the container's /etc/passwd");
+  t.same(find(steps, 'PASSWD_HOME')[0]!.args, [p.user!.uid, '/'], "no HOME in its env: the shim takes it from the container's /etc/passwd");
   t.notOk(ops(execChildPlan({ ...p, env: ['HOME=/h'] }, ctx())).includes('PASSWD_HOME'), 'a HOME of its own is kept');
   const tty = execChildPlan({ ...p, terminal: true, consoleSize: { height: 24, width: 80 } }, ctx({ consoleSocket: '/s' }));
   t.same(ops(tty).slice(0, 5), ['SETRESGID', 'SETRESUID', 'SETSID', 'TERMINAL', 'CLOSE_FDS'], 'root of the joined user namespace first, its own session');
