@@ -31,7 +31,7 @@ execFileSync('make', ['-s', '-C', join(root, 'native-shim'), `OUT=${out}`], { st
 // Two modules stay files of their own in build/, embedded next to the bundle and initialised only by the
 // commands that require them, so that the others do not load them: the schema validator (~285 KB,
 // src/spec/validate.ts) and `require('runt-shim-image')` (src/shim/driver.ts), build/runt-shim's bytes.
-copyFileSync(join(root, 'src/spec/validators.cjs'), join(out, 'validators.cjs'));
+copyFileSync(join(root, 'src/spec/generated/validators.cjs'), join(out, 'validators.cjs'));
 const shimImage = readFileSync(join(out, 'runt-shim')).toString('base64');
 writeFileSync(join(out, 'runt-shim-image.cjs'), `module.exports = new Uint8Array(Buffer.from('${shimImage}', 'base64'));\n`);
 const ownModules = {

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { release } from 'node:os';
 import type { CgroupJoin } from '../plan/cgroup-join';
-import type { LinuxResources } from '../spec/types';
+import type { LinuxResources } from '../spec/generated/types';
 import type { HierarchyDriver, Probe, Write } from './emit';
 import { errnoOf, mkdirP, readTrim, sleepMs, writeCgroupFile } from './fs';
 import { type CgroupHost, type Hierarchy, v1Hierarchy, v2Hierarchy } from './host';

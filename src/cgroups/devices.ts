@@ -1,5 +1,5 @@
 // Device cgroup rules: the defaults runc appends, and their cgroup v1 form.
-import type { LinuxDeviceCgroup } from '../spec/types';
+import type { LinuxDeviceCgroup } from '../spec/generated/types';
 
 const rule = (type: 'c' | 'b', major: number | undefined, minor: number | undefined, access: string): LinuxDeviceCgroup => {
   const r: LinuxDeviceCgroup = { allow: true, type };

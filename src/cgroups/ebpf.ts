@@ -2,7 +2,7 @@
 // cgroupfs.ts through src/sys/native.ts). The rules are first reduced the way the v1 devices controller
 // reads them (a default policy plus exceptions), so a config means the same on v1 and v2; the program then
 // checks the exceptions one by one and returns the default when none matches, as runc's devicefilter does.
-import type { LinuxDeviceCgroup } from '../spec/types';
+import type { LinuxDeviceCgroup } from '../spec/generated/types';
 import { checkDeviceRule } from './devices';
 
 type Node = 'b' | 'c';

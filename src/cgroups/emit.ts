@@ -1,5 +1,5 @@
 // Shared by the v1 and v2 translators: the Write record, the probe, and the checks that name OCI fields.
-import type { LinuxHugepageLimit, LinuxRdma, LinuxResources, LinuxThrottleDevice } from '../spec/types';
+import type { LinuxHugepageLimit, LinuxRdma, LinuxResources, LinuxThrottleDevice } from '../spec/generated/types';
 import { v1Hierarchy, v2Hierarchy, type CgroupHost, type Hierarchy } from './host';
 import { UserError } from '../errors';
 

@@ -1,5 +1,5 @@
 // linux.resources → an ordered list of cgroup file writes (pure, given the host and a file probe).
-import type { LinuxResources } from '../spec/types';
+import type { LinuxResources } from '../spec/generated/types';
 import { ASSUME_STANDARD_FILES, type Ctx, type Write, type WriteOptions, fail, given } from './emit';
 import type { CgroupHost } from './host';
 import { v1Driver } from './v1';

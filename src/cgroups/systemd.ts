@@ -3,7 +3,7 @@
 // the cgroupfs driver then makes what systemd does not manage (v1 hierarchies such as cpuset or freezer)
 // and writes every resource file, as runc's fs manager does after systemd. update: SetUnitProperties, then
 // the files. delete: StopUnit. pause: the freezer files (runc does not ask systemd either).
-import type { LinuxResources } from '../spec/types';
+import type { LinuxResources } from '../spec/generated/types';
 import { type CgroupSet, createCgroup } from './cgroupfs';
 import { log } from '../cli/log';
 import { Bus, DBusError, type DBusValue, type Message, MessageType, SYSTEM_BUS, Variant } from './dbus';

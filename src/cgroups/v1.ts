@@ -1,6 +1,6 @@
 // cgroup v1 driver: OCI resources → writes into the per-controller hierarchies, and v1-only set-up.
 import * as path from 'node:path';
-import type { LinuxBlockIO, LinuxMemory, LinuxNetwork, LinuxResources } from '../spec/types';
+import type { LinuxBlockIO, LinuxMemory, LinuxNetwork, LinuxResources } from '../spec/generated/types';
 import { deviceRuleV1 } from './devices';
 import {
   type Ctx,

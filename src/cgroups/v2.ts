@@ -1,6 +1,6 @@
 // cgroup v2 driver: OCI resources → writes into the unified hierarchy, and controller delegation.
 import * as path from 'node:path';
-import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxResources } from '../spec/types';
+import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxResources } from '../spec/generated/types';
 import { deviceFilter } from './ebpf';
 import {
   type Ctx,

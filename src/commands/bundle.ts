@@ -5,7 +5,7 @@ import { OCI_VERSION } from '../container/store';
 import { DEVICE_TYPE_BITS, S_IFMT } from '../plan/linux';
 import { ConfigError } from '../plan/types';
 import { checkConfig } from '../spec/validate';
-import type { Spec } from '../spec/types';
+import type { Spec } from '../spec/generated/types';
 
 export function readBundle(bundleFlag: string | undefined): { bundle: string; spec: Spec } {
   const bundle = resolve(bundleFlag ?? '.');

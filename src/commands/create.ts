@@ -23,7 +23,7 @@ import { ConfigError } from '../plan/types';
 import { UserError } from '../errors';
 import { joinRdtGroup, leaveRdtGroup, resctrlRoot } from '../rdt';
 import { runShim, type ShimSession } from '../shim/driver';
-import type { LinuxResources, Spec } from '../spec/types';
+import type { LinuxResources, Spec } from '../spec/generated/types';
 import { checkRootlessConfig, idMapActions, rootlessCgroup, runIdMapHelper } from '../container/rootless';
 import { readBundle } from './bundle';
 import { reclaimAbandoned } from './delete';

@@ -16,7 +16,7 @@ import { withListenFds } from '../plan/process';
 import { relaysTerminal } from '../plan/terminal';
 import { ConfigError } from '../plan/types';
 import { passedFd, runShim, type ShimSession } from '../shim/driver';
-import type { Process, Spec } from '../spec/types';
+import type { Process, Spec } from '../spec/generated/types';
 import { checkConfig } from '../spec/validate';
 import { pidfdOpen, SysError } from '../sys/native';
 import { intFlag, stringFlag, type Context } from './context';

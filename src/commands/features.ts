@@ -5,7 +5,7 @@ import { OCI_VERSION } from '../container/store';
 import { CAPABILITIES } from '../plan/linux';
 import { MOUNT_OPTIONS } from '../plan/mounts';
 import { SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_FLAGS, SECCOMP_OPERATORS, supportedSeccompFlags } from '../plan/seccomp';
-import type { Arch, Features, LinuxSeccompAction, LinuxSeccompFlag, LinuxSeccompOperator } from '../spec/types';
+import type { Arch, Features, LinuxSeccompAction, LinuxSeccompFlag, LinuxSeccompOperator } from '../spec/generated/types';
 
 function kernelAtLeast(release: string, major: number, minor: number): boolean {
   const [ma = 0, mi = 0] = release.split('.').map((n) => parseInt(n, 10));

@@ -15,7 +15,7 @@ import { cgroupRoots, configFile, DESCRIPTORS, externalMounts, inheritPipes, pas
 import type { Message } from '../criu/proto';
 import { criuSwrk, CriuError } from '../criu/swrk';
 import { UserError } from '../errors';
-import type { Spec } from '../spec/types';
+import type { Spec } from '../spec/generated/types';
 import { readBundle } from './bundle';
 import { containerResources, newRecord } from './create';
 import { stringFlag, type Context } from './context';

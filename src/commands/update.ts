@@ -6,7 +6,7 @@ import * as cgroups from '../cgroups';
 import { log } from '../cli/log';
 import { UsageError } from '../cli/parse';
 import { saveRecord } from '../container/store';
-import type { LinuxResources } from '../spec/types';
+import type { LinuxResources } from '../spec/generated/types';
 import { checkResources } from '../spec/validate';
 import { stringFlag, type Context } from './context';
 import { LIVE, withContainer } from './locked';

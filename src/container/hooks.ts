@@ -2,7 +2,7 @@
 // poststop. (createContainer and startContainer run in the container: they are shim steps.) Each hook gets
 // the state on stdin and only the env it names; the end of its output is kept for the error message.
 import { spawn } from 'node:child_process';
-import type { Hook } from '../spec/types';
+import type { Hook } from '../spec/generated/types';
 import { UserError } from '../errors';
 
 export class HookError extends UserError {}

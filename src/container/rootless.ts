@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import type { CgroupHost } from '../cgroups';
 import { undelegatedFile } from '../cgroups/delegation';
 import { ConfigError } from '../plan/types';
-import type { LinuxIDMapping, LinuxResources, Spec } from '../spec/types';
+import type { LinuxIDMapping, LinuxResources, Spec } from '../spec/generated/types';
 
 /** One thing the runtime does to give the child its id maps: write a file of /proc/PID, or run a helper. */
 export type IdMapAction =

@@ -18,7 +18,7 @@ import {
 import { dirname } from 'node:path';
 import type { CgroupSet } from '../cgroups';
 import type { RdtGroup } from '../rdt';
-import type { Spec } from '../spec/types';
+import type { Spec } from '../spec/generated/types';
 import { UserError } from '../errors';
 
 export const OCI_VERSION = '1.3.0';

@@ -1,7 +1,7 @@
 // What checkpoint and restore both ask of the host: CRIU's version, the joined namespaces CRIU treats as
 // external, the directories CRIU is handed by fd.
 import { mkdirSync, openSync, statSync, constants } from 'node:fs';
-import type { Spec } from '../spec/types';
+import type { Spec } from '../spec/generated/types';
 import { ReqType } from './messages';
 import type { Message } from './proto';
 import { criuSwrk, criuVersion, CriuError } from './swrk';

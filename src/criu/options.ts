@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { CgroupMountOp } from '../cgroups';
 import type { Flags } from '../cli/parse';
 import { UserError } from '../errors';
-import type { Spec } from '../spec/types';
+import type { Spec } from '../spec/generated/types';
 import { CG_MODE_DEFAULT, CG_MODES } from './messages';
 import type { Message } from './proto';
 

@@ -1,7 +1,7 @@
 // A config.json mount of type "cgroup" expands to several mounts (one per hierarchy on v1, see
 // cgroups/mount.ts); this turns that list into plan steps like any other mount.
 import type { CgroupMountOp } from '../cgroups';
-import type { Mount } from '../spec/types';
+import type { Mount } from '../spec/generated/types';
 import { mountSteps } from './mounts';
 import { step, type Step } from './types';
 

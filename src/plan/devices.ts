@@ -1,6 +1,6 @@
 // config-linux.md "Devices" and "Default Devices": nodes and links made in the container's /dev.
 import { posix } from 'node:path';
-import type { LinuxDevice, Mount } from '../spec/types';
+import type { LinuxDevice, Mount } from '../spec/generated/types';
 import { DEVICE_TYPE_BITS } from './linux';
 import { bindStep, isBindMount, parseMountOptions } from './mounts';
 import { ConfigError, step, type HostFacts, type Step } from './types';

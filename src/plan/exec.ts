@@ -3,7 +3,7 @@
 // container's cgroup; the child takes the process's terminal, rlimits, seccomp filter, identity and
 // capabilities as create's init does, and execs. Nothing of what only an init does: no mounts, no pivot_root
 // (the mount namespace's root is the container's), no /dev/console, no exec fifo.
-import type { Linux, LinuxCapabilities, LinuxSeccomp, Process, User } from '../spec/types';
+import type { Linux, LinuxCapabilities, LinuxSeccomp, Process, User } from '../spec/generated/types';
 import { cgroupJoinSteps, cgroupOpenSteps, type CgroupJoin } from './cgroup-join';
 import { PLAN_VERSION } from './index';
 import { CAPABILITIES } from './linux';

@@ -1,6 +1,6 @@
 // config.json → the two plan segments the shim executes: the parent's (up to clone) and the child's (sent
 // once the runtime knows the pid). Pure: everything about the host comes in through PlanContext.
-import type { Hook, Mount, Spec } from '../spec/types';
+import type { Hook, Mount, Spec } from '../spec/generated/types';
 import { cgroupJoinSteps, cgroupOpenSteps, type CgroupJoin } from './cgroup-join';
 import { deviceSteps } from './devices';
 import { CLONE, MS } from './linux';

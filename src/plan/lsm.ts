@@ -5,7 +5,7 @@
 // while the process is still root with its capabilities); the mount label is the `context=` option of the
 // container's mounts that take one. A label for an LSM the host does not run is refused, naming the field
 // (runc's words): a container must not run unconfined without a word.
-import type { Process } from '../spec/types';
+import type { Process } from '../spec/generated/types';
 import { ConfigError, step, type Step } from './types';
 
 /** What the host's LSMs offer (src/commands/host.ts reads it). */

@@ -1,6 +1,6 @@
 // config.md "Mounts": options → mount(2) flags, propagation and data; one mount becomes one or more steps.
 import { posix } from 'node:path';
-import type { LinuxIDMapping, Mount, Spec } from '../spec/types';
+import type { LinuxIDMapping, Mount, Spec } from '../spec/generated/types';
 import { MS } from './linux';
 import { labeledData } from './lsm';
 import { ConfigError, step, type HostFacts, type Step } from './types';

@@ -1,5 +1,5 @@
 // config-linux.md "Namespaces": which to create (clone/unshare flags) and which to join (setns by path).
-import type { LinuxNamespace } from '../spec/types';
+import type { LinuxNamespace } from '../spec/generated/types';
 import { CLONE } from './linux';
 import { ConfigError, step, type Step } from './types';
 

@@ -2,7 +2,7 @@
 // renamed where asked, with their permanent global addresses, set up. The shim's parent does it right after
 // CLONE (see NETDEV in native-shim/README.md). Never moved back: the spec forbids it; when the namespace goes,
 // the kernel returns a physical device to the host and destroys a virtual one.
-import type { Linux } from '../spec/types';
+import type { Linux } from '../spec/generated/types';
 import type { NamespacePlan } from './namespaces';
 import { ConfigError, step, type Step } from './types';
 

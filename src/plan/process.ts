@@ -1,6 +1,6 @@
 // config.md "Process" and config-linux.md's process parts: rlimits, user, capabilities, no_new_privs, the
 // program to run. These steps run in the child after pivot_root, in this order.
-import type { LinuxCapabilities, POSIXRlimit, Process } from '../spec/types';
+import type { LinuxCapabilities, POSIXRlimit, Process } from '../spec/generated/types';
 import { CAPABILITIES, RLIMITS } from './linux';
 import { ConfigError, step, type Step } from './types';
 

@@ -2,7 +2,7 @@
 // "Memory policy": kernel attributes of the process that its children inherit. Applied where runc applies them:
 // after the rlimits, before seccomp and the change of identity (a real-time policy, a negative nice value or the
 // real-time I/O class need CAP_SYS_NICE or CAP_SYS_ADMIN, which the process may be about to lose).
-import type { CPUAffinity, IOPriority, Linux, LinuxMemoryPolicy, LinuxPersonality, Scheduler } from '../spec/types';
+import type { CPUAffinity, IOPriority, Linux, LinuxMemoryPolicy, LinuxPersonality, Scheduler } from '../spec/generated/types';
 import { ConfigError, step, type Step } from './types';
 
 /** personality(2) execution domains (linux/personality.h). */

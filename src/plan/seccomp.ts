@@ -2,8 +2,8 @@
 // it. Actions, flags, operators and architectures become numbers here (the kernel's SECCOMP_RET_*,
 // SECCOMP_FILTER_FLAG_* and AUDIT_ARCH_*, libseccomp's scmp_compare); syscall names go as names, since
 // libseccomp resolves them for each architecture of the filter.
-import type { Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFlag, LinuxSeccompOperator } from '../spec/types';
-import { ARCH_SYSCALL_TABLE, SYSCALL_NAMES, SYSCALL_TABLES } from './syscalls';
+import type { Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFlag, LinuxSeccompOperator } from '../spec/generated/types';
+import { ARCH_SYSCALL_TABLE, SYSCALL_NAMES, SYSCALL_TABLES } from './generated/syscalls';
 import { ConfigError, step, type Step } from './types';
 
 /** SECCOMP_RET_* (libseccomp's SCMP_ACT_* are these); ERRNO and TRACE carry 16 bits of data. */
@@ -175,7 +175,7 @@ function ruleSteps(seccomp: LinuxSeccomp, defaultAction: number): Step[] {
   return steps;
 }
 
-/** Each syscall's number on `arch` (from the libseccomp tables, src/plan/syscalls.ts), undefined for an unknown arch. */
+/** Each syscall's number on `arch` (from the libseccomp tables, src/plan/generated/syscalls.ts), undefined for an unknown arch. */
 function syscallNumbers(arch: Arch): Map<string, number> | undefined {
   const table = ARCH_SYSCALL_TABLE[arch];
   if (table === undefined) return undefined;

@@ -1,7 +1,7 @@
 // process.terminal (create, run, exec): the shim's TERMINAL step makes the pty in the container and sends its
 // master over a socket a parent step prepared: the client's --console-socket (CONSOLE_CONNECT), or a
 // socketpair whose other end the shim's waiting parent relays to runt's own terminal (CONSOLE_RELAY).
-import type { Process } from '../spec/types';
+import type { Process } from '../spec/generated/types';
 import { ConfigError, step, type Step } from './types';
 
 export interface ConsoleChoice {

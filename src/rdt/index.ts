@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, writeCgroupFile } from '../cgroups/fs';
 import { ConfigError } from '../plan/types';
-import type { LinuxIntelRdt } from '../spec/types';
+import type { LinuxIntelRdt } from '../spec/generated/types';
 
 /** What create made, recorded in the container's state: exec joins it, delete removes what is runt's. */
 export interface RdtGroup {

@@ -1,8 +1,8 @@
-// Typed wrapper around the generated standalone validators (src/spec/validators.cjs, see scripts/gen-schema.mjs).
+// Typed wrapper around the generated standalone validators (src/spec/generated/validators.cjs, see scripts/gen-schema.mjs).
 //
 // The validators are loaded on first use (the bundle initialises a required module when it is first
 // required), so importing this module costs nothing: only the commands that validate a config pay for them.
-import type { Features, LinuxResources, Spec, State } from './types';
+import type { Features, LinuxResources, Spec, State } from './generated/types';
 
 /** The subset of an ajv ErrorObject that the generated code produces (messages on, verbose off). */
 export interface SchemaError {
@@ -30,7 +30,7 @@ let validators: Validators | undefined;
 /** The generated validator (~285 KB), loaded on first use. */
 function load(): Validators {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  validators ??= require('./validators.cjs') as Validators;
+  validators ??= require('./generated/validators.cjs') as Validators;
   return validators;
 }
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, rmdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { detectHost } from '../../src/cgroups';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 import { canRun, setup, spawnCaptured, type Env } from './harness';
 
 const skip = canRun() || (detectHost().mode === 'v2' ? 'the host has no cgroup v1 hierarchy' : false);

@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, cgroupDirs, readState, runtAsync, setup, waitExit, type Env } from './harness';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { chmodSync, closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, setup } from './harness';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 import { canRun, cgroupDirs, mountsUnder, REPO, setup as setupWith, type Env } from './harness';
 
 const skip = canRun();

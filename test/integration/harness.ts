@@ -5,7 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, 
 import { join, resolve } from 'node:path';
 import type { Test } from 'tap';
 import { defaultSpec } from '../../src/commands/spec';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 export const REPO = resolve(__dirname, '../..');
 export const RUNT = join(REPO, 'build/runt');

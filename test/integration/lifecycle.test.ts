@@ -3,7 +3,7 @@ import t from 'tap';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, cgroupDirs, mountsUnder, readState, setup, terminateWhenReady, TERM_TRAP, waitExit } from './harness';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);

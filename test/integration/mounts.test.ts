@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSy
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { canRun, fixture, mountsUnder, readState, rootfs, RUNT, setup, spawnCaptured, type Env } from './harness';
-import type { Mount, Spec } from '../../src/spec/types';
+import type { Mount, Spec } from '../../src/spec/generated/types';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);

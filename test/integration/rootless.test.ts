@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { detectHost, v2Hierarchy } from '../../src/cgroups';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 import { canRun, rootfs, spawnCaptured } from './harness';
 import { runtFor } from './user';
 

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { canRun, runningContainer, setup } from './harness';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 const skip = canRun() || (process.arch !== 'x64' ? 'the profile is built from the x86_64 syscall table' : false);
 if (skip) t.plan(0, skip);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { canRun, fixture, REPO, setup, startListener, type Env } from './harness';
-import type { LinuxSeccomp, LinuxSyscall, Spec } from '../../src/spec/types';
+import type { LinuxSeccomp, LinuxSyscall, Spec } from '../../src/spec/generated/types';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);

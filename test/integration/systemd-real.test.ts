@@ -7,7 +7,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, REPO, RUNT, rootfs, setup, type Env } from './harness';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 const SYSTEMD = '/lib/systemd/systemd';
 const skip = canRun() || (existsSync(SYSTEMD) ? false : `${SYSTEMD} is not installed`);

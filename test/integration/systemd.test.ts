@@ -7,7 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, readState, REPO, setup, type Env } from './harness';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 const skip = canRun() || (existsSync('/usr/bin/dbus-daemon') ? false : 'dbus-daemon is not installed');
 if (skip) t.plan(0, skip);

@@ -6,7 +6,7 @@ import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkS
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { mountsUnder, rootfs, setup, type Env } from '../integration/harness';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 export interface Attack {
   env: Env;

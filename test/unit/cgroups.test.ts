@@ -41,7 +41,7 @@ import { blkioEntries, ioStatEntries, parseCpuList } from '../../src/cgroups/sta
 import { parseDuration } from '../../src/commands/events';
 import { filterPsOutput } from '../../src/commands/ps';
 import { mergeResources, parseBytes, requestedResources } from '../../src/commands/update';
-import type { LinuxResources } from '../../src/spec/types';
+import type { LinuxResources } from '../../src/spec/generated/types';
 
 function tmpdir(tt: { teardown(fn: () => void): void }): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'runt-cg-'));

@@ -4,7 +4,7 @@ import t from 'tap';
 import { criuReq, criuResp, ReqType } from '../../src/criu/messages';
 import { cgroupRoots, dumpExtMounts, externalMounts, inheritPipes, passThroughOpts, restoreExtMounts } from '../../src/criu/options';
 import { decode, encode, type MessageSpec } from '../../src/criu/proto';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 // protoc --encode=criu_req rpc.proto of:
 // type: RESTORE opts { images_dir_fd: 7 pid: -1 leave_running: true log_file: "dump.log"

@@ -11,7 +11,7 @@ import { execChildPlan, execParentPlan, processFromFlags, processFromJson, type 
 import { CLONE } from '../../src/plan/linux';
 import { setEnv, withListenFds } from '../../src/plan/process';
 import { ConfigError, type Step } from '../../src/plan/types';
-import type { Process } from '../../src/spec/types';
+import type { Process } from '../../src/spec/generated/types';
 
 const ops = (steps: Step[]): string[] => steps.map((s) => s.op);
 const find = (steps: Step[], op: string): Step[] => steps.filter((s) => s.op === op);

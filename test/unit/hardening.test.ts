@@ -5,7 +5,7 @@ import { defaultSpec } from '../../src/commands/spec';
 import { buildChildPlan, buildParentPlan } from '../../src/plan';
 import { MOUNT_OPTIONS } from '../../src/plan/mounts';
 import type { Step } from '../../src/plan/types';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 import { planContext } from './plan-context';
 
 function childPlan(edit: (s: Spec) => void): Step[] {

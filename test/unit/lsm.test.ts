@@ -9,7 +9,7 @@ import { execChildPlan, execParentPlan, type ExecContext } from '../../src/plan/
 import { sessionKeyringName } from '../../src/plan/keyring';
 import type { LsmFacts } from '../../src/plan/lsm';
 import { ConfigError, type Step } from '../../src/plan/types';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 import { FAKE_HOST, planContext } from './plan-context';
 
 const NONE: LsmFacts = { selinux: false };

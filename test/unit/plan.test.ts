@@ -8,7 +8,7 @@ import { bindAttributes, MOUNT_ATTR, MOUNT_OPTIONS, parseMountOptions } from '..
 import { capabilityMasks } from '../../src/plan/process';
 import { ConfigError, type Step } from '../../src/plan/types';
 import { planContext } from './plan-context';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 /** The cgroup mount expands to one step here: its real expansion is tested in cgroups.test.ts. */
 function ctx(over: Partial<PlanContext> = {}): PlanContext {

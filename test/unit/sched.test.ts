@@ -6,7 +6,7 @@ import { buildChildPlan, buildParentPlan } from '../../src/plan';
 import { execChildPlan, execParentPlan, type ExecContext } from '../../src/plan/exec';
 import { execAffinitySteps, listMask, memoryPolicyStep, personalityStep, processAttributeSteps, schedulerStep, ioPriorityStep } from '../../src/plan/sched';
 import type { Step } from '../../src/plan/types';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 import { planContext } from './plan-context';
 
 const ops = (steps: Step[]): string[] => steps.map((s) => s.op);

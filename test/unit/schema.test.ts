@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkConfig, checkFeatures, checkState, formatPath } from '../../src/spec/validate';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/spec/generated/types';
 
 const repo = resolve(__dirname, '..', '..');
 const fixtures = join(repo, 'test', 'fixtures', 'schema');
@@ -17,7 +17,7 @@ t.test('generated files are fresh', async (t) => {
 });
 
 t.test('validators.cjs has no run-time require', async (t) => {
-  const code = readFileSync(join(repo, 'src', 'spec', 'validators.cjs'), 'utf8');
+  const code = readFileSync(join(repo, 'src', 'spec', 'generated', 'validators.cjs'), 'utf8');
   t.notMatch(code, /\brequire\s*\(/);
 });
 

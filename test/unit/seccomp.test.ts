@@ -8,7 +8,7 @@ import { buildChildPlan, buildParentPlan } from '../../src/plan';
 import { planContext } from './plan-context';
 import { enosysSyscalls, seccompListenerSteps, seccompSteps, supportedSeccompFlags } from '../../src/plan/seccomp';
 import { ConfigError, type Step } from '../../src/plan/types';
-import type { LinuxSeccomp, Spec } from '../../src/spec/types';
+import type { LinuxSeccomp, Spec } from '../../src/spec/generated/types';
 
 const STATE = JSON.stringify({ ociVersion: '1.3.0', id: 'c1', status: 'creating', pid: 4242, bundle: '/b' });
 const ALLOW = 0x7fff0000;
