@@ -2,6 +2,7 @@
 // into an Error. The platform binding is required directly: ffi-rs's own index costs ~9 ms per start
 // (its musl check builds a process report).
 import { closeSync, writeSync } from 'node:fs';
+import { getSystemErrorMap } from 'node:util';
 import type * as FfiRs from 'ffi-rs';
 
 type Binding = Pick<typeof FfiRs, 'open' | 'load'>;
@@ -25,13 +26,18 @@ function libc(): Binding {
   return binding;
 }
 
+/** A libc call failed. Plain Error: the caller knows whether the host refused (hostFailure) or runt erred. */
 export class SysError extends Error {
+  /** The errno's name ("EPERM"), as Node's errors carry it: errnoOf reads both. */
+  readonly code: string | undefined;
+
   constructor(
     readonly call: string,
     readonly errno: number,
     text: string,
   ) {
     super(`${call}: ${text}`);
+    this.code = getSystemErrorMap().get(-errno)?.[0];
   }
 }
 
