@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import { release } from 'node:os';
 import type { CgroupJoin } from '../plan/cgroup-join';
 import type { LinuxResources } from '../spec/generated/types';
-import type { HierarchyDriver, Probe, Write } from './emit';
+import { errnoText, HostError, UserError } from '../errors';
+import { fail, type HierarchyDriver, type Probe, type Write } from './emit';
 import { errnoOf, mkdirP, readTrim, sleepMs, writeCgroupFile } from './fs';
 import { type CgroupHost, type Hierarchy, v1Hierarchy, v2Hierarchy } from './host';
 import { isFrozen } from './freezer';
@@ -51,7 +52,9 @@ export function createCgroup(host: CgroupHost, cgPath: string, ownPid?: number):
     } catch {
       // the original error matters more
     }
-    throw new Error(`cgroups: ${where ? `creating ${cgPath} in ${where}` : cgPath}: ${(e as Error).message}`);
+    // runt's own bug keeps its stack; what the host refused says where
+    if (!(e instanceof UserError)) throw e;
+    throw new HostError(`cgroups: ${where ? `creating ${cgPath} in ${where}` : cgPath}: ${e.message}`, errnoOf(e));
   }
   return set;
 }
@@ -66,8 +69,8 @@ export function createCgroup(host: CgroupHost, cgPath: string, ownPid?: number):
 function checkUnused(set: CgroupSet, ownPid?: number): void {
   const existing = Object.entries(set.dirs).filter(([, dir]) => !set.created.includes(dir));
   const pids = existing.length ? pidsOf({ dirs: Object.fromEntries(existing), created: [] }).filter((p) => p !== ownPid).length : 0;
-  if (pids) throw new Error(`container's cgroup is not empty: ${pids} process(es) found`);
-  if (isFrozen(set)) throw new Error("container's cgroup unexpectedly frozen");
+  if (pids) throw new HostError(`container's cgroup is not empty: ${pids} process(es) found`);
+  if (isFrozen(set)) throw new HostError("container's cgroup unexpectedly frozen");
 }
 
 function dirFor(host: CgroupHost, set: CgroupSet, version: 1 | 2, controller: string): string | undefined {
@@ -85,25 +88,33 @@ export function dirProbe(host: CgroupHost, set: CgroupSet): Probe {
   };
 }
 
+/** What the kernel means by refusing a cgroup write, where its errno's own words are too general. */
+const REFUSAL: Partial<Record<string, string>> = {
+  EINVAL: 'EINVAL (value refused by the kernel)',
+  ERANGE: 'ERANGE (out of the range this host has)',
+  EBUSY: 'EBUSY (the kernel cannot apply it now, e.g. a limit below the current usage)',
+};
+
 /** Performs `writes` in order (see Write.retryAfterNext and Write.verify); errors name the OCI field. */
 export function applyWrites(host: CgroupHost, set: CgroupSet, writes: Write[]): void {
   const fileOf = (w: Write): string => {
     const dir = dirFor(host, set, w.version, w.controller);
-    if (!dir) throw new Error(`${w.field}: the container has no cgroup for the ${w.controller} controller`);
+    if (!dir) throw new HostError(`${w.field}: the container has no cgroup for the ${w.controller} controller`);
     return `${dir}/${w.file}`;
   };
   const raw = (w: Write): void => writeCgroupFile(fileOf(w), w.value);
+  /** The kernel's refusal of a write, naming the field: the user can change the value or the host. */
   const failed = (w: Write, e: unknown): Error => {
     const code = errnoOf(e);
-    const why = code ? `${code}${code === 'EINVAL' ? ' (value refused by the kernel)' : ''}` : (e as Error).message;
-    return new Error(`${w.field}: cannot write ${JSON.stringify(w.value)} to ${fileOf(w)}: ${why}`);
+    if (!code) return e as Error;
+    return new HostError(`${w.field}: cannot write ${JSON.stringify(w.value)} to ${fileOf(w)}: ${REFUSAL[code] ?? errnoText(code)}`, code);
   };
   for (let i = 0; i < writes.length; i++) {
     const w = writes[i]!;
     if (w.usageFile) {
       const usage = readTrim(fileOf({ ...w, file: w.usageFile }));
       if (usage !== undefined && /^\d+$/.test(usage) && BigInt(usage) >= BigInt(w.value)) {
-        throw new Error(`${w.field}: rejecting a limit of ${w.value} at or below the current usage ${usage} (memory.checkBeforeUpdate)`);
+        fail(w.field, `rejecting a limit of ${w.value} at or below the current usage ${usage} (memory.checkBeforeUpdate)`);
       }
     }
     try {
@@ -125,14 +136,14 @@ export function applyWrites(host: CgroupHost, set: CgroupSet, writes: Write[]): 
     }
     if (w.verify) {
       const back = readTrim(fileOf(w));
-      if (back !== w.value) throw new Error(`${w.field}: the kernel set ${w.file} to ${back} instead of ${w.value}`);
+      if (back !== w.value) throw new HostError(`${w.field}: the kernel set ${w.file} to ${back} instead of ${w.value}`);
     }
   }
 }
 
 /**
  * Applies linux.resources to the container's cgroup: resourcePlan (probing the real dirs), each write, and on
- * cgroup v2 the device program. Throws an Error naming the field for anything the host cannot apply.
+ * cgroup v2 the device program. Throws a UserError naming the field for anything the host cannot apply.
  * Returns warnings for the caller to print (ignored kernel memory settings).
  */
 export function applyResources(host: CgroupHost, set: CgroupSet, r: LinuxResources | undefined): string[] {
@@ -152,7 +163,7 @@ export function applyResources(host: CgroupHost, set: CgroupSet, r: LinuxResourc
 function attachDeviceFilter(host: CgroupHost, set: CgroupSet, insns: Uint8Array): void {
   const field = 'linux.resources.devices';
   const dir = dirFor(host, set, 2, 'devices');
-  if (!dir) throw new Error(`${field}: the container has no cgroup v2 directory`);
+  if (!dir) throw new HostError(`${field}: the container has no cgroup v2 directory`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const native = require('../sys/native') as typeof import('../sys/native');
   const cgroupFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
@@ -164,7 +175,9 @@ function attachDeviceFilter(host: CgroupHost, set: CgroupSet, insns: Uint8Array)
       fs.closeSync(progFd);
     }
   } catch (e) {
-    throw new Error(`${field}: cannot attach the device filter (BPF_CGROUP_DEVICE) to ${dir}: ${(e as Error).message}`);
+    // the SysError's own text: it carries the verifier's log
+    if (!errnoOf(e)) throw e;
+    throw new HostError(`${field}: cannot attach the device filter (BPF_CGROUP_DEVICE) to ${dir}: ${(e as Error).message}`, errnoOf(e));
   } finally {
     fs.closeSync(cgroupFd);
   }
@@ -182,7 +195,9 @@ export function addProcess(set: CgroupSet, pid: number): void {
           sleepMs(30);
           continue;
         }
-        throw new Error(`cgroups: cannot add pid ${pid} to ${dir}: ${errnoOf(e) ?? (e as Error).message}`);
+        const code = errnoOf(e);
+        if (!code) throw e;
+        throw new HostError(`cgroups: cannot add pid ${pid} to ${dir}: ${errnoText(code)}`, code);
       }
     }
   }
@@ -231,16 +246,17 @@ export function removeCgroup(set: CgroupSet): void {
         break;
       } catch (e) {
         const code = errnoOf(e);
+        if (!code) throw e;
         if (code === 'ENOENT') break;
         if (!own.has(dir) && (code === 'EBUSY' || code === 'ENOTEMPTY' || code === 'EEXIST')) break;
         if (code === 'EBUSY' && attempt < BUSY_RETRY_MS.length) {
           sleepMs(BUSY_RETRY_MS[attempt]!);
           continue;
         }
-        errors.push(`${dir} (${code ?? (e as Error).message})`);
+        errors.push(`${dir} (${code})`);
         break;
       }
     }
   }
-  if (errors.length > 0) throw new Error(`cgroups: cannot remove ${errors.join(', ')}`);
+  if (errors.length > 0) throw new HostError(`cgroups: cannot remove ${errors.join(', ')}`);
 }

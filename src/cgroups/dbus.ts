@@ -2,6 +2,7 @@
 // container type), method calls with their replies, signals, and answering calls (for a peer that serves).
 // Only what the systemd cgroup driver needs, so runt takes no D-Bus library; loaded only with --systemd-cgroup.
 import * as net from 'node:net';
+import { errnoOf, HostError } from '../errors';
 
 /** A value in a D-Bus variant: its signature travels with it. */
 export class Variant {
@@ -17,8 +18,8 @@ export class Variant {
  */
 export type DBusValue = number | bigint | string | boolean | Uint8Array | Variant | DBusValue[];
 
-/** An error reply: `name` is the D-Bus error name (org.freedesktop.systemd1.NoSuchUnit...). */
-export class DBusError extends Error {
+/** An error reply, the peer's refusal: `name` is the D-Bus error name (org.freedesktop.systemd1.NoSuchUnit...). */
+export class DBusError extends HostError {
   constructor(
     override readonly name: string,
     message: string,
@@ -455,7 +456,7 @@ export function socketPath(address: string): string {
     if (kv.path) return kv.path;
     if (kv.abstract) return `\0${kv.abstract}`;
   }
-  throw new Error(`D-Bus: no unix:path= or unix:abstract= address in ${JSON.stringify(address)}`);
+  throw new HostError(`D-Bus: no unix:path= or unix:abstract= address in ${JSON.stringify(address)}`);
 }
 
 export const SYSTEM_BUS = 'unix:path=/run/dbus/system_bus_socket';
@@ -479,7 +480,7 @@ export class Bus {
     const socket = net.createConnection(path);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
-      socket.once('error', (e) => reject(new Error(`D-Bus: cannot connect to ${path}: ${e.message}`)));
+      socket.once('error', (e) => reject(new HostError(`D-Bus: cannot connect to ${path}: ${e.message}`, errnoOf(e))));
     });
     const bus = new Bus(socket);
     const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
@@ -487,7 +488,7 @@ export class Bus {
     const line = await readLine(socket);
     if (!line.startsWith('OK ')) {
       socket.destroy();
-      throw new Error(`D-Bus: authentication refused by ${path}: ${line}`);
+      throw new HostError(`D-Bus: authentication refused by ${path}: ${line}`);
     }
     socket.write('BEGIN\r\n');
     bus.listen();
@@ -511,8 +512,8 @@ export class Bus {
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
     };
-    this.socket.on('error', (e) => fail(new Error(`D-Bus: ${e.message}`)));
-    this.socket.on('close', () => fail(new Error('D-Bus: the bus closed the connection')));
+    this.socket.on('error', (e) => fail(new HostError(`D-Bus: ${e.message}`, errnoOf(e))));
+    this.socket.on('close', () => fail(new HostError('D-Bus: the bus closed the connection')));
   }
 
   private dispatch(m: Message): void {
@@ -583,11 +584,12 @@ function readLine(socket: net.Socket): Promise<string> {
       const end = text.indexOf('\r\n');
       if (end < 0) return;
       socket.off('data', onData);
-      socket.off('error', reject);
+      socket.off('error', onError);
       if (end + 2 < text.length) socket.unshift(Buffer.from(text.slice(end + 2), 'latin1'));
       resolve(text.slice(0, end));
     };
+    const onError = (e: Error): void => reject(new HostError(`D-Bus: ${e.message}`, errnoOf(e)));
     socket.on('data', onData);
-    socket.once('error', reject);
+    socket.once('error', onError);
   });
 }

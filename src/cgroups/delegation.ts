@@ -2,15 +2,20 @@
 // an administrator (or systemd's Delegate=) handed it that part of every hierarchy runt uses.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errnoOf, hostFailure } from '../errors';
 import type { CgroupHost } from './host';
 import { cgroupDir } from './path';
+
+/** What access(2) says when the caller may not write there (ENOENT: a cgroup.procs that is not there). */
+const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT']);
 
 function writable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.W_OK);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    if (NOT_WRITABLE.has(errnoOf(e) ?? '')) return false;
+    throw hostFailure(`rootless: checking ${file}`, e);
   }
 }
 

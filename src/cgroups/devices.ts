@@ -1,5 +1,6 @@
 // Device cgroup rules: the defaults runc appends, and their cgroup v1 form.
 import type { LinuxDeviceCgroup } from '../spec/generated/types';
+import { fail } from './emit';
 
 const rule = (type: 'c' | 'b', major: number | undefined, minor: number | undefined, access: string): LinuxDeviceCgroup => {
   const r: LinuxDeviceCgroup = { allow: true, type };
@@ -48,17 +49,17 @@ export interface CheckedDeviceRule {
 function num(field: string, v: number | null | undefined): number {
   if (v === undefined || v === null || v === -1) return -1;
   // major numbers have 12 bits and minors 20: anything past 2^31 is a mistake (and would not fit a BPF imm)
-  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new Error(`${field}: invalid device number ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) fail(field, `invalid device number ${v}`);
   return v;
 }
 
 /** Type defaults to "a", access to "rwm"; errors name the field. */
 export function checkDeviceRule(d: LinuxDeviceCgroup, field: string): CheckedDeviceRule {
   const type = d.type ?? 'a';
-  if (type !== 'a' && type !== 'b' && type !== 'c') throw new Error(`${field}.type: invalid device type ${JSON.stringify(type)} (want "a", "b" or "c")`);
+  if (type !== 'a' && type !== 'b' && type !== 'c') fail(`${field}.type`, `invalid device type ${JSON.stringify(type)} (want "a", "b" or "c")`);
   const rawAccess = d.access ?? 'rwm';
   if (rawAccess === '' || !/^[rwm]+$/.test(rawAccess) || new Set(rawAccess).size !== rawAccess.length) {
-    throw new Error(`${field}.access: invalid access ${JSON.stringify(rawAccess)} (want a combination of r, w and m)`);
+    fail(`${field}.access`, `invalid access ${JSON.stringify(rawAccess)} (want a combination of r, w and m)`);
   }
   const access = ['r', 'w', 'm'].filter((c) => rawAccess.includes(c)).join('');
   const major = num(`${field}.major`, d.major);

@@ -4,6 +4,7 @@
 // checks the exceptions one by one and returns the default when none matches, as runc's devicefilter does.
 import type { LinuxDeviceCgroup } from '../spec/generated/types';
 import { checkDeviceRule } from './devices';
+import { fail } from './emit';
 
 type Node = 'b' | 'c';
 const ACCESS = ['r', 'w', 'm'] as const;
@@ -32,8 +33,9 @@ function removeAccess(state: DeviceState, type: Node, major: number, minor: numb
     const wider = state.rules.get(key(type, ma, mi));
     if (wider && [...access].some((a) => wider.has(a))) {
       const show = (n: number): string => (n === -1 ? '*' : String(n));
-      throw new Error(
-        `${field}: cannot take access away from ${type} ${show(major)}:${show(minor)} inside the wider rule ${type} ${show(ma)}:${show(mi)} (the device controller cannot punch holes into wildcard rules)`,
+      fail(
+        field,
+        `cannot take access away from ${type} ${show(major)}:${show(minor)} inside the wider rule ${type} ${show(ma)}:${show(mi)} (the device controller cannot punch holes into wildcard rules)`,
       );
     }
   }

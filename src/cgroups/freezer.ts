@@ -2,6 +2,7 @@
 // cgroup.freeze (hybrid hosts use the v1 freezer, as runc does). Only node:fs, and no host detection: the
 // container's dirs say which one they have, so `state` can ask "paused?" for the price of a few reads.
 import * as fs from 'node:fs';
+import { HostError } from '../errors';
 import type { CgroupSet } from './cgroupfs';
 import { readTrim, sleepMs, writeCgroupFile } from './fs';
 
@@ -46,7 +47,7 @@ const FREEZE_TIMEOUT_MS = 2000;
  */
 export function setFrozen(set: CgroupSet | undefined, frozen: boolean): void {
   const f = set && freezerOf(set);
-  if (!f) throw new Error('cgroups: the container has no freezer (neither the v1 freezer controller nor cgroup.freeze)');
+  if (!f) throw new HostError('cgroups: the container has no freezer (neither the v1 freezer controller nor cgroup.freeze)');
   const want = f.version === 1 ? (frozen ? 'FROZEN' : 'THAWED') : frozen ? '1' : '0';
   const write = (): void => writeCgroupFile(f.version === 1 ? `${f.dir}/freezer.state` : `${f.dir}/cgroup.freeze`, want);
   const done = (): boolean =>
@@ -56,7 +57,7 @@ export function setFrozen(set: CgroupSet | undefined, frozen: boolean): void {
   for (let wait = 1; !done(); wait = Math.min(wait * 2, 50)) {
     if (Date.now() > deadline) {
       if (frozen) setFrozen(set, false);
-      throw new Error(`cgroups: ${f.dir} did not become ${frozen ? 'frozen' : 'thawed'} within ${FREEZE_TIMEOUT_MS} ms`);
+      throw new HostError(`cgroups: ${f.dir} did not become ${frozen ? 'frozen' : 'thawed'} within ${FREEZE_TIMEOUT_MS} ms`);
     }
     sleepMs(wait);
     // v1 stays FREEZING until it is asked again once the stragglers can be frozen

@@ -1,12 +1,13 @@
-// Low-level, synchronous cgroupfs helpers. Only node:fs; nothing here knows about the OCI spec.
+// Low-level, synchronous cgroupfs helpers over node:fs; nothing here knows about the OCI spec. What the kernel
+// refuses is a HostError naming the file, its errno in `code` for the callers that add the config field.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errnoOf, hostFailure } from '../errors';
+
+// with the helpers it goes with, for the cgroup modules and their users
+export { errnoOf };
 
 const O_WRONLY_TRUNC = fs.constants.O_WRONLY | fs.constants.O_TRUNC;
-
-export function errnoOf(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | null)?.code;
-}
 
 /** File content without the trailing newline; undefined when the file does not exist. */
 export function readTrim(file: string): string | undefined {
@@ -14,7 +15,7 @@ export function readTrim(file: string): string | undefined {
     return fs.readFileSync(file, 'utf8').trim();
   } catch (e) {
     if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined;
-    throw e;
+    throw hostFailure(`reading ${file}`, e);
   }
 }
 
@@ -27,11 +28,15 @@ export function exists(p: string): boolean {
  * (a fake tree on disk would otherwise quietly grow one).
  */
 export function writeCgroupFile(file: string, value: string): void {
-  const fd = fs.openSync(file, O_WRONLY_TRUNC);
   try {
-    fs.writeSync(fd, value);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(file, O_WRONLY_TRUNC);
+    try {
+      fs.writeSync(fd, value);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw hostFailure(`writing ${JSON.stringify(value)} to ${file}`, e);
   }
 }
 
@@ -50,7 +55,8 @@ export function mkdirP(dir: string, created: string[]): void {
       fs.mkdirSync(missing[i]!, 0o755);
       created.push(missing[i]!);
     } catch (e) {
-      if (errnoOf(e) !== 'EEXIST') throw e; // made by someone else meanwhile: not ours to remove
+      // EEXIST: made by someone else meanwhile, not ours to remove
+      if (errnoOf(e) !== 'EEXIST') throw hostFailure(`making ${missing[i]!}`, e);
     }
   }
 }

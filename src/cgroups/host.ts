@@ -1,6 +1,7 @@
 // Host detection: which cgroup hierarchies are mounted where, and where this process sits in each.
 // Pure-ish: reads <procRoot>/self/mountinfo, <procRoot>/self/cgroup and, for cgroup2, <mount>/cgroup.controllers.
 import * as fs from 'node:fs';
+import { errnoOf, HostError, hostFailure } from '../errors';
 
 export interface Hierarchy {
   version: 1 | 2;
@@ -101,9 +102,17 @@ export function v1Hierarchy(host: CgroupHost, controller: string): Hierarchy | u
   return host.hierarchies.find((h) => h.version === 1 && h.controllers.includes(controller));
 }
 
+function readProc(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw hostFailure(`cgroups: reading ${file}`, e);
+  }
+}
+
 export function detectHost(procRoot = '/proc'): CgroupHost {
-  const mounts = parseMountinfo(fs.readFileSync(`${procRoot}/self/mountinfo`, 'utf8'));
-  const lines = parseProcCgroup(fs.readFileSync(`${procRoot}/self/cgroup`, 'utf8'));
+  const mounts = parseMountinfo(readProc(`${procRoot}/self/mountinfo`));
+  const lines = parseProcCgroup(readProc(`${procRoot}/self/cgroup`));
   const byKey = new Map<string, Hierarchy>();
 
   for (const m of mounts) {
@@ -132,16 +141,18 @@ export function detectHost(procRoot = '/proc'): CgroupHost {
   }
 
   const hierarchies = [...byKey.values()];
-  if (hierarchies.length === 0) throw new Error(`cgroups: no cgroup filesystem is mounted (${procRoot}/self/mountinfo)`);
+  if (hierarchies.length === 0) throw new HostError(`cgroups: no cgroup filesystem is mounted (${procRoot}/self/mountinfo)`);
   const hasV2 = hierarchies.some((h) => h.version === 2);
   const hasV1 = hierarchies.some((h) => h.version === 1 && hasControllers(h));
   return { mode: hasV2 ? (hasV1 ? 'hybrid' : 'v2') : 'v1', hierarchies };
 }
 
+/** A cgroup2 mount's controllers; none where the file is missing (a cgroup2 mount of a kernel without any). */
 function readControllers(file: string): string[] {
   try {
     return fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean);
-  } catch {
-    return [];
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return [];
+    throw hostFailure(`cgroups: reading ${file}`, e);
   }
 }

@@ -5,6 +5,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { flock, LOCK_EX } from '../sys/native';
 import type { CgroupSet } from './cgroupfs';
+import { hostFailure } from '../errors';
 import { errnoOf } from './fs';
 
 // '~' is not allowed in container ids, so the list can never be taken for a container's directory
@@ -31,11 +32,8 @@ function withRegistry(root: string, update: (dirs: Set<string>) => void): void {
 }
 
 function sameFile(fd: number, path: string): boolean {
-  try {
-    return fstatSync(fd).ino === statSync(path).ino;
-  } catch {
-    return false;
-  }
+  const now = statSync(path, { throwIfNoEntry: false });
+  return now !== undefined && fstatSync(fd).ino === now.ino;
 }
 
 /** Records the parents a new container's cgroup needed runt to make. */
@@ -55,8 +53,10 @@ export function removeEmptyParents(root: string, set: CgroupSet): void {
         rmdirSync(dir);
         dirs.delete(dir);
       } catch (e) {
-        if (errnoOf(e) === 'ENOENT') dirs.delete(dir);
+        const code = errnoOf(e);
+        if (code === 'ENOENT') dirs.delete(dir);
         // not empty: another container is still inside; its delete will come back here
+        else if (code !== 'EBUSY' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw hostFailure(`cgroups: removing ${dir}`, e);
       }
     }
   });

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Hierarchy } from './host';
-import { UserError } from '../errors';
+import { HostError, UserError } from '../errors';
 
 export const SYSTEMD_NOT_RUNNING = 'systemd cgroup driver requested (--systemd-cgroup), but systemd is not running on this host';
 
@@ -43,7 +43,7 @@ export function resolveCgroupsPath(
     return `${u.slicePath === '/' ? '' : u.slicePath}/${u.unit}`;
   }
   if (!cgroupsPath) {
-    if (!id || id.includes('/') || id === '.' || id === '..') throw new Error(`invalid container id ${JSON.stringify(id)}`);
+    if (!id || id.includes('/') || id === '.' || id === '..') throw new UserError(`invalid container id ${JSON.stringify(id)}`);
     return `${defaultParent(root)}/${id}`;
   }
   const p = cleanPath(cgroupsPath);
@@ -76,7 +76,7 @@ function ownUnderMount(h: Hierarchy): string {
   if (root === '/') return own;
   if (own === root) return '/';
   if (own.startsWith(root + '/')) return own.slice(root.length);
-  throw new Error(`cgroups: this process's cgroup ${own} is not visible under ${h.mountPoint} (mount root ${root})`);
+  throw new HostError(`cgroups: this process's cgroup ${own} is not visible under ${h.mountPoint} (mount root ${root})`);
 }
 
 /** The directory of cgroup path `cgPath` (from resolveCgroupsPath) in hierarchy `h`. */

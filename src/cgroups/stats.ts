@@ -2,6 +2,7 @@
 // per controller on v1 and hybrid hosts, the unified files on v2. Counters are uint64: kept as bigint.
 import * as fs from 'node:fs';
 import type { CgroupSet } from './cgroupfs';
+import { hostFailure } from '../errors';
 import { errnoOf } from './fs';
 import { type CgroupHost, v1Hierarchy, v2Hierarchy } from './host';
 
@@ -19,7 +20,7 @@ function read(dir: string | undefined, file: string): string | undefined {
     const code = errnoOf(e);
     // absent (not this kernel or controller), or refused (e.g. EOPNOTSUPP for deprecated kmem files)
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EOPNOTSUPP' || code === 'EINVAL') return undefined;
-    throw e;
+    throw hostFailure(`reading ${dir}/${file}`, e);
   }
 }
 
@@ -106,8 +107,9 @@ function hugePageSizes(): string[] {
   let names: string[];
   try {
     names = fs.readdirSync('/sys/kernel/mm/hugepages');
-  } catch {
-    return [];
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return []; // a kernel without huge pages
+    throw hostFailure('reading /sys/kernel/mm/hugepages', e);
   }
   return names.flatMap((n) => {
     const m = /^hugepages-(\d+)kB$/.exec(n);

@@ -6,7 +6,9 @@
 import type { LinuxResources } from '../spec/generated/types';
 import { type CgroupSet, createCgroup } from './cgroupfs';
 import { log } from '../cli/log';
+import { HostError, hostFailure } from '../errors';
 import { Bus, DBusError, type DBusValue, type Message, MessageType, SYSTEM_BUS, Variant } from './dbus';
+import { fail } from './emit';
 import type { CgroupHost } from './host';
 import type { SystemdUnit } from './path';
 import { swapToV2, sharesToWeight } from './v2';
@@ -37,7 +39,7 @@ export function rangeToBits(field: string, list: string): Uint8Array {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     const from = m ? Number(m[1]) : NaN;
     const to = m?.[2] !== undefined ? Number(m[2]) : from;
-    if (!m || to < from || to > 8191) throw new Error(`${field}: invalid list ${JSON.stringify(list)}`);
+    if (!m || to < from || to > 8191) fail(field, `invalid list ${JSON.stringify(list)}`);
     for (let i = from; i <= to; i++) bits.push(i);
   }
   const out = new Uint8Array(bits.length ? Math.floor(Math.max(...bits) / 8) + 1 : 0);
@@ -123,8 +125,9 @@ async function manager(bus: Bus, unit: string, member: string, signature: string
   try {
     return await bus.call(SYSTEMD, MANAGER_PATH, MANAGER, member, signature, body);
   } catch (e) {
-    const text = `systemd: ${member} ${unit}: ${(e as Error).message}`;
-    throw e instanceof DBusError ? new DBusError(e.name, text) : new Error(text);
+    const what = `systemd: ${member} ${unit}`;
+    if (e instanceof DBusError) throw new DBusError(e.name, `${what}: ${e.message}`);
+    throw e instanceof HostError ? new HostError(`${what}: ${e.message}`, e.code) : hostFailure(what, e);
   }
 }
 
@@ -149,7 +152,7 @@ async function runJob(bus: Bus, unit: string, member: string, signature: string,
     const deadline = Date.now() + JOB_TIMEOUT_MS;
     while (!results.has(job as string)) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`systemd: timed out waiting for ${member} ${unit} (job ${String(job)})`);
+      if (left <= 0) throw new HostError(`systemd: timed out waiting for ${member} ${unit} (job ${String(job)})`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         wake = () => {
@@ -190,7 +193,7 @@ export async function startScope(host: CgroupHost, unit: SystemdUnit, cgPath: st
     }
     if (result !== 'done') {
       await resetFailed(bus, unit.unit);
-      throw new Error(`systemd: error creating unit ${unit.unit}: got ${result}`);
+      throw new HostError(`systemd: error creating unit ${unit.unit}: got ${result}`);
     }
     try {
       return { ...createCgroup(host, cgPath, pid), systemdUnit: unit.unit };

@@ -211,8 +211,9 @@ export function enableControllers(h: Hierarchy, leaf: string): void {
         for (const c of missing) {
           try {
             writeCgroupFile(file, '+' + c);
-          } catch {
-            // left for applyResources to report against the field that needs it
+          } catch (e2) {
+            // the kernel's refusal is left for applyResources to report against the field that needs it
+            if (!errnoOf(e2)) throw e2;
           }
         }
       }
