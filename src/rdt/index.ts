@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, writeCgroupFile } from '../cgroups/fs';
+import { errnoText, HostError, hostFailure } from '../errors';
 import { ConfigError } from '../plan/types';
 import type { LinuxIntelRdt } from '../spec/generated/types';
 
@@ -42,7 +43,7 @@ export function resctrlMount(mountinfo: string): string | undefined {
 /** The resctrl root of the runtime's mount namespace; config-linux.md: none mounted is an error. */
 export function resctrlRoot(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string {
   const root = resctrlMount(mountinfo);
-  if (!root) throw new ConfigError(`${F}: no resctrl filesystem is mounted (Intel RDT is not available on this host)`);
+  if (!root) throw new HostError(`${F}: no resctrl filesystem is mounted (Intel RDT is not available on this host)`);
   return root;
 }
 
@@ -104,23 +105,20 @@ function matchesExisting(line: string, current: string): boolean {
 }
 
 function isDir(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
-function resctrlError(what: string, e: unknown, root: string): ConfigError {
-  // the kernel explains a refused write in info/last_cmd_status
+/** resctrl's refusal of `what`, with the kernel's explanation of it (info/last_cmd_status); runt's bug as it is. */
+function resctrlError(what: string, e: unknown, root: string): Error {
+  const code = errnoOf(e);
+  if (!code) return e as Error;
   let status = '';
   try {
     status = readFileSync(join(root, 'info', 'last_cmd_status'), 'utf8').trim();
   } catch {
-    // no explanation to add
+    // no explanation to add to the refusal being reported
   }
-  const code = errnoOf(e) ?? (e as Error).message;
-  return new ConfigError(`${what}: ${code}${status && status !== 'ok' ? ` (last_cmd_status: ${status})` : ''}`);
+  return new HostError(`${what}: ${status && status !== 'ok' ? `${code} (last_cmd_status: ${status})` : errnoText(code)}`, code);
 }
 
 /**
@@ -152,7 +150,12 @@ export function joinRdtGroup(rdt: LinuxIntelRdt, id: string, pid: number, root: 
     }
     let write = lines;
     if (exists && named) {
-      const current = readFileSync(join(dir, 'schemata'), 'utf8');
+      let current: string;
+      try {
+        current = readFileSync(join(dir, 'schemata'), 'utf8');
+      } catch (e) {
+        throw hostFailure(`${F}.closID: reading ${join(dir, 'schemata')}`, e);
+      }
       for (const l of lines.filter((x) => !x.field.startsWith(`${F}.schemata`))) {
         if (!matchesExisting(l.line, current)) {
           throw new ConfigError(
@@ -204,7 +207,7 @@ export function leaveRdtGroup(group: RdtGroup, ops: ResctrlOps = realOps): void 
     try {
       ops.rmdir(dir);
     } catch (e) {
-      if (errnoOf(e) !== 'ENOENT') throw e;
+      if (errnoOf(e) !== 'ENOENT') throw hostFailure(`${F}: removing ${dir}`, e);
     }
   }
 }
