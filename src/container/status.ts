@@ -1,6 +1,7 @@
 // runtime.md "State": the status is derived from the live process each time it is asked for.
 import { existsSync, readFileSync } from 'node:fs';
 import { isFrozen } from '../cgroups/freezer';
+import { errnoOf, hostFailure } from '../errors';
 import { fifoPath, type ContainerRecord } from './store';
 import { sleepMs } from '../sys/sleep';
 
@@ -11,13 +12,18 @@ export interface ProcStat {
   startTime: string;
 }
 
-/** /proc/PID/stat's state (field 3) and start time (field 22); undefined when the process is gone. */
+/**
+ * /proc/PID/stat's state (field 3) and start time (field 22); undefined when the process is gone (ENOENT, or
+ * ESRCH: it died between the open and the read). Any other failure is reported: a process that cannot be
+ * looked at is not a stopped one.
+ */
 export function procStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ESRCH') return undefined;
+    throw hostFailure(`container status: reading /proc/${pid}/stat`, e);
   }
   // the command name (field 2) may hold spaces and parentheses: fields restart after the last ')'
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -74,8 +80,8 @@ export function waitGone(pid: number, timeoutMs = 5000): boolean {
 export function killAndWait(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone already
+  } catch (e) {
+    if (errnoOf(e) !== 'ESRCH') throw hostFailure(`killing process ${pid}`, e); // ESRCH: gone already
   }
   waitGone(pid);
 }
