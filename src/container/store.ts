@@ -19,7 +19,7 @@ import { dirname } from 'node:path';
 import type { CgroupSet } from '../cgroups';
 import type { RdtGroup } from '../rdt';
 import type { Spec } from '../spec/generated/types';
-import { UserError } from '../errors';
+import { hostFailure, UserError } from '../errors';
 
 export const OCI_VERSION = '1.3.0';
 
@@ -132,7 +132,12 @@ export function makeContainerDir(root: string, record: ContainerRecord): { dir: 
     throw new ContainerError(`cannot make the state root ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${hint}`);
   }
   checkRoot(root);
-  const tmp = mkdtempSync(`${root}/~${record.id}.`);
+  let tmp: string;
+  try {
+    tmp = mkdtempSync(`${root}/~${record.id}.`);
+  } catch (e) {
+    throw hostFailure(`state root ${root}: making a container's dir`, e);
+  }
   let lock: number | undefined;
   try {
     chmodSync(tmp, 0o711);
@@ -144,7 +149,7 @@ export function makeContainerDir(root: string, record: ContainerRecord): { dir: 
     rmSync(tmp, { recursive: true, force: true });
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTEMPTY') throw new ContainerError(EXISTS);
-    throw e;
+    throw hostFailure(`state dir ${dir}: making it`, e);
   }
   return { dir, lock };
 }
@@ -172,7 +177,7 @@ export function lockContainer(dir: string, wait = true): number | undefined {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new ContainerError(NOT_EXIST);
       if (code === 'ELOOP' || code === 'ENOTDIR') throw new ContainerError(`state dir ${dir} is not a directory`);
-      throw e;
+      throw hostFailure(`state dir ${dir}`, e);
     }
     try {
       checkOwned(dir, fstatSync(fd));
@@ -180,7 +185,7 @@ export function lockContainer(dir: string, wait = true): number | undefined {
     } catch (e) {
       closeSync(fd);
       if (!wait && e instanceof SysError && e.errno === 11 /* EWOULDBLOCK */) return undefined;
-      throw e;
+      throw hostFailure(`state dir ${dir}: locking it`, e);
     }
     // while this call waited, the dir may have been deleted, and another one made under its name by a
     // create that holds that one's lock: the lock taken is then worthless, and the current dir's is needed
@@ -205,7 +210,7 @@ export function loadRecord(root: string, id: string): ContainerRecord {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new ContainerError(NOT_EXIST);
-    throw e;
+    throw hostFailure(`reading ${dir}/state.json`, e);
   }
   try {
     return JSON.parse(text) as ContainerRecord;
@@ -231,7 +236,12 @@ export function writeAtomic(path: string, content: string, mode = 0o644): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
   const tmp = `${dirname(path)}/.runt-${randomBytes(8).toString('hex')}.tmp`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  let fd: number;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  } catch (e) {
+    throw hostFailure(`writing ${path}`, e);
+  }
   try {
     try {
       writeSync(fd, content);
@@ -241,6 +251,6 @@ export function writeAtomic(path: string, content: string, mode = 0o644): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw hostFailure(`writing ${path}`, e);
   }
 }
