@@ -6,7 +6,7 @@ import { constants } from 'node:os';
 import type { Socket } from 'node:net';
 import { encodePlan } from '../plan/encode';
 import type { Step } from '../plan/types';
-import { UserError } from '../errors';
+import { hostFailure, UserError } from '../errors';
 
 /** A step of the plan failed: what the config asked for cannot be done here; the message names the field. */
 export class ShimError extends UserError {}
@@ -21,7 +21,13 @@ function spawnShim(args: string[], stdio: (number | 'inherit' | 'pipe')[]): Chil
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { sealedMemfd } = require('../sys/native') as typeof import('../sys/native');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const image = sealedMemfd('runt-shim', require('runt-shim-image') as Uint8Array, stdio.length);
+  const shimImage = require('runt-shim-image') as Uint8Array;
+  let image: number;
+  try {
+    image = sealedMemfd('runt-shim', shimImage, stdio.length);
+  } catch (e) {
+    throw hostFailure('runt-shim: making its sealed memfd', e);
+  }
   try {
     // the fd is close-on-exec: execve opens the file before it closes the fd
     return spawn(`/proc/self/fd/${image}`, args, { argv0: 'runt-shim', stdio, env: {} });
@@ -122,7 +128,7 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
   const exited = new Promise<number>((resolve) => {
     shim.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
   });
-  const spawnError = new Promise<never>((_, reject) => shim.on('error', (e) => reject(new Error(`cannot start runt-shim: ${e.message}`))));
+  const spawnError = new Promise<never>((_, reject) => shim.on('error', (e) => reject(hostFailure('cannot start runt-shim', e))));
   const socket = shim.stdio[syncFd] as Socket;
   const lines = new Lines(socket);
   const steps: Step[] = [...parent];
