@@ -204,6 +204,42 @@ t.test('update: single flags, a file, stdin; applied, seen inside, recorded', as
   t.match(r.stderr, /container not running/);
 });
 
+/** The lines of stderr that are not --debug's: the error a client shows. */
+const errorLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l && !l.startsWith('time='));
+
+t.test('a resource the host refuses: one line naming the field and the file, no stack even with --debug, exit 1', async (t) => {
+  const env = setup(t);
+  const id = env.id('refused');
+  // this host has fewer than 100 CPUs: the kernel refuses cpuset.cpus "99" (ERANGE)
+  const bundle = env.bundle(['true'], (s) => {
+    s.linux!.resources = { ...s.linux!.resources, cpu: { cpus: '99' } };
+  });
+  const cg = (JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as Spec).linux!.cgroupsPath!;
+  const r = env.runt(['--debug', 'run', '-b', bundle, id]);
+  t.equal(r.status, 1);
+  t.match(errorLines(r.stderr), [/^runt: linux\.resources\.cpu\.cpus: cannot write "99" to \/sys\/fs\/cgroup\/cpuset\/.*\/cpuset\.cpus: ERANGE \(.+\)$/]);
+  t.equal(errorLines(r.stderr).length, 1, 'one line');
+  t.notMatch(r.stderr, /\\n\s+at /, 'no stack: not a bug in runt');
+  t.same(cgroupDirs(cg), [], 'no cgroup is left');
+  t.equal(env.runt(['list', '-q']).stdout, '', 'no container is left');
+
+  // update: the kernel cannot reclaim the usage below a new limit (no swap): EBUSY, the limit unchanged
+  const c = env.id('below');
+  const b = env.bundle(['sleep', '300'], (s) => {
+    s.linux!.resources = { ...s.linux!.resources, memory: { limit: 32 * M } };
+  });
+  t.equal(env.runt(['run', '-d', '-b', b, c]).status, 0);
+  const u = env.runt(['--debug', 'update', '--memory', '4096', c]);
+  t.equal(u.status, 1);
+  t.match(errorLines(u.stderr), [
+    /^runt: linux\.resources\.memory\.limit: cannot write "4096" to \/sys\/fs\/cgroup\/memory\/.*\/memory\.limit_in_bytes: EBUSY \(.+\)$/,
+  ]);
+  t.equal(errorLines(u.stderr).length, 1, 'one line');
+  t.notMatch(u.stderr, /\\n\s+at /, 'no stack');
+  const bcg = (JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')) as Spec).linux!.cgroupsPath!;
+  t.equal(readFileSync(`/sys/fs/cgroup/memory${bcg}/memory.limit_in_bytes`, 'utf8').trim(), String(32 * M), 'unchanged');
+});
+
 t.test('pause and resume; kill of a paused container', async (t) => {
   const env = setup(t);
   const c = start(t, env, 'pause', 'trap "exit 3" TERM; while :; do sleep 0.05; done');
