@@ -16,7 +16,8 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-unsigned g_closed_from;
+/* CLOSE_FDS's first fd once it ran, else 0 */
+static unsigned closed_from;
 
 struct linux_dirent64 {
 	uint64_t d_ino;
@@ -30,11 +31,11 @@ struct linux_dirent64 {
  * child uses it between fork and exec). 0, or -1 with errno. */
 static int for_each_fd(unsigned first, int (*fn)(int fd, void *arg), void *arg)
 {
-	if (g_procfd < 0) {
+	if (shim.host_proc < 0) {
 		errno = EBADF;
 		return -1;
 	}
-	int dir = openat(g_procfd, "self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dir = openat(shim.host_proc, "self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -1;
 	char buf[4096] __attribute__((aligned(8)));
@@ -95,7 +96,7 @@ static int close_unless_kept(int fd, void *arg)
 	return 0;
 }
 
-/* Closes every fd >= first except those in keep (which holds g_procfd when the walk may need it). */
+/* Closes every fd >= first except those in keep (which holds shim.host_proc when the walk may need it). */
 static void close_except(unsigned first, const struct keep *k)
 {
 	unsigned from = first;
@@ -122,20 +123,21 @@ void op_close_fds(const struct rec *r)
 {
 	unsigned first = num_u32(r->f[1]);
 	/* what the shim itself holds for later steps: its socket, the exec fifo, the seccomp listener */
-	int keep[] = { g_sock, g_fifo_rd, g_fifo_wr, seccomp_listener_fd(), g_procfd };
+	int keep[] = { shim.sock, shim.exec_fifo.read_end, shim.exec_fifo.write_end, seccomp_listener_fd(),
+		       shim.host_proc };
 	struct keep k = { keep, sizeof keep / sizeof keep[0] };
 	for (size_t i = 0; i < k.n - 1; i++)
 		if (keep[i] >= 0 && (unsigned)keep[i] < first)
 			die_plain(EINVAL, "close fds from %u: the shim's fd %d is below it", first, keep[i]);
 	close_except(first, &k);
 	/* the host /proc last: the walk above may have needed it */
-	if (g_procfd >= 0 && close(g_procfd) < 0)
+	if (shim.host_proc >= 0 && close(shim.host_proc) < 0)
 		die(errno, "close the host /proc");
-	g_procfd = -1;
-	g_root = -1;
-	g_console = -1;
+	shim.host_proc = -1;
+	shim.root = -1;
+	shim.console = -1;
 	private_proc_closed();
-	g_closed_from = first;
+	closed_from = first;
 }
 
 static int mark_cloexec(int fd, void *arg)
@@ -150,10 +152,10 @@ int cloexec_from(unsigned first)
 		return 0;
 	if (!refused(errno))
 		return -1;
-	if (g_procfd >= 0)
+	if (shim.host_proc >= 0)
 		return for_each_fd(first, mark_cloexec, NULL);
 	/* after CLOSE_FDS every fd of the shim's is close-on-exec but the preserved ones, below its first */
-	for (unsigned fd = first; fd < g_closed_from; fd++)
+	for (unsigned fd = first; fd < closed_from; fd++)
 		if (mark_cloexec((int)fd, NULL) < 0)
 			return -1;
 	return 0;

@@ -18,27 +18,6 @@
 #define CLONE_PIDFD 0x00001000
 #endif
 
-const char *check_hook(const struct rec *r)
-{
-	static char msg[160];
-	if (r->n < 5)
-		return "HOOK: expected path, timeout, nargs, args, env and state";
-	for (int i = 2; i <= 3; i++) {
-		const char *s = r->f[i];
-		if (!*s || strlen(s) > 9 || strspn(s, "0123456789") != strlen(s)) {
-			snprintf(msg, sizeof msg, "HOOK: field %d must be a decimal number below 10^9", i);
-			return msg;
-		}
-	}
-	uint32_t nargs = num_u32(r->f[3]);
-	if ((uint64_t)nargs + 5 > r->n) {
-		snprintf(msg, sizeof msg, "HOOK: nargs is %u but only %u fields follow it (args, env, state)", nargs,
-			 r->n - 4);
-		return msg;
-	}
-	return NULL;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;

@@ -184,7 +184,8 @@ int openat_in_root_compat(int root, const char *path, int flags)
 	 * /proc is open then: only the steps before CLOSE_FDS open anything but O_PATH) */
 	char link[32];
 	snprintf(link, sizeof link, "self/fd/%d", fd);
-	int again = g_procfd >= 0 ? openat(g_procfd, link, (flags & ~O_NOFOLLOW) | O_CLOEXEC) : (errno = EBADF, -1);
+	int again = shim.host_proc >= 0 ? openat(shim.host_proc, link, (flags & ~O_NOFOLLOW) | O_CLOEXEC)
+					: (errno = EBADF, -1);
 	int err = errno;
 	close(fd);
 	errno = err;

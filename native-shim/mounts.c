@@ -45,7 +45,7 @@ static int mount_procfd(const char *src, int srcfd, int dstfd, const char *fstyp
 	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cwd < 0)
 		die(errno, "open the working directory");
-	if (fchdir(g_procfd) < 0)
+	if (fchdir(shim.host_proc) < 0)
 		die(errno, "change directory to the host /proc");
 	int rc = mount(src, d, fstype, flags, data);
 	int err = errno;
@@ -68,7 +68,7 @@ static void fd_path(int fd, char *buf, size_t size, const char *what)
 {
 	char link[32];
 	snprintf(link, sizeof link, "self/fd/%d", fd);
-	ssize_t n = readlinkat(g_procfd, link, buf, size - 1);
+	ssize_t n = readlinkat(shim.host_proc, link, buf, size - 1);
 	if (n < 0)
 		die(errno, "read the path of %s", what);
 	buf[n] = '\0';
@@ -98,7 +98,7 @@ static uint64_t mount_id(int fd, const char *what)
 		return stx.stx_mnt_id;
 	char rel[32], buf[512];
 	snprintf(rel, sizeof rel, "self/fdinfo/%d", fd);
-	int info = openat(g_procfd, rel, O_RDONLY | O_CLOEXEC);
+	int info = openat(shim.host_proc, rel, O_RDONLY | O_CLOEXEC);
 	ssize_t n = info < 0 ? -1 : read(info, buf, sizeof buf - 1);
 	int err = errno;
 	if (info >= 0)
@@ -217,7 +217,7 @@ static void propagate(int fd, const uint32_t *prop, size_t nprop, const char *ta
 
 /* Whether the shim takes the path-based way: the kernel lacks open_tree or mount_setattr (ENOSYS, Linux < 5.2
  * and < 5.12), remembered from the first call that said so. */
-static bool g_no_new_api;
+static bool no_new_mount_api;
 
 /* Binds srcfd's tree (a clone of it; recursive: with its submounts) onto dstfd with attributes and
  * propagation, or attaches `tree`, a detached tree made before (IDMAP_TREE; closed here). -1 with errno when a
@@ -225,7 +225,7 @@ static bool g_no_new_api;
 static int bind_tree(int srcfd, int tree, int dstfd, bool recursive, const struct bind_attrs *a, const uint32_t *prop,
 		     size_t nprop, const char *target)
 {
-	if (tree < 0 && !g_no_new_api) {
+	if (tree < 0 && !no_new_mount_api) {
 		tree = open_tree(srcfd, "",
 				 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0));
 		if (tree < 0 && errno != ENOSYS)
@@ -236,7 +236,7 @@ static int bind_tree(int srcfd, int tree, int dstfd, bool recursive, const struc
 			close(tree);
 			tree = -1;
 		}
-		g_no_new_api = tree < 0;
+		no_new_mount_api = tree < 0;
 	}
 	if (tree >= 0) {
 		setattr(tree, false, a->set, a->clr, target);
@@ -276,14 +276,14 @@ int mount_fds(const char *src, int srcfd, int dstfd, const char *fstype, unsigne
 
 /* ---- id-mapped trees (IDMAP_TREE) ------------------------------------------------------------------------ */
 
-static int *g_trees;
-static uint32_t g_ntrees;
+static int *idmap_trees;
+static uint32_t nidmap_trees;
 
 static void write_map(pid_t pid, const char *file, const char *map)
 {
 	char rel[64];
 	snprintf(rel, sizeof rel, "%d/%s", (int)pid, file);
-	int fd = openat(g_procfd, rel, O_WRONLY | O_CLOEXEC);
+	int fd = openat(shim.host_proc, rel, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write_all(fd, map, strlen(map)) < 0 || close(fd) < 0)
 		die(errno, "write the %s of the id-mapped mount's user namespace", file);
 }
@@ -306,7 +306,7 @@ static int userns_with_maps(const char *uidmap, const char *gidmap)
 	write_map((pid_t)pid, "gid_map", gidmap);
 	char rel[64];
 	snprintf(rel, sizeof rel, "%ld/ns/user", pid);
-	int ns = openat(g_procfd, rel, O_RDONLY | O_CLOEXEC);
+	int ns = openat(shim.host_proc, rel, O_RDONLY | O_CLOEXEC);
 	int err = errno;
 	kill((pid_t)pid, SIGKILL);
 	waitpid((pid_t)pid, NULL, 0);
@@ -327,11 +327,11 @@ void op_idmap_tree(const struct rec *r)
 	if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive_idmap ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
 		die(errno, "id-map the mount of %s (mount_setattr MOUNT_ATTR_IDMAP)", src);
 	close(ns);
-	int *t = realloc(g_trees, (g_ntrees + 1) * sizeof *g_trees);
+	int *t = realloc(idmap_trees, (nidmap_trees + 1) * sizeof *idmap_trees);
 	if (!t)
 		die(ENOMEM, "id-mapped mount of %s", src);
-	g_trees = t;
-	g_trees[g_ntrees++] = tree;
+	idmap_trees = t;
+	idmap_trees[nidmap_trees++] = tree;
 }
 
 static bool propagation_only(unsigned long flags)
@@ -392,9 +392,9 @@ void op_rootfs(const struct rec *r)
 	int fd = open(r->f[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		die(errno, "open rootfs %s", r->f[1]);
-	if (g_root >= 0)
-		close(g_root);
-	g_root = fd;
+	if (shim.root >= 0)
+		close(shim.root);
+	shim.root = fd;
 }
 
 /* MOUNT's optional last field and BIND's extras: comma-separated words. */
@@ -547,10 +547,10 @@ void op_bind(const struct rec *r)
 	int fd = mount_target(target, create_of(r->f[3]), x.flags, what);
 	int srcfd = -1, tree = -1;
 	if (index >= 0) {
-		if ((uint64_t)index >= g_ntrees || g_trees[index] < 0)
+		if ((uint64_t)index >= nidmap_trees || idmap_trees[index] < 0)
 			die_plain(EINVAL, "%s: no id-mapped tree %lld (IDMAP_TREE) to attach", what, (long long)index);
-		tree = g_trees[index];
-		g_trees[index] = -1;
+		tree = idmap_trees[index];
+		idmap_trees[index] = -1;
 	} else if ((srcfd = open(src, O_PATH | O_CLOEXEC)) < 0) {
 		die(errno, "open bind mount source %s", src);
 	}
@@ -651,9 +651,9 @@ static void reopen_root(void)
 	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		die(errno, "open the new /");
-	if (g_root >= 0)
-		close(g_root);
-	g_root = fd;
+	if (shim.root >= 0)
+		close(shim.root);
+	shim.root = fd;
 }
 
 void op_pivot(const struct rec *r)

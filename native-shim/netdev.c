@@ -36,7 +36,7 @@ void op_netdev(const struct rec *r)
 	if (!grown)
 		die(ENOMEM, "network device %s", r->f[1]);
 	netdevs = grown;
-	netdevs[nnetdevs++] = (struct netdev){ .step = g_step, .host = r->f[1], .name = r->f[2] };
+	netdevs[nnetdevs++] = (struct netdev){ .step = shim.step, .host = r->f[1], .name = r->f[2] };
 }
 
 const char *check_netdev(const struct rec *r)
@@ -274,15 +274,15 @@ void netdev_after_clone(pid_t pid)
 {
 	if (nnetdevs == 0)
 		return;
-	uint32_t clone_step = g_step;
+	uint32_t clone_step = shim.step;
 	child = pid;
-	g_step = netdevs[0].step;
+	shim.step = netdevs[0].step;
 	char path[32];
 	snprintf(path, sizeof path, "%d/ns/net", (int)pid);
-	int target_ns = openat(g_procfd, path, O_RDONLY | O_CLOEXEC);
+	int target_ns = openat(shim.host_proc, path, O_RDONLY | O_CLOEXEC);
 	if (target_ns < 0)
 		fail(errno, "open the container's network namespace");
-	int own_ns = openat(g_procfd, "self/ns/net", O_RDONLY | O_CLOEXEC);
+	int own_ns = openat(shim.host_proc, "self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (own_ns < 0)
 		fail(errno, "open the runtime's network namespace");
 	int host = nl_socket();
@@ -292,12 +292,12 @@ void netdev_after_clone(pid_t pid)
 	if (setns(own_ns, CLONE_NEWNET) < 0)
 		fail(errno, "return to the runtime's network namespace");
 	for (size_t i = 0; i < nnetdevs; i++) {
-		g_step = netdevs[i].step;
+		shim.step = netdevs[i].step;
 		move_one(&netdevs[i], (unsigned)i, host, inside, own_ns, target_ns);
 	}
 	close(inside);
 	close(host);
 	close(own_ns);
 	close(target_ns);
-	g_step = clone_step;
+	shim.step = clone_step;
 }

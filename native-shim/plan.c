@@ -13,14 +13,32 @@
 #define MAX_FIELD (1u << 20)
 #define MAX_TOTAL (16u << 20)
 
-struct rec *g_recs;
-uint32_t g_nrecs;
-
-/* Each op's segment (PARENT: before CLONE; CHILD: after it; BOTH), and where it may stand relative to the
- * child's CLOSE_FDS: HOST_FDS ops need an fd CLOSE_FDS closes (the host /proc, the root, the private procfs),
- * so none may follow it; AFTER_CLOSE ops resolve what the image controls (cwd, the program) or load the
+/* An op's `where`: its segment (PARENT: before CLONE; CHILD: after it; BOTH), and where it may stand relative to
+ * the child's CLOSE_FDS: HOST_FDS ops need an fd CLOSE_FDS closes (the host /proc, the root, the private
+ * procfs), so none may follow it; AFTER_CLOSE ops resolve what the image controls (cwd, the program) or load the
  * user's seccomp filter, so none may come before it (CVE-2024-21626; runt's own calls never go through the
  * user's filter). */
+enum { PARENT = 1, CHILD = 2, BOTH = PARENT | CHILD, HOST_FDS = 4, AFTER_CLOSE = 8 };
+
+struct opdef {
+	const char *name;
+	unsigned where;
+	const char *fields;
+	const char *(*check)(const struct rec *r); /* what the fields' types cannot say; an error text or NULL */
+	op_fn fn;
+};
+
+/* The op table: the one place that states each op's fields and segment. Every record is checked against it
+ * before the first step of its segment runs, so an op's function finds the fields stated here, of their types.
+ *
+ * `fields`, after the op name: one letter per field, its type:
+ *   s a string        w a word (not empty, no newline)    f a file name (not empty, no '/')
+ *   u decimal < 2^32  U decimal < 2^64                    n signed decimal of 32 bits
+ *   b 0 or 1          i -1 or decimal < 2^32 (an id)      r -1 or decimal < 2^64 (an rlimit)
+ *   m detach | wait   c dir | file | none (what to make where a path is missing)
+ * A letter, or a group of them in parentheses, may be followed by how many times it comes: ? (0 or 1), *
+ * (any), + (at least once), {m,n} (m to n), # (as many as the number in the field right before it says). At
+ * most one item of a record may come ?, *, + or {m,n} times, and only single fields follow it. */
 static const struct opdef ops[] = {
 	{ "RUNT-PLAN", PARENT, "s", NULL, NULL },
 	{ "END", BOTH, "", NULL, NULL },
@@ -33,7 +51,7 @@ static const struct opdef ops[] = {
 	{ "CGROUP_TASKS", PARENT, "s", NULL, op_cgroup_tasks },
 	{ "CGROUP_INTO", PARENT, "s", NULL, op_cgroup_into },
 	{ "SETNS", PARENT, "su", NULL, op_setns },
-	{ "JOIN", PARENT | HOST_FDS, NULL, check_join, op_join },
+	{ "JOIN", PARENT | HOST_FDS, "uu(fu)+", NULL, op_join },
 	{ "UNSHARE", BOTH, "u", NULL, op_unshare },
 	{ "WRITE_PROC", BOTH | HOST_FDS, "ss", check_write_proc, op_write_proc },
 	{ "DUMPABLE", BOTH, "b", NULL, op_dumpable },
@@ -74,23 +92,31 @@ static const struct opdef ops[] = {
 	{ "JOIN_KEYRING", CHILD, "wu", NULL, op_join_keyring },
 	{ "SECCOMP_INIT", CHILD, "uu", NULL, op_seccomp_init },
 	{ "SECCOMP_ARCH", CHILD, "u", NULL, op_seccomp_arch },
-	{ "SECCOMP_RULE", CHILD, "uwU*", check_seccomp_rule, op_seccomp_rule },
+	{ "SECCOMP_RULE", CHILD, "uw(UUUU){0,6}", NULL, op_seccomp_rule },
 	{ "SECCOMP_LOAD", CHILD | AFTER_CLOSE, "us?", check_seccomp_load, op_seccomp_load },
 	{ "PERSONALITY", CHILD, "u", NULL, op_personality },
-	{ "SCHED_SETATTR", CHILD, "uUsuUUU", check_sched_setattr, op_sched_setattr },
+	{ "SCHED_SETATTR", CHILD, "uUnuUUU", NULL, op_sched_setattr },
 	{ "IOPRIO_SET", CHILD, "u", NULL, op_ioprio_set },
-	{ "SET_AFFINITY", BOTH, "UU*", NULL, op_set_affinity },
+	{ "SET_AFFINITY", BOTH, "U+", NULL, op_set_affinity },
 	{ "SET_MEMPOLICY", CHILD, "uU*", NULL, op_set_mempolicy },
 	{ "CHDIR", CHILD | AFTER_CLOSE, "s", NULL, op_chdir },
 	{ "FIND_EXEC", CHILD | AFTER_CLOSE, "ss", NULL, op_find_exec },
 	{ "PASSWD_HOME", CHILD | AFTER_CLOSE, "us", NULL, op_passwd_home },
-	{ "HOOK", CHILD, NULL, check_hook, op_hook },
+	{ "HOOK", CHILD, "suus#s*s", NULL, op_hook },
 	{ "CLOSE_FDS", CHILD, "u", NULL, op_close_fds },
 	{ "WAIT_FIFO", CHILD, "", NULL, op_wait_fifo },
-	{ "EXEC", CHILD | AFTER_CLOSE, NULL, check_exec, op_exec },
+	{ "EXEC", CHILD | AFTER_CLOSE, "us#s*", NULL, op_exec },
 };
 
-const struct opdef *op_lookup(const char *name)
+static struct rec *recs;
+static uint32_t nrecs;
+
+const struct rec *plan_record(uint32_t index)
+{
+	return &recs[index];
+}
+
+static const struct opdef *op_lookup(const char *name)
 {
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (strcmp(ops[i].name, name) == 0)
@@ -117,6 +143,17 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
+/* A signed decimal of 32 bits: an optional '-', then digits. */
+static bool parse_i32(const char *s, int32_t *out)
+{
+	bool neg = *s == '-';
+	uint64_t v;
+	if (!parse_u64(s + neg, &v) || v > (neg ? (uint64_t)INT32_MAX + 1 : (uint64_t)INT32_MAX))
+		return false;
+	*out = neg ? (int32_t)(-(int64_t)v) : (int32_t)v;
+	return true;
+}
+
 uint64_t num_u64(const char *s)
 {
 	uint64_t v = 0;
@@ -134,14 +171,26 @@ int64_t num_i64(const char *s)
 	return strcmp(s, "-1") == 0 ? -1 : (int64_t)num_u64(s);
 }
 
+int32_t num_i32(const char *s)
+{
+	int32_t v = 0;
+	parse_i32(s, &v);
+	return v;
+}
+
+/* ---- fields, checked against the table ------------------------------------------------------------------ */
+
 static bool field_ok(char type, const char *s)
 {
 	uint64_t v;
+	int32_t i;
 	switch (type) {
 	case 's': return true;
 	case 'w': return *s && !strchr(s, '\n');
+	case 'f': return *s && !strchr(s, '/');
 	case 'u': return parse_u64(s, &v) && v <= UINT32_MAX;
 	case 'U': return parse_u64(s, &v);
+	case 'n': return parse_i32(s, &i);
 	case 'b': return strcmp(s, "0") == 0 || strcmp(s, "1") == 0;
 	case 'i': return strcmp(s, "-1") == 0 || (parse_u64(s, &v) && v <= UINT32_MAX);
 	case 'r': return strcmp(s, "-1") == 0 || parse_u64(s, &v);
@@ -155,8 +204,10 @@ static const char *type_name(char type)
 {
 	switch (type) {
 	case 'w': return "a word without newline";
+	case 'f': return "a file name (not empty, without '/')";
 	case 'u': return "a decimal number below 2^32";
 	case 'U': return "a decimal number below 2^64";
+	case 'n': return "a signed 32-bit decimal number";
 	case 'b': return "0 or 1";
 	case 'i': return "-1 or a decimal number below 2^32";
 	case 'r': return "-1 or a decimal number below 2^64";
@@ -166,41 +217,135 @@ static const char *type_name(char type)
 	return "a string";
 }
 
-/* Checks r against its op's field types; NULL or an error text in a static buffer. */
-static const char *check_fields(const struct rec *r)
+#define MANY UINT32_MAX
+
+/* One item of a `fields` spec: a letter or a group of them, and how many times it comes. */
+struct item {
+	const char *types;
+	uint32_t width;    /* letters in the group */
+	uint32_t min, max; /* times it comes (max MANY: no limit) */
+	bool counted;      /* '#': as many times as the field before it says */
+};
+
+static uint32_t spec_number(const char **p)
+{
+	uint32_t v = 0;
+	for (; **p >= '0' && **p <= '9'; ++*p)
+		v = v * 10 + (uint32_t)(**p - '0');
+	return v;
+}
+
+/* The item at spec into *it; returns the spec after it. */
+static const char *spec_item(const char *spec, struct item *it)
+{
+	*it = (struct item){ .types = spec, .width = 1, .min = 1, .max = 1 };
+	const char *p = spec + 1;
+	if (*spec == '(') {
+		it->types = spec + 1;
+		it->width = (uint32_t)strcspn(spec + 1, ")");
+		p = spec + 1 + it->width + 1;
+	}
+	if (*p == '?' || *p == '*')
+		it->min = 0;
+	if (*p == '*' || *p == '+')
+		it->max = MANY;
+	it->counted = *p == '#';
+	if (*p == '{') { /* {m,n} */
+		p++;
+		it->min = spec_number(&p);
+		p++;
+		it->max = spec_number(&p);
+	}
+	return *p && strchr("?*+#}", *p) ? p + 1 : p;
+}
+
+static bool variable(const struct item *it)
+{
+	return !it->counted && it->min != it->max;
+}
+
+/* "<op>: <n> fields, expected ...": the counts r's spec allows (a '#' item as many times as r says, where r has
+ * that field). */
+static const char *count_error(const struct rec *r, const char *spec)
 {
 	static char msg[256];
-	const char *t = r->op->types;
-	size_t nt = strlen(t);
-	bool star = nt && t[nt - 1] == '*', opt = nt && t[nt - 1] == '?';
-	size_t fixed = (star || opt) ? nt - 1 : nt;
 	uint32_t have = r->n - 1;
-	size_t min = (star || opt) ? fixed - 1 : fixed;
-	if (have < min || (!star && have > fixed)) {
-		if (star)
-			snprintf(msg, sizeof msg, "%s: %u fields, expected at least %zu", r->f[0], have, min);
-		else if (opt)
-			snprintf(msg, sizeof msg, "%s: %u fields, expected %zu or %zu", r->f[0], have, min, fixed);
-		else
-			snprintf(msg, sizeof msg, "%s: %u fields, expected %zu", r->f[0], have, fixed);
-		return msg;
+	uint64_t fixed = 0;
+	bool open = false; /* a '#' item's count lies beyond r's fields: more may be needed */
+	struct item var = { 0 };
+	for (const char *p = spec; *p;) {
+		struct item it;
+		p = spec_item(p, &it);
+		uint64_t times = 0;
+		if (variable(&it))
+			var = it;
+		else if (!it.counted)
+			times = it.min;
+		else if (fixed < 1 || fixed > have ||
+			 !parse_u64(r->f[fixed], &times)) /* field `fixed`: the one before */
+			open = true;
+		fixed += times * it.width;
 	}
-	for (uint32_t i = 0; i < have; i++) {
-		char type = i < fixed ? t[i] : t[fixed - 1];
-		if (!field_ok(type, r->f[i + 1])) {
-			snprintf(msg, sizeof msg, "%s: field %u must be %s", r->f[0], i + 1, type_name(type));
-			return msg;
+	int k = snprintf(msg, sizeof msg, "%s: %u fields, expected ", r->f[0], have);
+	char *e = msg + k;
+	size_t left = sizeof msg - (size_t)k;
+	uint64_t least = fixed + (uint64_t)var.min * var.width;
+	if (!var.width && !open)
+		snprintf(e, left, "%llu", (unsigned long long)fixed);
+	else if (!var.width || (var.width == 1 && var.max == MANY))
+		snprintf(e, left, "at least %llu", (unsigned long long)least);
+	else if (var.width == 1 && var.max == var.min + 1)
+		snprintf(e, left, "%llu or %llu", (unsigned long long)least, (unsigned long long)least + 1);
+	else if (var.max == MANY)
+		snprintf(e, left, "%llu and groups of %u (at least %u)", (unsigned long long)fixed, var.width, var.min);
+	else
+		snprintf(e, left, "%llu and groups of %u (%u to %u)", (unsigned long long)fixed, var.width, var.min,
+			 var.max);
+	return msg;
+}
+
+/* Checks r against the spec of its op's fields; NULL or an error text in a static buffer. */
+static const char *check_fields(const struct rec *r, const char *spec)
+{
+	static char msg[256];
+	uint32_t have = r->n - 1, pos = 0; /* fields after the op name; those checked */
+	for (const char *p = spec; *p;) {
+		struct item it;
+		p = spec_item(p, &it);
+		uint64_t times = it.min;
+		if (it.counted) {
+			times = num_u64(r->f[pos]); /* the field before, checked to be a number */
+		} else if (variable(&it)) {
+			uint64_t tail = 0; /* the single fields after it */
+			for (const char *q = p; *q;) {
+				struct item rest;
+				q = spec_item(q, &rest);
+				tail += rest.width;
+			}
+			if (have < pos + tail || (have - pos - tail) % it.width)
+				return count_error(r, spec);
+			times = (have - pos - tail) / it.width;
+			if (times < it.min || times > it.max)
+				return count_error(r, spec);
+		}
+		if (pos + times * it.width > have)
+			return count_error(r, spec);
+		for (uint64_t i = 0; i < times * it.width; i++) {
+			char type = it.types[i % it.width];
+			if (!field_ok(type, r->f[++pos])) {
+				snprintf(msg, sizeof msg, "%s: field %u must be %s", r->f[0], pos, type_name(type));
+				return msg;
+			}
 		}
 	}
-	return NULL;
+	return pos == have ? NULL : count_error(r, spec);
 }
 
 /* The op's segment and its place relative to CLOSE_FDS (see the table); NULL or an error text. */
-static const char *check_place(const struct rec *r, bool parent)
+static const char *check_place(const struct rec *r, unsigned where, bool parent)
 {
 	static char msg[160];
 	static bool closed; /* a CLOSE_FDS record was read (in the child's segment, so after the parent's) */
-	unsigned where = r->op->where;
 	if (!(where & (parent ? PARENT : CHILD))) {
 		snprintf(msg, sizeof msg, "%s is a step of the %s's segment, not the %s's", r->f[0],
 			 parent ? "child" : "parent", parent ? "parent" : "child");
@@ -221,51 +366,10 @@ static const char *check_place(const struct rec *r, bool parent)
 	return NULL;
 }
 
-/* ---- the socket reader ---------------------------------------------------------------------------------- */
+/* ---- reading a segment ---------------------------------------------------------------------------------- */
 
-static struct {
-	unsigned char buf[65536];
-	size_t pos, len;
-} rd;
 static uint64_t total_read;
 static bool in_second; /* reading the child's segment: EOF means the runtime gave up */
-
-int sock_read_exact(void *dst, size_t n)
-{
-	unsigned char *out = dst;
-	while (n > 0) {
-		if (rd.pos < rd.len) {
-			size_t k = rd.len - rd.pos < n ? rd.len - rd.pos : n;
-			memcpy(out, rd.buf + rd.pos, k);
-			rd.pos += k;
-			out += k;
-			n -= k;
-			continue;
-		}
-		ssize_t got;
-		/* Large fields go straight to their buffer; small reads are buffered. */
-		if (n >= sizeof rd.buf)
-			got = read(g_sock, out, n);
-		else
-			got = read(g_sock, rd.buf, sizeof rd.buf);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -1;
-		if (got == 0) {
-			errno = 0;
-			return -1;
-		}
-		if (n >= sizeof rd.buf) {
-			out += got;
-			n -= (size_t)got;
-		} else {
-			rd.pos = 0;
-			rd.len = (size_t)got;
-		}
-	}
-	return 0;
-}
 
 static void read_or_die(void *dst, size_t n, uint32_t index)
 {
@@ -294,16 +398,16 @@ void plan_read_segment(bool header)
 	bool first = header, after_clone = false;
 	in_second = !header;
 	for (;;) {
-		uint32_t index = g_nrecs;
-		if (g_nrecs >= MAX_RECORDS)
+		uint32_t index = nrecs;
+		if (nrecs >= MAX_RECORDS)
 			die_plan(EINVAL, "malformed plan: more than %u records", MAX_RECORDS);
-		if (g_nrecs == cap) {
+		if (nrecs == cap) {
 			cap = cap ? cap * 2 : 64;
-			g_recs = realloc(g_recs, cap * sizeof *g_recs);
-			if (!g_recs)
+			recs = realloc(recs, cap * sizeof *recs);
+			if (!recs)
 				die_plan(ENOMEM, "read plan: out of memory");
 		}
-		struct rec *r = &g_recs[g_nrecs];
+		struct rec *r = &recs[nrecs];
 		memset(r, 0, sizeof *r);
 		r->n = read_u32(index);
 		if (r->n == 0 || r->n > MAX_FIELDS)
@@ -327,11 +431,12 @@ void plan_read_segment(bool header)
 			if (memchr(r->f[i], '\0', len))
 				die_plan(EINVAL, "malformed plan: record %u: field %u contains a NUL byte", index, i);
 		}
-		g_nrecs++;
+		nrecs++;
 
-		r->op = op_lookup(r->f[0]);
-		if (!r->op)
+		const struct opdef *op = op_lookup(r->f[0]);
+		if (!op)
 			die_plan(EINVAL, "malformed plan: record %u: unknown op \"%.64s\"", index, r->f[0]);
+		r->fn = op->fn;
 		if (first) {
 			if (strcmp(r->f[0], "RUNT-PLAN") != 0)
 				die_plan(EINVAL, "malformed plan: record 0 is %.64s, not RUNT-PLAN", r->f[0]);
@@ -342,11 +447,11 @@ void plan_read_segment(bool header)
 		}
 		if (strcmp(r->f[0], "RUNT-PLAN") == 0)
 			die_plan(EINVAL, "malformed plan: record %u: RUNT-PLAN must be the first record only", index);
-		const char *bad = r->op->types ? check_fields(r) : NULL;
-		if (!bad && r->op->check)
-			bad = r->op->check(r);
+		const char *bad = check_fields(r, op->fields);
+		if (!bad && op->check)
+			bad = op->check(r);
 		if (!bad)
-			bad = check_place(r, header);
+			bad = check_place(r, op->where, header);
 		if (bad)
 			die_plan(EINVAL, "malformed plan: record %u: %s", index, bad);
 		bool end = strcmp(r->f[0], "END") == 0;

@@ -163,7 +163,9 @@ void op_setsid(const struct rec *r)
 }
 
 /* CHDIR's path: a relative program is found below it. */
-static char *g_cwd;
+static char *chdir_path;
+/* FIND_EXEC's result, the path EXEC runs */
+static char *exec_path;
 
 /* The process's own root, for in-root paths after PIVOT, CHROOT or a joined mount namespace. */
 static int process_root(void)
@@ -189,14 +191,14 @@ void op_chdir(const struct rec *r)
 		die(errno, "chdir to %s", path);
 	close(fd);
 	close(root);
-	free(g_cwd);
-	g_cwd = strdup(path);
-	if (!g_cwd)
+	free(chdir_path);
+	chdir_path = strdup(path);
+	if (!chdir_path)
 		die(ENOMEM, "chdir to %s", path);
 }
 
 /* "HOME=<dir>" for EXEC, from PASSWD_HOME; NULL when the plan had none (the process's env has HOME). */
-static char *g_home_env;
+static char *home_env;
 
 /* The home directory of uid in the container's /etc/passwd (name:password:uid:gid:gecos:home:shell); `fallback`
  * where the file, the uid or its home field is missing. */
@@ -232,8 +234,8 @@ void op_passwd_home(const struct rec *r)
 	char *home = passwd_home(r->f[1], r->f[2]);
 	if (!home)
 		die(ENOMEM, "HOME of uid %s", r->f[1]);
-	free(g_home_env);
-	if (asprintf(&g_home_env, "HOME=%s", home) < 0)
+	free(home_env);
+	if (asprintf(&home_env, "HOME=%s", home) < 0)
 		die(ENOMEM, "HOME of uid %s", r->f[1]);
 	free(home);
 }
@@ -250,13 +252,13 @@ static const char *go_strerror(int err, char *buf, size_t size)
  * through a magic link; -1 with errno. */
 static int open_program(int root, const char *path)
 {
-	if (path[0] == '/' || !g_cwd)
+	if (path[0] == '/' || !chdir_path)
 		return inroot_openat(root, path, O_PATH);
-	size_t a = strlen(g_cwd), b = strlen(path);
+	size_t a = strlen(chdir_path), b = strlen(path);
 	char *abs = malloc(a + b + 2);
 	if (!abs)
 		return -1;
-	memcpy(abs, g_cwd, a);
+	memcpy(abs, chdir_path, a);
 	abs[a] = '/';
 	memcpy(abs + a + 1, path, b + 1);
 	int fd = inroot_openat(root, abs, O_PATH);
@@ -287,8 +289,8 @@ void op_find_exec(const struct rec *r)
 	const char *name = r->f[1], *search = r->f[2];
 	char e[128];
 	struct stat st;
-	free(g_exec_path);
-	g_exec_path = NULL;
+	free(exec_path);
+	exec_path = NULL;
 	int root = process_root();
 	if (strchr(name, '/')) {
 		int fd = open_program(root, name);
@@ -302,7 +304,7 @@ void op_find_exec(const struct rec *r)
 			die_plain(EACCES, "exec: \"%s\": permission denied", name);
 		if (err)
 			die_plain(err, "exec: \"%s\": %s", name, go_strerror(err, e, sizeof e));
-		g_exec_path = strdup(name);
+		exec_path = strdup(name);
 	} else if (*name) {
 		size_t nlen = strlen(name);
 		const char *p = search;
@@ -323,7 +325,7 @@ void op_find_exec(const struct rec *r)
 				int err = executable(fd, &st);
 				close(fd);
 				if (!err) {
-					g_exec_path = cand;
+					exec_path = cand;
 					break;
 				}
 			}
@@ -334,65 +336,41 @@ void op_find_exec(const struct rec *r)
 		}
 	}
 	close(root);
-	if (!g_exec_path) {
+	if (!exec_path) {
 		if (strchr(name, '/'))
 			die(ENOMEM, "look for %s", name);
 		die_plain(ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
 	}
 }
 
-const char *check_exec(const struct rec *r)
-{
-	static char msg[128];
-	uint64_t nargs;
-	if (r->n < 2) {
-		snprintf(msg, sizeof msg, "EXEC: no nargs field");
-		return msg;
-	}
-	const char *s = r->f[1];
-	nargs = 0;
-	for (const char *c = s; *c; c++)
-		if (*c < '0' || *c > '9' || nargs > UINT32_MAX)
-			return "EXEC: nargs must be a decimal number";
-		else
-			nargs = nargs * 10 + (uint64_t)(*c - '0');
-	if (!*s)
-		return "EXEC: nargs must be a decimal number";
-	if (nargs > r->n - 2) {
-		snprintf(msg, sizeof msg, "EXEC: nargs is %s but only %u fields follow", s, r->n - 2);
-		return msg;
-	}
-	return NULL;
-}
-
 void op_exec(const struct rec *r)
 {
-	if (!g_exec_path)
+	if (!exec_path)
 		die_plain(EINVAL, "exec: no FIND_EXEC step before EXEC");
 	uint32_t nargs = num_u32(r->f[1]);
 	char **argv = calloc((size_t)nargs + 1, sizeof *argv);
 	if (!argv)
-		die(ENOMEM, "exec %s", g_exec_path);
+		die(ENOMEM, "exec %s", exec_path);
 	for (uint32_t i = 0; i < nargs; i++)
 		argv[i] = r->f[2 + i];
 	char **envp = &r->f[2 + nargs]; /* r->f is NULL-terminated */
-	if (g_home_env) {
+	if (home_env) {
 		size_t nenv = r->n - 2 - nargs;
 		char **with_home = calloc(nenv + 2, sizeof *with_home);
 		if (!with_home)
-			die(ENOMEM, "exec %s", g_exec_path);
+			die(ENOMEM, "exec %s", exec_path);
 		memcpy(with_home, envp, nenv * sizeof *envp);
-		with_home[nenv] = g_home_env;
+		with_home[nenv] = home_env;
 		envp = with_home;
 	}
 	/* the path FIND_EXEC resolved in the root: with no fd of the host's left since CLOSE_FDS, execve's own lookup
 	 * of it stays in the root too. Nothing else here: the user's filter may be loaded, and may refuse anything
 	 * but execve */
 	restore_signals();
-	execve(g_exec_path, argv, envp);
+	execve(exec_path, argv, envp);
 	int err = errno;
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGPIPE, &ign, NULL);
-	die(err, "exec %s", g_exec_path);
+	die(err, "exec %s", exec_path);
 }

@@ -18,13 +18,13 @@
 
 int root_fd(void)
 {
-	if (g_root < 0) {
+	if (shim.root < 0) {
 		/* No ROOTFS yet (e.g. a process joining a container): the current root. */
-		g_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (g_root < 0)
+		shim.root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (shim.root < 0)
 			die(errno, "open /");
 	}
-	return g_root;
+	return shim.root;
 }
 
 int inroot_openat(int root, const char *path, int flags)

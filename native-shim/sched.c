@@ -29,23 +29,13 @@ struct shim_sched_attr {
 	uint64_t sched_period;
 };
 
-const char *check_sched_setattr(const struct rec *r)
-{
-	char *end;
-	errno = 0;
-	long nice = strtol(r->f[3], &end, 10);
-	if (errno || end == r->f[3] || *end || nice < INT32_MIN || nice > INT32_MAX)
-		return "SCHED_SETATTR: field 3 (nice) must be a signed 32-bit decimal number";
-	return NULL;
-}
-
 void op_sched_setattr(const struct rec *r)
 {
 	struct shim_sched_attr attr = {
 		.size = sizeof attr,
 		.sched_policy = num_u32(r->f[1]),
 		.sched_flags = num_u64(r->f[2]),
-		.sched_nice = (int32_t)strtol(r->f[3], NULL, 10),
+		.sched_nice = num_i32(r->f[3]),
 		.sched_priority = num_u32(r->f[4]),
 		.sched_runtime = num_u64(r->f[5]),
 		.sched_deadline = num_u64(r->f[6]),

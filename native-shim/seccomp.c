@@ -15,46 +15,46 @@
 
 #include "shim.h"
 
-static scmp_filter_ctx g_filter;
-static int g_listener = -1;
+static scmp_filter_ctx pending_filter;
+static int listener_sock = -1;
 
 void op_seccomp_listener(const struct rec *r)
 {
-	if (g_listener >= 0)
-		close(g_listener);
-	g_listener = connect_unix(r->f[1], "seccomp listener");
+	if (listener_sock >= 0)
+		close(listener_sock);
+	listener_sock = connect_unix(r->f[1], "seccomp listener");
 }
 
 int seccomp_listener_fd(void)
 {
-	return g_listener;
+	return listener_sock;
 }
 
 void seccomp_parent_after_clone(void)
 {
-	if (g_listener >= 0 && close(g_listener) < 0)
+	if (listener_sock >= 0 && close(listener_sock) < 0)
 		die(errno, "seccomp: close the parent's copy of the listener socket");
-	g_listener = -1;
+	listener_sock = -1;
 }
 
 void op_seccomp_init(const struct rec *r)
 {
 	uint32_t action = num_u32(r->f[1]), optimize = num_u32(r->f[2]);
-	if (g_filter)
-		seccomp_release(g_filter);
-	g_filter = seccomp_init(action);
-	if (!g_filter)
+	if (pending_filter)
+		seccomp_release(pending_filter);
+	pending_filter = seccomp_init(action);
+	if (!pending_filter)
 		die_plain(EINVAL, "seccomp_init: libseccomp refuses the default action 0x%x", action);
-	int rc = seccomp_attr_set(g_filter, SCMP_FLTATR_CTL_OPTIMIZE, optimize);
+	int rc = seccomp_attr_set(pending_filter, SCMP_FLTATR_CTL_OPTIMIZE, optimize);
 	if (rc < 0)
 		die(-rc, "seccomp: set optimization level %u", optimize);
 }
 
 static scmp_filter_ctx filter_or_die(const char *op)
 {
-	if (!g_filter)
+	if (!pending_filter)
 		die_plain(EINVAL, "%s: no SECCOMP_INIT step before it", op);
-	return g_filter;
+	return pending_filter;
 }
 
 void op_seccomp_arch(const struct rec *r)
@@ -66,16 +66,6 @@ void op_seccomp_arch(const struct rec *r)
 		die(-rc, "seccomp: add architecture 0x%x", arch);
 }
 
-const char *check_seccomp_rule(const struct rec *r)
-{
-	uint32_t nargs = (r->n - 3) / 4;
-	if ((r->n - 3) % 4 != 0)
-		return "SECCOMP_RULE: argument conditions come in fours (index, op, value, valueTwo)";
-	if (nargs > 6)
-		return "SECCOMP_RULE: at most 6 argument conditions";
-	return NULL;
-}
-
 void op_seccomp_rule(const struct rec *r)
 {
 	scmp_filter_ctx filter = filter_or_die("SECCOMP_RULE");
@@ -85,7 +75,7 @@ void op_seccomp_rule(const struct rec *r)
 	/* A name libseccomp does not know is a syscall newer than it, or none: skipped, as runc does. */
 	if (nr == __NR_SCMP_ERROR)
 		return;
-	struct scmp_arg_cmp cmp[6];
+	struct scmp_arg_cmp cmp[6]; /* the op table allows 0 to 6 conditions of 4 fields */
 	unsigned nargs = (r->n - 3) / 4;
 	for (unsigned i = 0; i < nargs; i++) {
 		char **f = &r->f[3 + 4 * i];
@@ -107,11 +97,11 @@ static struct sock_fprog export_filter(void)
 	int fd = memfd_create("runt-seccomp-bpf", MFD_CLOEXEC);
 	if (fd < 0)
 		die(errno, "seccomp: memfd_create");
-	int rc = seccomp_export_bpf(g_filter, fd);
+	int rc = seccomp_export_bpf(pending_filter, fd);
 	if (rc < 0)
 		die(-rc, "seccomp: export the filter as BPF");
-	seccomp_release(g_filter);
-	g_filter = NULL;
+	seccomp_release(pending_filter);
+	pending_filter = NULL;
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		die(errno, "seccomp: stat the exported filter");
@@ -147,7 +137,7 @@ void op_seccomp_load(const struct rec *r)
 {
 	uint32_t flags = num_u32(r->f[1]);
 	filter_or_die("SECCOMP_LOAD");
-	if ((flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) && g_listener < 0)
+	if ((flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) && listener_sock < 0)
 		die_plain(EINVAL, "SECCOMP_LOAD: a notify listener needs a SECCOMP_LISTENER step before it");
 	struct sock_fprog prog = export_filter();
 	/* From here every syscall of this process goes through the filter: as few as possible follow. */
@@ -157,11 +147,11 @@ void op_seccomp_load(const struct rec *r)
 	free(prog.filter); /* the kernel has its copy */
 	if (!(flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
 		return;
-	send_fd(g_listener, (int)fd, r->f[2], r->len[2], "the seccomp notify fd to the listener");
+	send_fd(listener_sock, (int)fd, r->f[2], r->len[2], "the seccomp notify fd to the listener");
 	/* one state per connection, closed once sent (config-linux.md) */
-	if (close(g_listener) < 0)
+	if (close(listener_sock) < 0)
 		die(errno, "seccomp: close the listener socket");
-	g_listener = -1;
+	listener_sock = -1;
 	if (close((int)fd) < 0)
 		die(errno, "seccomp: close the notify fd");
 }

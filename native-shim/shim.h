@@ -1,85 +1,14 @@
-/* runt-shim: shared declarations. See README.md for the protocol (version 3). */
+/* runt-shim: what the files of the shim share (README.md, "Source layout"): the core (core.h), the plan (plan.h),
+ * and each file's ops and the functions other files call. */
 #ifndef RUNT_SHIM_H
 #define RUNT_SHIM_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
+#include <sys/types.h>
 
-/* ---- the plan ------------------------------------------------------------------------------------------ */
-
-struct opdef;
-
-struct rec {
-	uint32_t n; /* number of fields, op name included */
-	char **f;   /* f[0] is the op name; every field is NUL-terminated */
-	uint32_t *len;
-	const struct opdef *op;
-};
-
-typedef void (*op_fn)(const struct rec *r);
-
-/* struct opdef's `where`: the segment(s) an op belongs to, and its place relative to CLOSE_FDS (plan.c). */
-enum { PARENT = 1, CHILD = 2, BOTH = PARENT | CHILD, HOST_FDS = 4, AFTER_CLOSE = 8 };
-
-struct opdef {
-	const char *name;
-	unsigned where;
-	/* Field types after the op name: s string, w word (no newline), u u32, U u64, b 0|1, i id (-1..2^32-1),
-	 * r rlimit (-1 or u64), m MODE word, c create word; a trailing '*' repeats the last type zero or more
-	 * times, a '?' makes the last one optional. NULL: checked by `check` instead. */
-	const char *types;
-	const char *(*check)(const struct rec *r); /* extra check; returns an error text or NULL */
-	op_fn fn;
-};
-
-extern struct rec *g_recs;
-extern uint32_t g_nrecs;
-
-/* Reads records from the socket up to END, appending them to g_recs. `header`: the first segment, whose
- * first record must be RUNT-PLAN with the protocol version (3); without it, the child's segment, where EOF is a silent exit 1. Reports a
- * malformed plan and exits on any other error. */
-void plan_read_segment(bool header);
-/* Reads exactly n bytes from the socket (through the plan reader's buffer). 0 on success, -1 on EOF
- * (errno 0) or error. */
-int sock_read_exact(void *dst, size_t n);
-const struct opdef *op_lookup(const char *name);
-
-/* Numbers inside fields (validated when the plan was read). */
-uint64_t num_u64(const char *s);
-uint32_t num_u32(const char *s);
-int64_t num_i64(const char *s); /* "-1" or an unsigned value */
-
-/* ---- global state --------------------------------------------------------------------------------------- */
-
-extern int g_sock;                  /* FD: the runtime's socket */
-extern int g_procfd;                /* the host's /proc, opened first thing */
-extern int g_fifo_rd;               /* OPEN_FIFO: a read end of the exec fifo, held until WAIT_FIFO, or -1 */
-extern int g_fifo_wr;               /* OPEN_FIFO: the write end of the exec fifo, or -1 */
-extern unsigned g_closed_from;      /* CLOSE_FDS's first fd once it ran (fds.c), else 0 */
-extern int g_console;               /* CONSOLE_CONNECT socket (or CONSOLE_RELAY's end for TERMINAL), or -1 */
-extern int g_root;                  /* root for in-root paths, or -1 (then "/" is used) */
-extern char *g_exec_path;           /* FIND_EXEC result */
-extern uint32_t g_step;             /* index of the step being executed */
-extern sigset_t g_origmask;         /* signal mask at start-up, given back before execve */
-extern struct sigaction g_origpipe; /* SIGPIPE disposition at start-up, given back before execve */
-
-/* ---- messages ------------------------------------------------------------------------------------------- */
-
-/* ERR <step> <err> <text>[: strerror(err)], to the socket and (once open) the exec fifo; then exit(1). */
-_Noreturn void die(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The same without the ": strerror" suffix. */
-_Noreturn void die_plain(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* ERR on step 0 for a plan that cannot be read. */
-_Noreturn void die_plan(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Writes a whole message to the socket; a closed peer (EPIPE, ECONNRESET) is not an error. 0 or -1. */
-int send_line(const char *line);
-/* Writes all of buf to fd, retrying on EINTR and short writes. 0 or -1 with errno. */
-int write_all(int fd, const void *buf, size_t len);
-
-/* Resets what the shim changed for itself (signal mask, SIGPIPE) before an execve. Async-signal-safe. */
-void restore_signals(void);
+#include "core.h"
+#include "plan.h"
 
 /* ---- in-root paths (resolve.c) -------------------------------------------------------------------------- */
 
@@ -150,22 +79,15 @@ void op_setsid(const struct rec *r);
 void op_chdir(const struct rec *r);
 void op_find_exec(const struct rec *r);
 void op_passwd_home(const struct rec *r);
-void op_close_fds(const struct rec *r);
 void op_exec(const struct rec *r);
 
 /* ---- fds.c ---------------------------------------------------------------------------------------------- */
 
+void op_close_fds(const struct rec *r);
 /* Marks every fd >= first close-on-exec (a hook's child, between fork and exec: async-signal-safe). 0 or -1. */
 int cloexec_from(unsigned first);
 
-/* ---- unix sockets (main.c, terminal.c) ------------------------------------------------------------------- */
-
-/* A connected AF_UNIX SOCK_STREAM socket (close-on-exec) to path; dies naming `what` on failure. */
-int connect_unix(const char *path, const char *what);
-/* Sends data with fd attached (SCM_RIGHTS) to the first bytes; dies naming `what` on failure. */
-void send_fd(int sock, int fd, const char *data, size_t len, const char *what);
-
-/* ---- seccomp.c ------------------------------------------------------------------------------------------- */
+/* ---- seccomp.c ------------------------------------------------------------------------------------------ */
 
 void op_seccomp_listener(const struct rec *r);
 /* The parent closes its copy of the listener connection: the listener reads the state up to EOF. */
@@ -175,14 +97,12 @@ void op_seccomp_init(const struct rec *r);
 void op_seccomp_arch(const struct rec *r);
 void op_seccomp_rule(const struct rec *r);
 void op_seccomp_load(const struct rec *r);
-const char *check_seccomp_rule(const struct rec *r);
 const char *check_seccomp_load(const struct rec *r);
 
 /* ---- sched.c: inherited kernel attributes of the process ------------------------------------------------ */
 
 void op_personality(const struct rec *r);
 void op_sched_setattr(const struct rec *r);
-const char *check_sched_setattr(const struct rec *r);
 void op_ioprio_set(const struct rec *r);
 void op_set_affinity(const struct rec *r);
 void op_set_mempolicy(const struct rec *r);
@@ -195,8 +115,14 @@ const char *check_netdev(const struct rec *r);
  * the child killed). */
 void netdev_after_clone(pid_t pid);
 
-/* ---- terminal.c, hook.c ---------------------------------------------------------------------------------- */
+/* ---- terminal.c ----------------------------------------------------------------------------------------- */
 
+/* A connected AF_UNIX SOCK_STREAM socket (close-on-exec) to path; dies naming `what` on failure. */
+int connect_unix(const char *path, const char *what);
+/* Sends data with fd attached (SCM_RIGHTS) to the first bytes; dies naming `what` on failure. */
+void send_fd(int sock, int fd, const char *data, size_t len, const char *what);
+
+void op_console_connect(const struct rec *r);
 void op_terminal(const struct rec *r);
 void op_console_relay(const struct rec *r);
 /* CONSOLE_RELAY, in the parent in `wait` mode (terminal.c) */
@@ -208,9 +134,10 @@ void console_events(const struct pollfd *p, size_t n);
 bool console_resize(void);  /* SIGWINCH: false when there is no pty to resize (yet) */
 void console_finish(void);  /* the child ended: copy what is left, restore fd 0's mode */
 void console_restore(void); /* fd 0's mode back, if the relay changed it (also on ERR) */
+
+/* ---- hook.c --------------------------------------------------------------------------------------------- */
+
 void op_hook(const struct rec *r);
-const char *check_hook(const struct rec *r);
-const char *check_exec(const struct rec *r);
 
 /* ---- procfs.c ------------------------------------------------------------------------------------------- */
 
@@ -230,25 +157,31 @@ void op_join_keyring(const struct rec *r);
  * and environment (the socket FD is inherited), or reports the failure and exits (CVE-2019-5736). */
 void run_sealed(char **argv);
 
-/* ---- main.c ops ------------------------------------------------------------------------------------------ */
+/* ---- ns.c: namespaces joined or made before CLONE ------------------------------------------------------- */
 
-void op_mode(const struct rec *r);
-void op_console_connect(const struct rec *r);
-void op_open_fifo(const struct rec *r);
 void op_setns(const struct rec *r);
 void op_join(const struct rec *r);
-const char *check_join(const struct rec *r);
 void op_unshare(const struct rec *r);
+
+/* ---- clone.c -------------------------------------------------------------------------------------------- */
+
+void op_mode(const struct rec *r);
 void op_clone(const struct rec *r);
+
+/* ---- sync.c: the sync points with the runtime and with `runt start` ------------------------------------- */
+
 void op_wait(const struct rec *r);
 void op_send(const struct rec *r);
+void op_open_fifo(const struct rec *r);
 void op_wait_fifo(const struct rec *r);
 
 /* ---- cgroups (cgroup.c) --------------------------------------------------------------------------------- */
 
-extern int g_clone_cgroup; /* CGROUP_INTO: O_PATH fd of the cgroup2 directory CLONE puts the child in, or -1 */
 void op_cgroup_tasks(const struct rec *r);
 void op_cgroup_into(const struct rec *r);
 void op_cgroup_join(const struct rec *r);
+/* CLONE's fork: clone3 into the CGROUP_INTO directory when there was one (the child born in that cgroup), else
+ * clone. The child's pid, or 0 in the child; dies on failure. */
+pid_t clone_child(unsigned flags);
 
 #endif

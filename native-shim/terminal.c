@@ -1,5 +1,6 @@
-/* TERMINAL: a pty from the container's own devpts; the master goes to the console socket, the slave
- * becomes the controlling terminal and fds 0, 1, 2. CONSOLE_RELAY: the parent's end of that socket. */
+/* TERMINAL: a pty from the container's own devpts; the master goes to the console socket (CONSOLE_CONNECT), the
+ * slave becomes the controlling terminal and fds 0, 1, 2. CONSOLE_RELAY: the parent's end of that socket. And the
+ * unix socket calls the console and the seccomp listener share. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -9,10 +10,32 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "shim.h"
+
+int connect_unix(const char *path, const char *what)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		die(ENAMETOOLONG, "connect to %s %s", what, path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die(errno, "socket for %s %s", what, path);
+	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+		die(errno, "connect to %s %s", what, path);
+	return s;
+}
+
+void op_console_connect(const struct rec *r)
+{
+	if (shim.console >= 0)
+		close(shim.console);
+	shim.console = connect_unix(r->f[1], "console socket");
+}
 
 void send_fd(int sock, int fd, const char *data, size_t len, const char *what)
 {
@@ -46,7 +69,7 @@ void op_terminal(const struct rec *r)
 {
 	unsigned rows = num_u32(r->f[1]), cols = num_u32(r->f[2]);
 	bool console = r->n < 4 || strcmp(r->f[3], "1") == 0;
-	if (g_console < 0)
+	if (shim.console < 0)
 		die_plain(EINVAL, "terminal: no CONSOLE_CONNECT or CONSOLE_RELAY step before TERMINAL");
 
 	int master = inroot_open("/dev/pts/ptmx", O_RDWR | O_NOCTTY);
@@ -72,10 +95,10 @@ void op_terminal(const struct rec *r)
 		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
 			die(errno, "set the window size of %s", name);
 	}
-	send_fd(g_console, master, name, strlen(name), "the terminal master to the console socket");
+	send_fd(shim.console, master, name, strlen(name), "the terminal master to the console socket");
 	close(master);
-	close(g_console);
-	g_console = -1;
+	close(shim.console);
+	shim.console = -1;
 
 	if (console) {
 		/* never through a symlink (CVE-2025-52565): the pty would be bound over whatever it names */
@@ -118,11 +141,11 @@ void op_console_relay(const struct rec *r)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		die(errno, "socketpair for the terminal relay");
-	if (g_console >= 0)
-		close(g_console);
+	if (shim.console >= 0)
+		close(shim.console);
 	if (relay_sock >= 0)
 		close(relay_sock);
-	g_console = sv[1];
+	shim.console = sv[1];
 	relay_sock = sv[0];
 }
 
@@ -133,8 +156,8 @@ bool console_relayed(void)
 
 void console_after_clone(bool child)
 {
-	/* each side keeps its own end: the child sends on g_console, the parent receives on relay_sock */
-	int *other = child ? &relay_sock : &g_console;
+	/* each side keeps its own end: the child sends on shim.console, the parent receives on relay_sock */
+	int *other = child ? &relay_sock : &shim.console;
 	if (*other >= 0) {
 		close(*other);
 		*other = -1;
@@ -194,6 +217,7 @@ static void receive_master(void)
 	if (tcsetattr(0, TCSANOW, &raw) < 0)
 		die(errno, "terminal relay: raw mode on fd 0");
 	relay_raw = true;
+	shim.undo_on_error = console_restore; /* an ERR of the parent gives the terminal its mode back too */
 	relay_stdin = true;
 }
 

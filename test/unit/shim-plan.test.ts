@@ -1,6 +1,7 @@
-// The shim's plan parser (native-shim/plan.c): each op belongs to a segment, and CLOSE_FDS divides the child's
-// steps (none that needs the shim's host fds after it, none that looks up the image's paths before it). Plans
-// the runtime never writes, sent to build/runt-shim as a runtime would: each is refused before any step runs.
+// The shim's plan parser (native-shim/plan.c): each record has the fields the op table states, each op belongs
+// to a segment, and CLOSE_FDS divides the child's steps (none that needs the shim's host fds after it, none that
+// looks up the image's paths before it). Plans the runtime never writes, sent to build/runt-shim as a runtime
+// would: each is refused before any step runs.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -56,5 +57,35 @@ t.test("CLOSE_FDS divides the child's steps", async (t) => {
     await shim(parent, [step('SEND', ['OK']), step('CLOSE_FDS', [3]), step('CHDIR', ['/']), step('END')]),
     /^PID \d+\nOK\n$/,
     'a plan in order runs (and ends at its END)',
+  );
+});
+
+t.test("each record has the fields the shim's op table states", async (t) => {
+  const refused = (record: number, text: string) => new RegExp(`ERR 0 22 malformed plan: record ${record}: ${text}\\n$`);
+  t.match(
+    await shim([...head, step('JOIN', [5, 1, 'net']), step('END')]),
+    refused(2, 'JOIN: 3 fields, expected 2 and groups of 2 \\(at least 1\\)'),
+    'JOIN: pidfd, pid, then (namespace file, type) pairs',
+  );
+  t.match(
+    await shim([...head, step('JOIN', [5, 1, 'net', 0x40000000, 'mnt', 0x20000]), step('MODE', ['x']), step('END')]),
+    refused(3, 'MODE: field 1 must be detach or wait'),
+    'a JOIN of two namespaces is well formed (the next record is the one refused)',
+  );
+  const parent = [...head, step('CLONE', [0]), step('END')];
+  t.match(
+    await shim(parent, [step('SECCOMP_RULE', [0x7fff0000, 'read', ...Array(28).fill(0)]), step('END')]),
+    refused(4, 'SECCOMP_RULE: 30 fields, expected 2 and groups of 4 \\(0 to 6\\)'),
+    'at most 6 argument conditions of 4 fields',
+  );
+  t.match(
+    await shim(parent, [step('CLOSE_FDS', [3]), step('EXEC', [3, 'sh', '-c']), step('END')]),
+    refused(5, 'EXEC: 3 fields, expected at least 4'),
+    "EXEC's nargs counts the args that follow it",
+  );
+  t.match(
+    await shim(parent, [step('HOOK', ['/bin/true', 0, 1, 'true', 'PATH=/bin', '{}']), step('SETSID', ['x']), step('END')]),
+    refused(5, 'SETSID: 1 fields, expected 0'),
+    'a HOOK with its args, env and state is well formed',
   );
 });
