@@ -38,9 +38,9 @@ import {
   toJson,
 } from '../../src/cgroups';
 import { blkioEntries, ioStatEntries, parseCpuList } from '../../src/cgroups/stats';
-import { parseDuration } from '../../src/commands/events';
-import { filterPsOutput } from '../../src/commands/ps';
-import { mergeResources, parseBytes, requestedResources } from '../../src/commands/update';
+import { parseDuration } from '../../src/lifecycle/events';
+import { filterPsOutput } from '../../src/lifecycle/ps';
+import { mergeResources, parseBytes, requestedResources } from '../../src/lifecycle/update';
 import type { LinuxResources } from '../../src/spec/generated/types';
 
 function tmpdir(tt: { teardown(fn: () => void): void }): string {

@@ -2,8 +2,8 @@
 // socket activation's env, --cgroup. No root needed.
 import t from 'tap';
 import { parseArgv } from '../../src/cli/parse';
-import { subCgroup } from '../../src/commands/exec';
-import { defaultSpec } from '../../src/commands/spec';
+import { subCgroup } from '../../src/lifecycle/exec';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import type { Hierarchy } from '../../src/cgroups';
 import { buildChildPlan, buildParentPlan, type PlanContext } from '../../src/plan';
 import { planContext } from './plan-context';

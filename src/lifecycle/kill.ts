@@ -5,8 +5,8 @@ import { pidsOf } from '../cgroups/procs';
 import { log } from '../cli/log';
 import { UsageError } from '../cli/parse';
 import type { ContainerRecord } from '../container/store';
-import type { Context } from './context';
-import { LIVE, withContainer } from './locked';
+import type { Context } from '../commands/context';
+import { LIVE, withContainer } from '../container/locked';
 
 /** A signal as runc takes it: KILL, SIGKILL or 9. */
 export function parseSignal(text: string): number {

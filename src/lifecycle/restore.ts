@@ -18,7 +18,7 @@ import { UserError } from '../errors';
 import type { Spec } from '../spec/generated/types';
 import { readBundle } from './bundle';
 import { containerResources, newRecord } from './create';
-import { stringFlag, type Context } from './context';
+import { stringFlag, type Context } from '../commands/context';
 import { reclaimAbandoned } from './delete';
 import { forwardSignals } from './stdio';
 

@@ -17,7 +17,7 @@ import {
   type ContainerRecord,
 } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, waitGone } from '../container/status';
-import type { Context } from './context';
+import type { Context } from '../commands/context';
 import { signalContainer } from './kill';
 
 export async function deleteContainer(ctx: Context, id: string, force: boolean): Promise<void> {

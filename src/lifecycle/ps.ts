@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import * as cgroups from '../cgroups';
 import { ContainerError, loadRecord } from '../container/store';
-import type { Context } from './context';
+import type { Context } from '../commands/context';
 
 /** Keeps ps(1)'s header and the lines whose PID column is one of `pids`. */
 export function filterPsOutput(output: string, pids: ReadonlySet<number>): string {

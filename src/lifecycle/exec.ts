@@ -19,10 +19,10 @@ import { passedFd, runShim, type ShimSession } from '../shim/driver';
 import type { Process, Spec } from '../spec/generated/types';
 import { checkConfig } from '../spec/validate';
 import { pidfdOpen, SysError } from '../sys/native';
-import { intFlag, stringFlag, type Context } from './context';
+import { intFlag, stringFlag, type Context } from '../commands/context';
 import { writeProc } from './create';
 import { hostFacts, setgroupsDenied } from './host';
-import { withContainer } from './locked';
+import { withContainer } from '../container/locked';
 import { forwardSignals, listenFds, nsPid, terminalAtHand } from './stdio';
 
 /** runc's refusals, which clients match. */

@@ -4,7 +4,7 @@ import { runHooks } from '../container/hooks';
 import { ContainerError, containerDir, fifoPath, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, killAndWait } from '../container/status';
 import { ConfigError } from '../plan/types';
-import type { Context } from './context';
+import type { Context } from '../commands/context';
 import { sleepMs } from '../sys/sleep';
 
 const WRITER_TIMEOUT_MS = 10_000;

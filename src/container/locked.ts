@@ -1,7 +1,7 @@
 // The frame of the commands that act on a live container: take its lock, load it, check its status.
-import { ContainerError, containerDir, loadRecord, lockContainer, NOT_RUNNING, unlockContainer, type ContainerRecord } from '../container/store';
-import { containerStatus, type Status } from '../container/status';
-import type { Context } from './context';
+import { ContainerError, containerDir, loadRecord, lockContainer, NOT_RUNNING, unlockContainer, type ContainerRecord } from './store';
+import { containerStatus, type Status } from './status';
+import type { Context } from '../commands/context';
 
 /**
  * Runs `action` on container `id` under its lock when its status is one of `allowed` (otherwise fails with

@@ -2,7 +2,7 @@
 import { writeSync } from 'node:fs';
 import { containerDir, loadRecord } from '../container/store';
 import { containerStatus, ociState } from '../container/status';
-import type { Context } from './context';
+import type { Context } from '../commands/context';
 
 export function state(ctx: Context): number {
   const id = ctx.args[0]!;

@@ -2,7 +2,7 @@
 import { readdirSync, writeSync } from 'node:fs';
 import { checkRoot, loadRecord } from '../container/store';
 import { containerStatus, ociState } from '../container/status';
-import type { Context } from './context';
+import type { Context } from '../commands/context';
 
 export function list(ctx: Context): number {
   const ids = checkRoot(ctx.root)

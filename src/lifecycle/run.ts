@@ -2,7 +2,7 @@
 // its status (the shim's parent waits for it and reports it as its own exit status). There a terminal with no
 // --console-socket is relayed to runt's own (src/plan/terminal.ts).
 import { relaysTerminal } from '../plan/terminal';
-import type { Context } from './context';
+import type { Context } from '../commands/context';
 import { createContainer, createOptions } from './create';
 import { deleteContainer } from './delete';
 import { startContainer } from './start';

@@ -8,7 +8,7 @@ import { log } from '../cli/log';
 import { UsageError } from '../cli/parse';
 import { ContainerError, containerDir, loadRecord, type ContainerRecord } from '../container/store';
 import { containerStatus, isAlive } from '../container/status';
-import { stringFlag, type Context } from './context';
+import { stringFlag, type Context } from '../commands/context';
 
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ContainerError, OCI_VERSION } from '../container/store';
 import type { Spec } from '../spec/generated/types';
-import { stringFlag, type Context } from './context';
+import { stringFlag, type Context } from '../commands/context';
 
 const DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 

@@ -8,8 +8,8 @@ import { UsageError } from '../cli/parse';
 import { saveRecord } from '../container/store';
 import type { LinuxResources } from '../spec/generated/types';
 import { checkResources } from '../spec/validate';
-import { stringFlag, type Context } from './context';
-import { LIVE, withContainer } from './locked';
+import { stringFlag, type Context } from '../commands/context';
+import { LIVE, withContainer } from '../container/locked';
 
 type Section = 'memory' | 'cpu' | 'pids' | 'blockIO' | 'network';
 const SECTIONS: readonly Section[] = ['memory', 'cpu', 'pids', 'blockIO', 'network'];

@@ -27,7 +27,7 @@ import type { LinuxResources, Spec } from '../spec/generated/types';
 import { checkRootlessConfig, idMapActions, rootlessCgroup, runIdMapHelper } from '../container/rootless';
 import { readBundle } from './bundle';
 import { reclaimAbandoned } from './delete';
-import { intFlag, stringFlag, type Context } from './context';
+import { intFlag, stringFlag, type Context } from '../commands/context';
 import { hostFacts, setgroupsDenied } from './host';
 import { listenFds, nsPid, terminalAtHand } from './stdio';
 

@@ -12,7 +12,7 @@ import { configFile, DESCRIPTORS, dumpExtMounts, externalMounts, passThroughOpts
 import type { Message } from '../criu/proto';
 import { criuSwrk } from '../criu/swrk';
 import { namespaceExternals, openDir, requireCriu, requireFeatures } from '../criu/host';
-import { stringFlag, type Context } from './context';
+import { stringFlag, type Context } from '../commands/context';
 import { deleteContainer } from './delete';
 
 export async function checkpoint(ctx: Context): Promise<number> {
