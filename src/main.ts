@@ -1,36 +1,21 @@
 // runt's entry point: argv → command, and the one place errors become a message and an exit status.
 import { writeSync } from 'node:fs';
 import { closeLog, configureLog, log } from './cli/log';
-import { helpText, parseArgv, type Parsed } from './cli/parse';
+import { helpText, parseArgv, type Invocation, type Parsed } from './cli/parse';
+import type { CommandName } from './cli/table';
 import { UserError } from './errors';
-import { makeContext, type Context } from './commands/context';
+import { runtimeContext } from './commands/context';
+import { HANDLERS } from './commands';
 import { OCI_VERSION } from './container/store';
+import type { RuntimeContext } from './lifecycle/context';
 
 declare const RUNT_VERSION: string;
 declare const RUNT_COMMIT: string;
 
-type Handler = (ctx: Context) => number | Promise<number>;
-
-/** Command name → handler. Modules load on use, so `state` never pays for what `create` needs. */
-const HANDLERS: Record<string, () => Handler> = {
-  create: () => require('./lifecycle/create').create,
-  start: () => require('./lifecycle/start').start,
-  state: () => require('./lifecycle/state').state,
-  kill: () => require('./lifecycle/kill').kill,
-  delete: () => require('./lifecycle/delete').del,
-  run: () => require('./lifecycle/run').run,
-  list: () => require('./lifecycle/list').list,
-  spec: () => require('./lifecycle/spec').spec,
-  features: () => require('./lifecycle/features').featuresCommand,
-  exec: () => require('./lifecycle/exec').exec,
-  update: () => require('./lifecycle/update').update,
-  pause: () => require('./lifecycle/pause').pause,
-  resume: () => require('./lifecycle/pause').resume,
-  ps: () => require('./lifecycle/ps').ps,
-  events: () => require('./lifecycle/events').events,
-  checkpoint: () => require('./lifecycle/checkpoint').checkpoint,
-  restore: () => require('./lifecycle/restore').restore,
-};
+/** Runs command N's adapter with its options: the one place a command's name and its options' type meet. */
+function dispatch<N extends CommandName>(command: Invocation<N>, args: string[], ctx: RuntimeContext): number | Promise<number> {
+  return HANDLERS[command.name]()(command.options, args, ctx);
+}
 
 function out(text: string): void {
   writeSync(1, text);
@@ -44,9 +29,9 @@ export async function main(argv: string[]): Promise<number> {
     log.fatal((e as Error).message);
     return 1;
   }
-  const { global, command, flags, args } = parsed;
+  const { global, command, help, args } = parsed;
   try {
-    configureLog(global.log as string | undefined, global['log-format'] as string | undefined, global.debug === true);
+    configureLog(global.log, global.logFormat, global.debug);
   } catch (e) {
     log.fatal(`--log: ${(e as Error).message}`);
     return 1;
@@ -57,18 +42,18 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     // runc's way: help on stdout and status 0, also with no command at all
-    if (!command || global.help || flags.help) {
-      out(helpText(command));
+    if (!command || global.help || help) {
+      out(helpText(command?.spec));
       return 0;
     }
-    const ctx = makeContext(global, flags, args);
+    const ctx = runtimeContext(global);
     log.debug(`runt ${argv.join(' ')}`);
-    return await HANDLERS[command.name]!()(ctx);
+    return await dispatch(command, args, ctx);
   } catch (e) {
     const err = e as Error;
     // a user's mistake is one line; a stack only for --debug (it is runt's bug, not theirs)
     log.fatal(err.message);
-    if (global.debug === true && !(err instanceof UserError)) log.debug(err.stack ?? '');
+    if (global.debug && !(err instanceof UserError)) log.debug(err.stack ?? '');
     return 1;
   } finally {
     closeLog();

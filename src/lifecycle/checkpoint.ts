@@ -1,5 +1,5 @@
-// `checkpoint`: CRIU dumps the container's process tree into an image directory (runc's flags). Without
-// --leave-running (or with --pre-dump) the container is gone afterwards, as with runc: `restore` brings it back.
+// `checkpoint`: CRIU dumps the container's process tree into an image directory (runc's options). Without
+// leaveRunning (or with preDump) the container is gone afterwards, as with runc: `restore` brings it back.
 import { closeSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as cgroups from '../cgroups';
@@ -8,17 +8,28 @@ import { log } from '../cli/log';
 import { containerDir, ContainerError, loadRecord, lockContainer, NOT_RUNNING, unlockContainer, type ContainerRecord } from '../container/store';
 import { containerStatus } from '../container/status';
 import { ReqType } from '../criu/messages';
-import { configFile, DESCRIPTORS, dumpExtMounts, externalMounts, passThroughOpts } from '../criu/options';
+import { configFile, DESCRIPTORS, dumpExtMounts, externalMounts, passThroughOpts, type CriuOptions } from '../criu/options';
 import type { Message } from '../criu/proto';
 import { criuSwrk } from '../criu/swrk';
 import { namespaceExternals, openDir, requireCriu, requireFeatures } from '../criu/host';
-import { stringFlag, type Context } from '../commands/context';
+import type { RuntimeContext } from './context';
 import { deleteContainer } from './delete';
 
-export async function checkpoint(ctx: Context): Promise<number> {
-  const id = ctx.args[0]!;
-  const preDump = ctx.flags['pre-dump'] === true;
-  const leaveRunning = ctx.flags['leave-running'] === true;
+export interface CheckpointOptions extends CriuOptions {
+  /** The directory of the images (default: ./checkpoint). */
+  imagePath?: string;
+  /** The directory of CRIU's log and work files (default: the image path). */
+  workPath?: string;
+  /** The container runs on after the dump. */
+  leaveRunning: boolean;
+  /** Memory only, to make a later dump faster; the container runs on. */
+  preDump: boolean;
+  /** The images of a previous (pre-)dump, relative to the image path. */
+  parentPath?: string;
+}
+
+export async function checkpointContainer(ctx: RuntimeContext, id: string, opts: CheckpointOptions): Promise<void> {
+  const { preDump, leaveRunning } = opts;
   const dir = containerDir(ctx.root, id);
   const lock = lockContainer(dir);
   try {
@@ -29,22 +40,20 @@ export async function checkpoint(ctx: Context): Promise<number> {
     await requireCriu(ctx.criu);
     // a dump on a parent tracks memory too
     await requireFeatures(ctx.criu, {
-      memTrack: preDump || stringFlag(ctx.flags, 'parent-path') !== undefined,
-      lazyPages: ctx.flags['lazy-pages'] === true,
+      memTrack: preDump || opts.parentPath !== undefined,
+      lazyPages: opts.lazyPages,
     });
-    await dump(ctx, record, preDump, leaveRunning);
+    await dump(ctx, record, opts);
   } finally {
     unlockContainer(lock);
   }
   // CRIU has killed the tasks: the container is stopped, and goes as runc's does (restore makes it anew)
   if (!preDump && !leaveRunning) await deleteContainer(ctx, id, true);
-  return 0;
 }
 
-async function dump(ctx: Context, record: ContainerRecord, preDump: boolean, leaveRunning: boolean): Promise<void> {
-  const imagePath = resolve(stringFlag(ctx.flags, 'image-path') ?? 'checkpoint');
-  const workPath = stringFlag(ctx.flags, 'work-path');
-  const parentPath = stringFlag(ctx.flags, 'parent-path');
+async function dump(ctx: RuntimeContext, record: ContainerRecord, options: CheckpointOptions): Promise<void> {
+  const { preDump, leaveRunning, workPath, parentPath } = options;
+  const imagePath = resolve(options.imagePath ?? 'checkpoint');
   const spec = record.config;
   const fds: number[] = [];
   try {
@@ -53,7 +62,7 @@ async function dump(ctx: Context, record: ContainerRecord, preDump: boolean, lea
     const workFd = workPath === undefined ? undefined : openDir(resolve(workPath));
     if (workFd !== undefined) fds.push(workFd);
     const opts: Message = {
-      ...passThroughOpts(ctx.flags),
+      ...passThroughOpts(options),
       imagesDirFd: imagesFd,
       ...(workFd !== undefined ? { workDirFd: workFd } : {}),
       logFile: 'dump.log',

@@ -1,54 +1,42 @@
 // runtime.md "Create": the container's process exists, set up, blocked on the exec fifo before the user's
 // program runs; runt itself then exits and leaves the process to the caller.
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import * as cgroups from '../cgroups';
 import { runHooks } from '../container/hooks';
-import {
-  fifoPath,
-  makeContainerDir,
-  removeContainerDir,
-  saveRecord,
-  unlockContainer,
-  writeAtomic,
-  OCI_VERSION,
-  type ContainerRecord,
-} from '../container/store';
+import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic, type ContainerRecord } from '../container/store';
 import { hookStateJson, killAndWait, procStat } from '../container/status';
 import { log } from '../cli/log';
 import { cgroupMountSteps } from '../plan/cgroup-mounts';
-import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '../plan';
+import { buildChildPlan, buildParentPlan, type PlanContext } from '../plan';
 import { withListenFds } from '../plan/process';
 import { sessionKeyringName } from '../plan/keyring';
 import { ConfigError } from '../plan/types';
 import { UserError } from '../errors';
 import { joinRdtGroup, leaveRdtGroup, resctrlRoot } from '../rdt';
 import { runShim, type ShimSession } from '../shim/driver';
-import type { LinuxResources, Spec } from '../spec/generated/types';
+import type { Spec } from '../spec/generated/types';
 import { checkRootlessConfig, idMapActions, rootlessCgroup, runIdMapHelper } from '../container/rootless';
 import { readBundle } from './bundle';
-import { reclaimAbandoned } from './delete';
-import { intFlag, stringFlag, type Context } from '../commands/context';
+import type { RuntimeContext } from './context';
 import { hostFacts, setgroupsDenied } from './host';
+import { writeProc } from './proc';
+import { containerResources, newRecord } from './record';
 import { listenFds, nsPid, terminalAtHand } from './stdio';
+import { reclaimAbandoned } from './teardown';
 
 export interface CreateOptions {
+  /** The bundle directory (default: the current directory). */
   bundle?: string;
+  /** A file that receives the container process's pid. */
   pidFile?: string;
+  /** An AF_UNIX socket that receives the terminal's master fd. */
   consoleSocket?: string;
+  /** MS_MOVE and chroot instead of pivot_root. */
   noPivot: boolean;
+  /** No new session keyring. */
   noNewKeyring: boolean;
+  /** How many fds from 3 on go to the container. */
   preserveFds: number;
-}
-
-export function createOptions(ctx: Context): CreateOptions {
-  return {
-    bundle: stringFlag(ctx.flags, 'bundle'),
-    pidFile: stringFlag(ctx.flags, 'pid-file'),
-    consoleSocket: stringFlag(ctx.flags, 'console-socket'),
-    noPivot: ctx.flags['no-pivot'] === true,
-    noNewKeyring: ctx.flags['no-new-keyring'] === true,
-    preserveFds: intFlag(ctx.flags, 'preserve-fds'),
-  };
 }
 
 export interface Created {
@@ -77,7 +65,7 @@ class Undo {
   }
 }
 
-export async function createContainer(ctx: Context, id: string, opts: CreateOptions, mode: 'detach' | 'wait'): Promise<Created> {
+export async function createContainer(ctx: RuntimeContext, id: string, opts: CreateOptions, mode: 'detach' | 'wait'): Promise<Created> {
   const { bundle, spec } = readBundle(opts.bundle);
   const cgroupHost = cgroups.detectHost();
   if (ctx.systemdCgroup && ctx.rootless)
@@ -189,30 +177,6 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   }
 }
 
-/** The record of a container being made (no process yet): create's, and restore's. */
-export function newRecord(id: string, bundle: string, spec: Spec): ContainerRecord {
-  return {
-    ociVersion: OCI_VERSION,
-    id,
-    createdDone: false,
-    pid: 0,
-    startTime: '',
-    bundle,
-    rootfs: rootfsPath(spec, bundle),
-    created: new Date().toISOString(),
-    owner: '',
-    annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
-    config: spec,
-  };
-}
-
-/** linux.resources with runc's default device rules after the config's, as the container's cgroup gets them. */
-export function containerResources(spec: Spec): LinuxResources | undefined {
-  return spec.linux?.resources?.devices
-    ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
-    : spec.linux?.resources;
-}
-
 /** Done by the runtime while the child waits: id maps, the cgroups it does not join by itself, OOM score. */
 function setUpFromOutside(spec: Spec, pid: number, cgroup: cgroups.CgroupSet | undefined, rootless: boolean): void {
   const caller = rootless ? { uid: process.geteuid!(), gid: process.getegid!() } : undefined;
@@ -222,14 +186,6 @@ function setUpFromOutside(spec: Spec, pid: number, cgroup: cgroups.CgroupSet | u
   }
   if (cgroup) cgroups.addProcess(cgroup, pid);
   if (spec.process?.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(spec.process.oomScoreAdj), 'process.oomScoreAdj');
-}
-
-export function writeProc(pid: number, file: string, content: string, field: string): void {
-  try {
-    writeFileSync(`/proc/${pid}/${file}`, content);
-  } catch (e) {
-    throw new ConfigError(`${field}: writing /proc/${pid}/${file}: ${(e as Error).message}`);
-  }
 }
 
 /** true in the test build only (scripts/build.mjs --faults); false in production, where esbuild drops the fault points. */
@@ -246,9 +202,4 @@ function fault(point: string): boolean {
  */
 function faultPoint(point: string): void {
   if (fault(point)) process.kill(process.pid, 'SIGKILL');
-}
-
-export async function create(ctx: Context): Promise<number> {
-  await createContainer(ctx, ctx.args[0]!, createOptions(ctx), 'detach');
-  return 0;
 }

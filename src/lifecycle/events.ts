@@ -1,36 +1,22 @@
-// `events`: the container's resource usage as runc prints it, once (--stats) or every --interval, plus an
-// {"type":"oom"} line whenever the container hits its memory limit. The stream ends when the container stops.
+// `events`: the container's resource usage as runc reports it, once or every interval, plus an {"type":"oom"}
+// event whenever the container hits its memory limit. The stream ends when the container stops.
 import * as fs from 'node:fs';
 import * as cgroups from '../cgroups';
 import { errnoOf } from '../cgroups/fs';
-import { type Json, containerStats, keyValues, toJson } from '../cgroups/stats';
+import { type Json, containerStats, keyValues } from '../cgroups/stats';
 import { log } from '../cli/log';
-import { UsageError } from '../cli/parse';
 import { ContainerError, containerDir, loadRecord, type ContainerRecord } from '../container/store';
 import { containerStatus, isAlive } from '../container/status';
-import { stringFlag, type Context } from '../commands/context';
+import type { RuntimeContext } from './context';
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** runc's event: `stats` (data: the usage) or `oom`. */
+export type ContainerEvent = {
+  type: 'stats' | 'oom';
+  id: string;
+  data?: Json;
+};
 
-/** A Go duration ("5s", "1m30s", "250ms") in milliseconds. */
-export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let ms = 0;
-  let at = 0;
-  while (at < text.length) {
-    re.lastIndex = at;
-    const m = re.exec(text);
-    if (!m) break;
-    ms += Number(m[1]) * UNIT_MS[m[2]!]!;
-    at = re.lastIndex;
-  }
-  if (text === '' || at !== text.length) throw new UsageError(`invalid value "${text}" for --interval: want a duration such as 5s, 500ms or 1m`);
-  return ms;
-}
-
-function emit(event: { type: string; id: string; data?: Json }): void {
-  fs.writeSync(1, `${toJson(event)}\n`);
-}
+export type EmitEvent = (event: ContainerEvent) => void;
 
 /**
  * Returns a function that tells how many OOM events the container's memory controller reported since it
@@ -78,28 +64,34 @@ function oomCounter(host: cgroups.CgroupHost, set: cgroups.CgroupSet): () => num
   };
 }
 
-export async function events(ctx: Context): Promise<number> {
-  const id = ctx.args[0]!;
-  const intervalText = stringFlag(ctx.flags, 'interval');
-  const interval = intervalText === undefined ? 5000 : parseDuration(intervalText);
-  if (interval <= 0) throw new UsageError('duration interval must be greater than 0');
+/**
+ * Emits the stats of container `id` once (`once`), or every `intervalMs` with its OOM events until it stops.
+ */
+export async function containerEvents(ctx: RuntimeContext, id: string, opts: { once: boolean; intervalMs: number }, emit: EmitEvent): Promise<void> {
   const record = loadRecord(ctx.root, id);
   if (containerStatus(record, containerDir(ctx.root, id)) === 'stopped') throw new ContainerError(`container with id ${id} is not running`);
   const set = record.cgroup;
   if (!set) throw new ContainerError(`container ${id} has no cgroup`);
   const host = cgroups.detectHost();
   const stats = (): void => emit({ type: 'stats', id, data: containerStats(host, set) });
-  if (ctx.flags.stats === true) {
+  if (opts.once) {
     stats();
-    return 0;
+    return;
   }
-  return streamEvents(record, host, set, interval, stats);
+  return streamEvents(record, host, set, opts.intervalMs, stats, emit);
 }
 
 /** How often the stream checks for OOM events and that the container still runs. */
 const POLL_MS = 100;
 
-function streamEvents(record: ContainerRecord, host: cgroups.CgroupHost, set: cgroups.CgroupSet, interval: number, stats: () => void): Promise<number> {
+function streamEvents(
+  record: ContainerRecord,
+  host: cgroups.CgroupHost,
+  set: cgroups.CgroupSet,
+  interval: number,
+  stats: () => void,
+  emit: EmitEvent,
+): Promise<void> {
   const ooms = oomCounter(host, set);
   const reportOoms = (): void => {
     for (let n = ooms(); n > 0; n--) emit({ type: 'oom', id: record.id });
@@ -125,7 +117,7 @@ function streamEvents(record: ContainerRecord, host: cgroups.CgroupHost, set: cg
       if (isAlive(record)) return;
       clearInterval(ticker);
       clearInterval(poller);
-      resolve(0);
+      resolve();
     }, POLL_MS);
   });
 }

@@ -1,6 +1,6 @@
-// `runt exec`: a new process in a created, running or (--ignore-paused) paused container (the plan:
-// src/plan/exec.ts). In the foreground runt waits for it, forwards signals and exits with its status; with
-// --detach it returns once the process runs, and the process belongs to the caller, as a container's init
+// `runt exec`: a new process in a created, running or (ignorePaused) paused container (the plan:
+// src/plan/exec.ts). In the foreground runt waits for it, forwards signals and returns its status; with
+// `detach` it returns once the process runs, and the process belongs to the caller, as a container's init
 // does after create.
 import { closeSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,11 +19,42 @@ import { passedFd, runShim, type ShimSession } from '../shim/driver';
 import type { Process, Spec } from '../spec/generated/types';
 import { checkConfig } from '../spec/validate';
 import { pidfdOpen, SysError } from '../sys/native';
-import { intFlag, stringFlag, type Context } from '../commands/context';
-import { writeProc } from './create';
-import { hostFacts, setgroupsDenied } from './host';
 import { withContainer } from '../container/locked';
+import type { RuntimeContext } from './context';
+import { hostFacts, setgroupsDenied } from './host';
+import { writeProc } from './proc';
 import { forwardSignals, listenFds, nsPid, terminalAtHand } from './stdio';
+
+/** runc's exec options; the process's fields override the container's process. */
+export interface ExecOptions {
+  /** A file holding a JSON process object (config.json "process") to run instead of `command`. */
+  process?: string;
+  tty: boolean;
+  /** An AF_UNIX socket that receives the terminal's master fd. */
+  consoleSocket?: string;
+  /** Return once the process has started (it is then the caller's). */
+  detach: boolean;
+  /** A file that receives the process's pid. */
+  pidFile?: string;
+  cwd?: string;
+  /** Extra environment variables, KEY=VALUE. */
+  env: string[];
+  /** uid[:gid] */
+  user?: string;
+  additionalGids: string[];
+  /** Capabilities added (never to the inheritable set). */
+  cap: string[];
+  /** Set (or with false clear) no_new_privs; undefined keeps the container's. */
+  noNewPrivs?: boolean;
+  apparmor?: string;
+  processLabel?: string;
+  /** How many fds from 3 on go to the process. */
+  preserveFds: number;
+  /** Exec in a paused container too (the process waits for the resume). */
+  ignorePaused: boolean;
+  /** [controller:]path of a sub-cgroup of the container's to join. */
+  cgroup?: string;
+}
 
 /** runc's refusals, which clients match. */
 function checkStatus(status: string, ignorePaused: boolean): void {
@@ -33,28 +64,23 @@ function checkStatus(status: string, ignorePaused: boolean): void {
   throw new ContainerError(`cannot exec in a container in the ${status} state`);
 }
 
-function strings(ctx: Context, name: string): string[] {
-  const v = ctx.flags[name];
-  return Array.isArray(v) ? v : [];
-}
-
-/** The process to run: --process's object, or the command line's, over the container's process. */
-function execProcess(ctx: Context, config: Spec): Process {
+/** The process to run: the process file's object, or the command line's, over the container's process. */
+function execProcess(command: string[], opts: ExecOptions, config: Spec): Process {
   // a container without a process (config.md: required only by start): the exec's own fields over none
   const base = config.process ?? { cwd: '/' };
-  const file = stringFlag(ctx.flags, 'process');
+  const file = opts.process;
   if (file === undefined) {
     return processFromFlags(base, {
-      args: ctx.args.slice(1),
-      tty: ctx.flags.tty === true,
-      cwd: stringFlag(ctx.flags, 'cwd'),
-      env: strings(ctx, 'env'),
-      user: stringFlag(ctx.flags, 'user'),
-      additionalGids: strings(ctx, 'additional-gids'),
-      caps: strings(ctx, 'cap'),
-      noNewPrivs: typeof ctx.flags['no-new-privs'] === 'boolean' ? ctx.flags['no-new-privs'] : undefined,
-      apparmor: stringFlag(ctx.flags, 'apparmor'),
-      processLabel: stringFlag(ctx.flags, 'process-label'),
+      args: command,
+      tty: opts.tty,
+      cwd: opts.cwd,
+      env: opts.env,
+      user: opts.user,
+      additionalGids: opts.additionalGids,
+      caps: opts.cap,
+      noNewPrivs: opts.noNewPrivs,
+      apparmor: opts.apparmor,
+      processLabel: opts.processLabel,
     });
   }
   const source = `--process ${file}`;
@@ -145,27 +171,28 @@ function initPidfd(record: ContainerRecord): number {
  * Under the container's lock: the checks and the plan. The lock is let go before the process starts: in a
  * paused container (--ignore-paused) the process waits in the frozen cgroup for a resume, which takes the lock.
  */
-function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
+function prepare(ctx: RuntimeContext, id: string, command: string[], opts: ExecOptions): Prepared {
+  const mode = opts.detach ? 'detach' : 'wait';
   const allowed = (status: Status): void => {
-    checkStatus(status, ctx.flags['ignore-paused'] === true);
+    checkStatus(status, opts.ignorePaused);
     if (status === 'created' && process.geteuid?.() !== 0) {
       // the shim waiting for start is not dumpable: its /proc/PID/ns files are open to root only
       throw new ContainerError('cannot exec in a created container as a non-root user (its namespaces can be joined once it is started)');
     }
   };
-  return withContainer(ctx, id, allowed, (record, status) => {
-    const proc = execProcess(ctx, record.config);
+  return withContainer(ctx.root, id, allowed, (record, status) => {
+    const proc = execProcess(command, opts, record.config);
     const listen = listenFds();
     const host = hostFacts();
     // a label refused names the flag that gave it, else the process field (the container's, or --process's)
     const lsmFields: LsmFields = {
-      apparmorProfile: stringFlag(ctx.flags, 'apparmor') === undefined ? CONFIG_LSM_FIELDS.apparmorProfile : '--apparmor',
-      selinuxLabel: stringFlag(ctx.flags, 'process-label') === undefined ? CONFIG_LSM_FIELDS.selinuxLabel : '--process-label',
+      apparmorProfile: opts.apparmor === undefined ? CONFIG_LSM_FIELDS.apparmorProfile : '--apparmor',
+      selinuxLabel: opts.processLabel === undefined ? CONFIG_LSM_FIELDS.selinuxLabel : '--process-label',
     };
-    const preserveFds = listen + intFlag(ctx.flags, 'preserve-fds');
+    const preserveFds = listen + opts.preserveFds;
     const planCtx: ExecContext = {
       mode,
-      consoleSocket: stringFlag(ctx.flags, 'console-socket'),
+      consoleSocket: opts.consoleSocket,
       consoleRelay: terminalAtHand(mode),
       initPid: record.pid,
       initPidfd: passedFd(preserveFds, 0),
@@ -182,7 +209,7 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       rootless: ctx.rootless,
       setgroupsDenied: setgroupsDenied(record.pid),
     };
-    const cgroup = execCgroup(record, stringFlag(ctx.flags, 'cgroup'));
+    const cgroup = execCgroup(record, opts.cgroup);
     // clone3 into a cgroup2 dir is refused once the container's cgroup namespace is joined (the runtime's own
     // cgroup is outside it): the runtime adds the process to that dir itself
     const joined = cgroup ? cgroups.selfJoin(cgroup, !planCtx.joins.has('cgroup')) : undefined;
@@ -191,9 +218,10 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
   });
 }
 
-export async function exec(ctx: Context): Promise<number> {
-  const detach = ctx.flags.detach === true;
-  const { proc, planCtx, cgroup, rdt, listen, pidfd } = prepare(ctx, ctx.args[0]!, detach ? 'detach' : 'wait');
+/** Runs `command` (or the process file's process) in container `id`; returns its exit status, or 0 with `detach`. */
+export async function execInContainer(ctx: RuntimeContext, id: string, command: string[], opts: ExecOptions): Promise<number> {
+  const { detach, pidFile } = opts;
+  const { proc, planCtx, cgroup, rdt, listen, pidfd } = prepare(ctx, id, command, opts);
   let stop: (() => void) | undefined;
   let session: ShimSession;
   try {
@@ -215,7 +243,6 @@ export async function exec(ctx: Context): Promise<number> {
   } finally {
     closeSync(pidfd);
   }
-  const pidFile = stringFlag(ctx.flags, 'pid-file');
   if (detach) {
     await session.execed;
     if (pidFile) writeAtomic(pidFile, String(session.pid));

@@ -1,5 +1,4 @@
 // features.md: what this runt supports, exactly; `runt features` prints it.
-import { writeSync } from 'node:fs';
 import { release } from 'node:os';
 import { OCI_VERSION } from '../container/store';
 import { CAPABILITIES } from '../plan/linux';
@@ -41,9 +40,4 @@ export function features(): Features {
       netDevices: { enabled: true },
     },
   };
-}
-
-export function featuresCommand(): number {
-  writeSync(1, `${JSON.stringify(features(), null, 2)}\n`);
-  return 0;
 }

@@ -11,27 +11,41 @@ import { makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writ
 import { hookStateJson, killAndWait, procStat } from '../container/status';
 import { EXTERNAL_NS, openDir, requireCriu, requireFeatures } from '../criu/host';
 import { ReqType } from '../criu/messages';
-import { cgroupRoots, configFile, DESCRIPTORS, externalMounts, inheritPipes, passThroughOpts, restoreExtMounts } from '../criu/options';
+import { cgroupRoots, configFile, DESCRIPTORS, externalMounts, inheritPipes, passThroughOpts, restoreExtMounts, type CriuOptions } from '../criu/options';
 import type { Message } from '../criu/proto';
 import { criuSwrk, CriuError } from '../criu/swrk';
 import { UserError } from '../errors';
 import type { Spec } from '../spec/generated/types';
 import { readBundle } from './bundle';
-import { containerResources, newRecord } from './create';
-import { stringFlag, type Context } from '../commands/context';
-import { reclaimAbandoned } from './delete';
+import type { RuntimeContext } from './context';
+import { containerResources, newRecord } from './record';
 import { forwardSignals } from './stdio';
+import { reclaimAbandoned } from './teardown';
 
-export async function restore(ctx: Context): Promise<number> {
-  const id = ctx.args[0]!;
-  const imagePath = resolve(stringFlag(ctx.flags, 'image-path') ?? 'checkpoint');
-  const workPath = stringFlag(ctx.flags, 'work-path');
-  const pidFile = stringFlag(ctx.flags, 'pid-file');
-  const { bundle, spec } = readBundle(stringFlag(ctx.flags, 'bundle'));
+export interface RestoreOptions extends CriuOptions {
+  /** The directory of the checkpoint's images (default: ./checkpoint). */
+  imagePath?: string;
+  /** The directory of CRIU's log and work files (default: the image path). */
+  workPath?: string;
+  /** The bundle directory (default: the current directory). */
+  bundle?: string;
+  /** Return once the container runs (its exit status is then the caller's to collect). */
+  detach: boolean;
+  /** A file that receives the restored process's pid. */
+  pidFile?: string;
+  /** An AF_UNIX socket for the terminal's master fd (refused: no terminal is restored yet). */
+  consoleSocket?: string;
+}
+
+/** Restores container `id` from a checkpoint; returns its exit status, or 0 once it runs with `detach`. */
+export async function restoreContainer(ctx: RuntimeContext, id: string, options: RestoreOptions): Promise<number> {
+  const imagePath = resolve(options.imagePath ?? 'checkpoint');
+  const { workPath, pidFile } = options;
+  const { bundle, spec } = readBundle(options.bundle);
   if (spec.process?.terminal) {
     throw new UserError('process.terminal: runt cannot restore a container with a terminal yet');
   }
-  if (stringFlag(ctx.flags, 'console-socket')) throw new UserError('--console-socket: given but process.terminal is false');
+  if (options.consoleSocket) throw new UserError('--console-socket: given but process.terminal is false');
   let descriptors: string[];
   try {
     descriptors = JSON.parse(readFileSync(`${imagePath}/${DESCRIPTORS}`, 'utf8')) as string[];
@@ -39,7 +53,7 @@ export async function restore(ctx: Context): Promise<number> {
     throw new UserError(`--image-path: ${imagePath} holds no checkpoint: ${(e as Error).message}`);
   }
   await requireCriu(ctx.criu);
-  await requireFeatures(ctx.criu, { lazyPages: ctx.flags['lazy-pages'] === true });
+  await requireFeatures(ctx.criu, { lazyPages: options.lazyPages });
   const cgroupHost = cgroups.detectHost();
   if (ctx.systemdCgroup) throw new UserError('--systemd-cgroup: restore makes its cgroup with the cgroupfs driver only (not yet through systemd)');
   const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, false, ctx.root);
@@ -68,7 +82,7 @@ export async function restore(ctx: Context): Promise<number> {
     if (workFd !== undefined) fds.push(workFd);
     const extraFds: number[] = [];
     const opts: Message = {
-      ...passThroughOpts(ctx.flags),
+      ...passThroughOpts(options),
       imagesDirFd: imagesFd,
       ...(workFd !== undefined ? { workDirFd: workFd } : {}),
       logFile: 'restore.log',
@@ -145,7 +159,7 @@ export async function restore(ctx: Context): Promise<number> {
     for (const fd of fds) closeSync(fd);
     unlockContainer(lock);
   }
-  if (ctx.flags.detach === true) return 0;
+  if (options.detach) return 0;
   return waitForExit(record.pid);
 }
 

@@ -3,7 +3,6 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ContainerError, OCI_VERSION } from '../container/store';
 import type { Spec } from '../spec/generated/types';
-import { stringFlag, type Context } from '../commands/context';
 
 const DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
@@ -77,12 +76,10 @@ export function defaultSpec(rootless: boolean, uid = 0, gid = 0): Spec {
   return spec;
 }
 
-export function spec(ctx: Context): number {
-  const bundle = resolve(stringFlag(ctx.flags, 'bundle') ?? '.');
-  const path = `${bundle}/config.json`;
+/** Writes the default config.json (for this process's user when `rootless`) into bundle directory `bundle`. */
+export function writeDefaultSpec(bundle: string | undefined, rootless: boolean): void {
+  const path = `${resolve(bundle ?? '.')}/config.json`;
   if (existsSync(path)) throw new ContainerError(`File ${path} exists. Remove it first`);
-  const rootless = ctx.flags.rootless === true;
   const content = defaultSpec(rootless, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
   writeFileSync(path, `${JSON.stringify(content, null, '\t')}\n`, { mode: 0o644 });
-  return 0;
 }

@@ -4,7 +4,7 @@ import { runHooks } from '../container/hooks';
 import { ContainerError, containerDir, fifoPath, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, killAndWait } from '../container/status';
 import { ConfigError } from '../plan/types';
-import type { Context } from '../commands/context';
+import type { RuntimeContext } from './context';
 import { sleepMs } from '../sys/sleep';
 
 const WRITER_TIMEOUT_MS = 10_000;
@@ -58,7 +58,7 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
   if (error) throw new ContainerError(error.replace(/^ERR \d+ \d+ /, ''));
 }
 
-export async function startContainer(ctx: Context, id: string): Promise<ContainerRecord> {
+export async function startContainer(ctx: RuntimeContext, id: string): Promise<ContainerRecord> {
   const dir = containerDir(ctx.root, id);
   const lock = lockContainer(dir);
   try {
@@ -92,9 +92,4 @@ async function startLocked(dir: string, record: ContainerRecord): Promise<Contai
     throw e;
   }
   return record;
-}
-
-export async function start(ctx: Context): Promise<number> {
-  await startContainer(ctx, ctx.args[0]!);
-  return 0;
 }

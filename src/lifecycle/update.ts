@@ -1,93 +1,16 @@
 // `update`: change the resource limits of a live container. The changes are merged into the resources
 // create recorded, the merged set is applied (limits depend on each other: memory and swap, quota and
 // period), and the record keeps the result.
-import { readFileSync } from 'node:fs';
 import * as cgroups from '../cgroups';
 import { log } from '../cli/log';
-import { UsageError } from '../cli/parse';
+import { LIVE, withContainer } from '../container/locked';
 import { saveRecord } from '../container/store';
 import type { LinuxResources } from '../spec/generated/types';
-import { checkResources } from '../spec/validate';
-import { stringFlag, type Context } from '../commands/context';
-import { LIVE, withContainer } from '../container/locked';
+import type { RuntimeContext } from './context';
 
-type Section = 'memory' | 'cpu' | 'pids' | 'blockIO' | 'network';
+/** The sections of LinuxResources whose fields an update changes one by one. */
+export type Section = 'memory' | 'cpu' | 'pids' | 'blockIO' | 'network';
 const SECTIONS: readonly Section[] = ['memory', 'cpu', 'pids', 'blockIO', 'network'];
-
-/** docker's RAMInBytes, as runc takes --memory: a number with an optional binary unit (k, m, g, t, p; "kb", "KiB"...). */
-export function parseBytes(flag: string, text: string): number {
-  if (text === '-1') return -1;
-  const m = /^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(text);
-  if (!m) throw new UsageError(`invalid value "${text}" for --${flag}: want bytes, optionally with a unit (k, m, g, t, p)`);
-  const power = m[2] ? 'kmgtp'.indexOf(m[2].toLowerCase()) + 1 : 0;
-  const value = Math.floor(Number(m[1]) * 1024 ** power);
-  if (!Number.isSafeInteger(value)) throw new UsageError(`invalid value "${text}" for --${flag}: too large`);
-  return value;
-}
-
-function parseInteger(flag: string, text: string, min: number): number {
-  if (!/^-?\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`invalid value "${text}" for --${flag}: want an integer${min === 0 ? ' >= 0' : ''}`);
-  }
-  return Number(text);
-}
-
-/** The single flags: name → where the value goes in LinuxResources, and how it is read. */
-const FLAGS: { flag: string; section: Section; field: string; parse: (flag: string, text: string) => number | string }[] = [
-  { flag: 'memory', section: 'memory', field: 'limit', parse: parseBytes },
-  { flag: 'memory-swap', section: 'memory', field: 'swap', parse: parseBytes },
-  { flag: 'memory-reservation', section: 'memory', field: 'reservation', parse: parseBytes },
-  { flag: 'cpu-shares', section: 'cpu', field: 'shares', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-share', section: 'cpu', field: 'shares', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-quota', section: 'cpu', field: 'quota', parse: (f, t) => parseInteger(f, t, -1) },
-  { flag: 'cpu-period', section: 'cpu', field: 'period', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-burst', section: 'cpu', field: 'burst', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-idle', section: 'cpu', field: 'idle', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-rt-period', section: 'cpu', field: 'realtimePeriod', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-rt-runtime', section: 'cpu', field: 'realtimeRuntime', parse: (f, t) => parseInteger(f, t, -1) },
-  { flag: 'cpuset-cpus', section: 'cpu', field: 'cpus', parse: (_f, t) => t },
-  { flag: 'cpuset-mems', section: 'cpu', field: 'mems', parse: (_f, t) => t },
-  { flag: 'pids-limit', section: 'pids', field: 'limit', parse: (f, t) => parseInteger(f, t, -1) },
-  { flag: 'blkio-weight', section: 'blockIO', field: 'weight', parse: (f, t) => parseInteger(f, t, 0) },
-];
-
-function readResourcesJson(source: string): LinuxResources {
-  let text: string;
-  try {
-    text = readFileSync(source === '-' ? 0 : source, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--resources: cannot read ${source === '-' ? 'standard input' : source}: ${(e as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`--resources: invalid JSON: ${(e as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError('--resources: want a JSON object (LinuxResources)');
-  // the same schema as a config's linux.resources: a value of the wrong type never reaches a cgroup file or the record
-  const check = checkResources(value);
-  if (!check.ok) throw new UsageError(`--resources: ${check.errors.join('; ')}`);
-  return check.resources;
-}
-
-/** What the command line asks to change: --resources (a file or "-" for stdin) or the single flags. */
-export function requestedResources(flags: Context['flags']): LinuxResources {
-  const source = stringFlag(flags, 'resources');
-  const given = FLAGS.filter((f) => typeof flags[f.flag] === 'string');
-  let r: LinuxResources;
-  if (source !== undefined) {
-    if (given.length > 0) throw new UsageError(`--resources cannot be combined with --${given[0]!.flag}`);
-    r = readResourcesJson(source);
-  } else {
-    const out: Record<string, Record<string, number | string>> = {};
-    for (const f of given) (out[f.section] ??= {})[f.field] = f.parse(f.flag, flags[f.flag] as string);
-    r = out as LinuxResources;
-  }
-  // as runc: unlimited memory without a word on swap means unlimited memory+swap too
-  if (r.memory?.limit === -1 && r.memory.swap === undefined) r.memory = { ...r.memory, swap: -1 };
-  return r;
-}
 
 const present = (o: object): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
 
@@ -105,11 +28,12 @@ export function mergeResources(base: LinuxResources, change: LinuxResources): Li
   return out as LinuxResources;
 }
 
-export async function update(ctx: Context): Promise<number> {
+/** Lays `resources` over the live container's, applies the result to its cgroup, and records it. */
+export async function updateContainer(ctx: RuntimeContext, id: string, resources: LinuxResources): Promise<void> {
   // as runc: device rules stay as create set them (rewriting them would briefly deny every device).
   // containerd and nerdctl send the container's whole resources, devices included: only a change is worth a word
-  const { devices: askedDevices, ...change } = requestedResources(ctx.flags);
-  await withContainer(ctx, ctx.args[0]!, LIVE, async (record, _status, dir) => {
+  const { devices: askedDevices, ...change } = resources;
+  await withContainer(ctx.root, id, LIVE, async (record, _status, dir) => {
     if (!record.cgroup) throw new Error('update: the container has no cgroup');
     const linux = (record.config.linux ??= {});
     if (askedDevices && JSON.stringify(askedDevices) !== JSON.stringify(linux.resources?.devices ?? [])) {
@@ -125,5 +49,4 @@ export async function update(ctx: Context): Promise<number> {
     linux.resources = merged;
     saveRecord(dir, record);
   });
-  return 0;
 }
