@@ -12,7 +12,7 @@ import type { RuntimeContext } from './lifecycle/context';
 declare const RUNT_VERSION: string;
 declare const RUNT_COMMIT: string;
 
-/** Runs command N's adapter with its options: the one place a command's name and its options' type meet. */
+/** Runs command N's adapter with N's options (the handler table's type pairs each name with its options). */
 function dispatch<N extends CommandName>(command: Invocation<N>, args: string[], ctx: RuntimeContext): number | Promise<number> {
   return HANDLERS[command.name]()(command.options, args, ctx);
 }

@@ -128,7 +128,7 @@ export const COMMANDS = [
       { name: 'user', short: 'u', type: 'string', describe: 'uid[:gid]' },
       { name: 'additional-gids', short: 'g', type: 'strings', describe: 'supplementary group id (repeatable)' },
       { name: 'cap', short: 'c', type: 'strings', describe: 'add a capability (repeatable; never to the inheritable set)' },
-      { name: 'no-new-privs', type: 'bool', optional: true, describe: "set no_new_privs (=false: clear the container's)" },
+      { name: 'no-new-privs', type: 'bool', optional: true, describe: 'set no_new_privs' },
       { name: 'apparmor', type: 'string', describe: 'AppArmor profile (applied where AppArmor is enabled)' },
       { name: 'process-label', type: 'string', describe: 'SELinux label (applied where SELinux is enabled)' },
       { name: 'preserve-fds', type: 'int', describe: 'pass this many fds from 3 on to the process' },
