@@ -1,36 +1,21 @@
 // runt's entry point: argv → command, and the one place errors become a message and an exit status.
 import { writeSync } from 'node:fs';
 import { closeLog, configureLog, log } from './cli/log';
-import { helpText, parseArgv, type Parsed } from './cli/parse';
+import { helpText, parseArgv, type Invocation, type Parsed } from './cli/parse';
+import type { CommandName } from './cli/table';
 import { UserError } from './errors';
-import { makeContext, type Context } from './commands/context';
+import { runtimeContext } from './commands/context';
+import { HANDLERS } from './commands';
 import { OCI_VERSION } from './container/store';
+import type { RuntimeContext } from './lifecycle/context';
 
 declare const RUNT_VERSION: string;
 declare const RUNT_COMMIT: string;
 
-type Handler = (ctx: Context) => number | Promise<number>;
-
-/** Command name → handler. Modules load on use, so `state` never pays for what `create` needs. */
-const HANDLERS: Record<string, () => Handler> = {
-  create: () => require('./commands/create').create,
-  start: () => require('./commands/start').start,
-  state: () => require('./commands/state').state,
-  kill: () => require('./commands/kill').kill,
-  delete: () => require('./commands/delete').del,
-  run: () => require('./commands/run').run,
-  list: () => require('./commands/list').list,
-  spec: () => require('./commands/spec').spec,
-  features: () => require('./commands/features').featuresCommand,
-  exec: () => require('./commands/exec').exec,
-  update: () => require('./commands/update').update,
-  pause: () => require('./commands/pause').pause,
-  resume: () => require('./commands/pause').resume,
-  ps: () => require('./commands/ps').ps,
-  events: () => require('./commands/events').events,
-  checkpoint: () => require('./commands/checkpoint').checkpoint,
-  restore: () => require('./commands/restore').restore,
-};
+/** Runs command N's adapter with N's options (the handler table's type pairs each name with its options). */
+function dispatch<N extends CommandName>(command: Invocation<N>, args: string[], ctx: RuntimeContext): number | Promise<number> {
+  return HANDLERS[command.name]()(command.options, args, ctx);
+}
 
 function out(text: string): void {
   writeSync(1, text);
@@ -44,9 +29,9 @@ export async function main(argv: string[]): Promise<number> {
     log.fatal((e as Error).message);
     return 1;
   }
-  const { global, command, flags, args } = parsed;
+  const { global, command, help, args } = parsed;
   try {
-    configureLog(global.log as string | undefined, global['log-format'] as string | undefined, global.debug === true);
+    configureLog(global.log, global.logFormat, global.debug);
   } catch (e) {
     log.fatal(`--log: ${(e as Error).message}`);
     return 1;
@@ -57,18 +42,18 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     // runc's way: help on stdout and status 0, also with no command at all
-    if (!command || global.help || flags.help) {
-      out(helpText(command));
+    if (!command || global.help || help) {
+      out(helpText(command?.spec));
       return 0;
     }
-    const ctx = makeContext(global, flags, args);
+    const ctx = runtimeContext(global);
     log.debug(`runt ${argv.join(' ')}`);
-    return await HANDLERS[command.name]!()(ctx);
+    return await dispatch(command, args, ctx);
   } catch (e) {
     const err = e as Error;
     // a user's mistake is one line; a stack only for --debug (it is runt's bug, not theirs)
     log.fatal(err.message);
-    if (global.debug === true && !(err instanceof UserError)) log.debug(err.stack ?? '');
+    if (global.debug && !(err instanceof UserError)) log.debug(err.stack ?? '');
     return 1;
   } finally {
     closeLog();

@@ -1,22 +1,28 @@
 // argv → global options, a command and its options, driven by the table. runc's rules: global flags come
-// before the command; `--flag value` and `--flag=value`; `-x value`; `--` ends the flags.
-import { COMMANDS, GLOBAL_FLAGS, type CommandSpec, type FlagSpec } from './table';
+// before the command; `--flag value` and `--flag=value`; `-x value`; `--` ends the flags. The options come out
+// typed (src/cli/table.ts OptionsOf): one key per flag, camelCased, with its value or its absent value.
+import { COMMANDS, GLOBAL_FLAGS, optionKey, type CommandName, type CommandSpec, type FlagSpec, type GlobalOptions, type OptionsOf } from './table';
 import { UserError } from '../errors';
 
-export type FlagValue = string | number | boolean | string[];
-export type Flags = Record<string, FlagValue>;
+type FlagValue = string | number | boolean | string[];
+/** Flag name → value, for the flags given. */
+type Given = Record<string, FlagValue>;
+
+/** A command to run: its name, its entry in the table and its options, typed together. */
+export type Invocation<N extends CommandName = CommandName> = { [K in N]: { name: K; spec: CommandSpec; options: OptionsOf<K> } }[N];
 
 export interface Parsed {
-  global: Flags;
-  command?: CommandSpec;
-  flags: Flags;
+  global: GlobalOptions;
+  command?: Invocation;
+  /** The command's --help, or `help COMMAND`. */
+  help: boolean;
   args: string[];
 }
 
 /** A usage mistake: exit status 1 (runc's), message names the argument. */
 export class UsageError extends UserError {}
 
-function findFlag(specs: FlagSpec[], arg: string): { spec: FlagSpec; inline?: string } | undefined {
+function findFlag(specs: readonly FlagSpec[], arg: string): { spec: FlagSpec; inline?: string } | undefined {
   let name: string;
   let inline: string | undefined;
   if (arg.startsWith('--')) {
@@ -59,7 +65,7 @@ function flagValue(spec: FlagSpec, inline: string | undefined, next: () => strin
 type Positionals = 'global' | 'stop' | 'mixed';
 
 /** Parses flags from argv[start...]; returns the index where parsing stopped. */
-function parseFlags(argv: string[], start: number, specs: FlagSpec[], mode: Positionals, into: Flags, positional: string[]): number {
+function parseFlags(argv: string[], start: number, specs: readonly FlagSpec[], mode: Positionals, into: Given, positional: string[]): number {
   let i = start;
   let flagsDone = false;
   while (i < argv.length) {
@@ -86,28 +92,51 @@ function parseFlags(argv: string[], start: number, specs: FlagSpec[], mode: Posi
   return i;
 }
 
+/** What a flag is when not given: false (undefined for an optional bool), 0, [] or undefined. */
+function absentValue(spec: FlagSpec): FlagValue | undefined {
+  if (spec.type === 'bool') return spec.optional ? undefined : false;
+  if (spec.type === 'int') return 0;
+  return spec.type === 'strings' ? [] : undefined;
+}
+
+/** The given flags as the options OptionsFrom<specs> describes: every flag with an effect, under its option key. */
+function toOptions(specs: readonly FlagSpec[], given: Given): Record<string, FlagValue | undefined> {
+  return Object.fromEntries(specs.filter((f) => !f.ignored).map((f) => [optionKey(f.name), given[f.name] ?? absentValue(f)]));
+}
+
+const HELP_FLAG: FlagSpec = { name: 'help', short: 'h', type: 'bool', describe: 'show help' };
+
+function invocation(command: CommandSpec, given: Given): Invocation {
+  return { name: command.name, spec: command, options: toOptions(command.flags, given) } as Invocation;
+}
+
+function findCommand(name: string): CommandSpec | undefined {
+  return (COMMANDS as readonly CommandSpec[]).find((c) => c.name === name);
+}
+
 export function parseArgv(argv: string[]): Parsed {
-  const global: Flags = {};
-  const flags: Flags = {};
+  const globalGiven: Given = {};
+  const given: Given = {};
   const args: string[] = [];
-  const i = parseFlags(argv, 0, GLOBAL_FLAGS, 'global', global, args);
-  if (i >= argv.length) return { global, flags, args };
+  const i = parseFlags(argv, 0, GLOBAL_FLAGS, 'global', globalGiven, args);
+  const global = toOptions(GLOBAL_FLAGS, globalGiven) as GlobalOptions;
+  if (i >= argv.length) return { global, help: false, args };
   const name = argv[i]!;
   if (name === 'help') return helpCommand(global, argv[i + 1]);
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = findCommand(name);
   if (!command) throw new UsageError(`unknown command "${name}" (see runt --help)`);
-  const specs = [...command.flags, { name: 'help', short: 'h', type: 'bool', describe: 'show help' } as FlagSpec];
-  parseFlags(argv, i + 1, specs, command.stopAtPositional ? 'stop' : 'mixed', flags, args);
-  if (!flags.help) checkArgCount(command, args);
-  return { global, command, flags, args };
+  parseFlags(argv, i + 1, [...command.flags, HELP_FLAG], command.stopAtPositional ? 'stop' : 'mixed', given, args);
+  const help = given.help === true;
+  if (!help) checkArgCount(command, args);
+  return { global, command: invocation(command, given), help, args };
 }
 
 /** `help [COMMAND]`, as runc's: the general help, that command's help, or runc's error for an unknown one. */
-function helpCommand(global: Flags, topic: string | undefined): Parsed {
-  if (topic === undefined || topic === 'help') return { global: { ...global, help: true }, flags: {}, args: [] };
-  const command = COMMANDS.find((c) => c.name === topic);
+function helpCommand(global: GlobalOptions, topic: string | undefined): Parsed {
+  if (topic === undefined || topic === 'help') return { global: { ...global, help: true }, help: false, args: [] };
+  const command = findCommand(topic);
   if (!command) throw new UsageError(`No help topic for '${topic}'`);
-  return { global, command, flags: { help: true }, args: [] };
+  return { global, command: invocation(command, {}), help: true, args: [] };
 }
 
 function checkArgCount(command: CommandSpec, args: string[]): void {
@@ -120,7 +149,7 @@ function checkArgCount(command: CommandSpec, args: string[]): void {
 }
 
 export function helpText(command?: CommandSpec): string {
-  const flagLines = (specs: FlagSpec[]): string =>
+  const flagLines = (specs: readonly FlagSpec[]): string =>
     specs
       .map((f) => {
         const names = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.type === 'bool' ? '' : ` ${f.choices ? f.choices.join('|') : f.type === 'int' ? 'N' : 'VALUE'}`}`;

@@ -1,29 +1,34 @@
-// The whole command surface, declared once: the parser, the help text and the tests read this table.
+// The whole command surface, declared once: the parser, the help text and the tests read this table, and
+// each command's options type (OptionsOf) is derived from it, so a flag the table lacks does not compile.
 // Spelling follows runc, so clients (containerd's go-runc, conmon) can call runt as they call runc.
 
 /** `strings`: repeatable, collects every value in order. */
 export type FlagType = 'bool' | 'string' | 'int' | 'strings';
 
 export interface FlagSpec {
-  name: string;
-  short?: string;
-  type: FlagType;
-  describe: string;
+  readonly name: string;
+  readonly short?: string;
+  readonly type: FlagType;
+  readonly describe: string;
   /** Allowed values of a string flag. */
-  choices?: string[];
+  readonly choices?: readonly string[];
+  /** A bool whose absence is not `false`: undefined unless given (`--no-new-privs=false` overrides the config). */
+  readonly optional?: true;
+  /** Accepted for runc's clients and without effect in runt: parsed, and not part of the command's options. */
+  readonly ignored?: true;
 }
 
 export interface CommandSpec {
-  name: string;
+  readonly name: string;
   /** Positional arguments, for help and for the count check ('?' optional, '...' the rest of argv). */
-  args: string[];
-  describe: string;
-  flags: FlagSpec[];
+  readonly args: readonly string[];
+  readonly describe: string;
+  readonly flags: readonly FlagSpec[];
   /** Flags stop at the first positional argument (the rest belongs to the container's command). */
-  stopAtPositional?: boolean;
+  readonly stopAtPositional?: boolean;
 }
 
-export const GLOBAL_FLAGS: FlagSpec[] = [
+export const GLOBAL_FLAGS = [
   { name: 'root', type: 'string', describe: 'state directory (default /run/runt; $XDG_RUNTIME_DIR/runt for a non-root user)' },
   { name: 'log', type: 'string', describe: 'append log lines to this file (default: stderr)' },
   { name: 'log-format', type: 'string', choices: ['text', 'json'], describe: 'log line format' },
@@ -37,19 +42,19 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'criu', type: 'string', describe: 'the CRIU binary for checkpoint and restore (default: criu from PATH)' },
   { name: 'version', short: 'v', type: 'bool', describe: 'print the version' },
   { name: 'help', short: 'h', type: 'bool', describe: 'show help' },
-];
+] as const satisfies readonly FlagSpec[];
 
-const CREATE_FLAGS: FlagSpec[] = [
+const CREATE_FLAGS = [
   { name: 'bundle', short: 'b', type: 'string', describe: 'bundle directory (default: the current directory)' },
   { name: 'pid-file', type: 'string', describe: "write the container process's pid to this file" },
   { name: 'console-socket', type: 'string', describe: "AF_UNIX socket that receives the terminal's master fd" },
   { name: 'no-pivot', type: 'bool', describe: 'use MS_MOVE and chroot instead of pivot_root' },
   { name: 'no-new-keyring', type: 'bool', describe: 'do not create a new session keyring' },
   { name: 'preserve-fds', type: 'int', describe: 'pass this many fds from 3 on to the container' },
-];
+] as const satisfies readonly FlagSpec[];
 
 /** runc's flags shared by checkpoint and restore, passed to CRIU. */
-const CRIU_FLAGS: FlagSpec[] = [
+const CRIU_FLAGS = [
   { name: 'image-path', type: 'string', describe: 'directory of the checkpoint images (default: ./checkpoint)' },
   { name: 'work-path', type: 'string', describe: "directory for CRIU's log and work files (default: the image path)" },
   { name: 'tcp-established', type: 'bool', describe: 'allow open TCP connections' },
@@ -60,9 +65,9 @@ const CRIU_FLAGS: FlagSpec[] = [
   { name: 'empty-ns', type: 'strings', describe: 'namespace left empty by CRIU, to be set up by a hook (network)' },
   { name: 'auto-dedup', type: 'bool', describe: 'deduplicate memory images against the parent' },
   { name: 'lazy-pages', type: 'bool', describe: "lazy migration of memory pages (CRIU's lazy-pages)" },
-];
+] as const satisfies readonly FlagSpec[];
 
-export const COMMANDS: CommandSpec[] = [
+export const COMMANDS = [
   { name: 'create', args: ['<container-id>'], describe: 'create a container (its process waits for start)', flags: CREATE_FLAGS },
   { name: 'start', args: ['<container-id>'], describe: 'run the user process of a created container', flags: [] },
   { name: 'state', args: ['<container-id>'], describe: 'print the state of a container as JSON', flags: [] },
@@ -123,7 +128,7 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'user', short: 'u', type: 'string', describe: 'uid[:gid]' },
       { name: 'additional-gids', short: 'g', type: 'strings', describe: 'supplementary group id (repeatable)' },
       { name: 'cap', short: 'c', type: 'strings', describe: 'add a capability (repeatable; never to the inheritable set)' },
-      { name: 'no-new-privs', type: 'bool', describe: 'set no_new_privs' },
+      { name: 'no-new-privs', type: 'bool', optional: true, describe: 'set no_new_privs' },
       { name: 'apparmor', type: 'string', describe: 'AppArmor profile (applied where AppArmor is enabled)' },
       { name: 'process-label', type: 'string', describe: 'SELinux label (applied where SELinux is enabled)' },
       { name: 'preserve-fds', type: 'int', describe: 'pass this many fds from 3 on to the process' },
@@ -184,8 +189,8 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'detach', short: 'd', type: 'bool', describe: 'return once the container runs' },
       { name: 'pid-file', type: 'string', describe: "write the restored process's pid to this file" },
       { name: 'console-socket', type: 'string', describe: "AF_UNIX socket that receives the terminal's master fd" },
-      { name: 'no-pivot', type: 'bool', describe: 'accepted (CRIU restores the mount namespace itself)' },
-      { name: 'no-subreaper', type: 'bool', describe: "accepted (the restored process is runt's own child)" },
+      { name: 'no-pivot', type: 'bool', ignored: true, describe: 'accepted (CRIU restores the mount namespace itself)' },
+      { name: 'no-subreaper', type: 'bool', ignored: true, describe: "accepted (the restored process is runt's own child)" },
     ],
   },
   {
@@ -197,4 +202,41 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'interval', type: 'string', describe: 'stats interval (Go duration, default 5s)' },
     ],
   },
-];
+] as const satisfies readonly CommandSpec[];
+
+export type CommandName = (typeof COMMANDS)[number]['name'];
+
+/** A flag's name as an option key: `pid-file` → `pidFile`. */
+export type OptionKey<Name extends string> = Name extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<OptionKey<Tail>>}` : Name;
+
+export function optionKey(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** An option key's flag, for messages: `pidFile` → `pid-file`. */
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** A flag's value: a bool is false when absent (undefined if optional), an int 0, a repeatable one [], a string undefined. */
+type OptionValue<F extends FlagSpec> = F['type'] extends 'bool'
+  ? F extends { optional: true }
+    ? boolean | undefined
+    : boolean
+  : F['type'] extends 'int'
+    ? number
+    : F['type'] extends 'strings'
+      ? string[]
+      : F extends { choices: readonly (infer Choice)[] }
+        ? Choice | undefined
+        : string | undefined;
+
+/** The options a list of flags gives, one key per flag that has an effect. */
+export type OptionsFrom<Flags extends readonly FlagSpec[]> = {
+  readonly [F in Flags[number] as F extends { ignored: true } ? never : OptionKey<F['name']>]: OptionValue<F>;
+};
+
+/** The typed options of command N, as the parser makes them. */
+export type OptionsOf<N extends CommandName> = OptionsFrom<Extract<(typeof COMMANDS)[number], { name: N }>['flags']>;
+
+export type GlobalOptions = OptionsFrom<typeof GLOBAL_FLAGS>;

@@ -1,38 +1,18 @@
-// What every command gets from the global flags.
-import type { Flags } from '../cli/parse';
+// What every adapter gets: its command's typed options, the positional arguments, and the runtime context made
+// from the global options.
+import type { CommandName, GlobalOptions, OptionsOf } from '../cli/table';
 import { defaultRoot } from '../container/store';
+import type { RuntimeContext } from '../lifecycle/context';
 
-export interface Context {
-  root: string;
-  systemdCgroup: boolean;
-  /**
-   * --rootless: the runtime has no privileges outside the container's user namespace (id maps through
-   * newuidmap/newgidmap, no cgroup unless one is delegated). auto (the default): when not root.
-   */
-  rootless: boolean;
-  /** --criu: the CRIU binary for checkpoint and restore (default: criu from PATH). */
-  criu: string;
-  flags: Flags;
-  args: string[];
-}
+/** Command N's adapter: typed options in, the library called, the result printed; returns the exit status. */
+export type Handler<N extends CommandName> = (options: OptionsOf<N>, args: string[], ctx: RuntimeContext) => number | Promise<number>;
 
-export function makeContext(global: Flags, flags: Flags, args: string[]): Context {
+export function runtimeContext(global: GlobalOptions): RuntimeContext {
   return {
-    root: typeof global.root === 'string' ? global.root : defaultRoot(),
-    systemdCgroup: global['systemd-cgroup'] === true,
+    root: global.root ?? defaultRoot(),
+    systemdCgroup: global.systemdCgroup,
+    // auto (the default): rootless when not root
     rootless: global.rootless === 'true' || (global.rootless !== 'false' && process.geteuid?.() !== 0),
-    criu: typeof global.criu === 'string' ? global.criu : 'criu',
-    flags,
-    args,
+    criu: global.criu ?? 'criu',
   };
-}
-
-export function stringFlag(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-export function intFlag(flags: Flags, name: string): number {
-  const v = flags[name];
-  return typeof v === 'number' ? v : 0;
 }

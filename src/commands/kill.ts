@@ -1,12 +1,8 @@
-// runtime.md "Kill": a signal to the container's process (or, with --all, to every process in its cgroup).
+// `kill ID [SIGNAL]`: the signal as runc spells it, to the container's init or (--all) every process of it.
 import { constants } from 'node:os';
-import { hasFreezer, isFrozen, setFrozen } from '../cgroups/freezer';
-import { pidsOf } from '../cgroups/procs';
-import { log } from '../cli/log';
 import { UsageError } from '../cli/parse';
-import type { ContainerRecord } from '../container/store';
-import type { Context } from './context';
-import { LIVE, withContainer } from './locked';
+import { killContainer } from '../lifecycle/kill';
+import type { Handler } from './context';
 
 /** A signal as runc takes it: KILL, SIGKILL or 9. */
 export function parseSignal(text: string): number {
@@ -21,46 +17,7 @@ export function parseSignal(text: string): number {
   throw new UsageError(`unknown signal "${text}"`);
 }
 
-const SIGKILL = 9;
-
-function send(pid: number, signal: number): void {
-  try {
-    process.kill(pid, signal);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-  }
-}
-
-/**
- * Sends `signal` to the container's init, or with `all` to every process in its cgroup. As runc does: for
- * `all` the cgroup is frozen while the pids are listed and signalled (no fork slips through), and left as
- * it was; a frozen process does not act on a signal until thawed, so SIGKILL also thaws a paused container.
- */
-export function signalContainer(record: ContainerRecord, signal: number, all: boolean): void {
-  const set = record.cgroup;
-  if (!all || !set) {
-    send(record.pid, signal);
-  } else {
-    let froze = false;
-    if (hasFreezer(set) && !isFrozen(set)) {
-      try {
-        setFrozen(set, true);
-        froze = true;
-      } catch (e) {
-        log.warn(`kill --all: signalling without freezing first: ${(e as Error).message}`);
-      }
-    }
-    try {
-      for (const pid of pidsOf(set)) send(pid, signal);
-    } finally {
-      if (froze && signal !== SIGKILL) setFrozen(set, false);
-    }
-  }
-  if (signal === SIGKILL && set && isFrozen(set)) setFrozen(set, false);
-}
-
-export function kill(ctx: Context): number {
-  const signal = parseSignal(ctx.args[1] ?? 'TERM');
-  withContainer(ctx, ctx.args[0]!, LIVE, (record) => signalContainer(record, signal, ctx.flags.all === true));
+export const kill: Handler<'kill'> = (opts, [id, signal], ctx) => {
+  killContainer(ctx, id!, parseSignal(signal ?? 'TERM'), opts);
   return 0;
-}
+};

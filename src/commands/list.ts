@@ -1,28 +1,13 @@
-// `list`: every container under --root, runc's columns.
-import { readdirSync, writeSync } from 'node:fs';
-import { checkRoot, loadRecord } from '../container/store';
-import { containerStatus, ociState } from '../container/status';
-import type { Context } from './context';
+// `list`: every container under --root: runc's columns, its JSON, or the ids only (--quiet).
+import { writeSync } from 'node:fs';
+import { listContainers } from '../lifecycle/list';
+import type { Handler } from './context';
 
-export function list(ctx: Context): number {
-  const ids = checkRoot(ctx.root)
-    ? readdirSync(ctx.root, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => e.name)
-        .sort()
-    : [];
-  const states: Record<string, unknown>[] = [];
-  for (const id of ids) {
-    try {
-      const record = loadRecord(ctx.root, id);
-      states.push(ociState(record, containerStatus(record, `${ctx.root}/${id}`)));
-    } catch {
-      // a create under way, or not a container dir
-    }
-  }
+export const list: Handler<'list'> = ({ quiet, format }, _args, ctx) => {
+  const states = listContainers(ctx);
   let out: string;
-  if (ctx.flags.quiet === true) out = states.map((s) => `${s.id}\n`).join('');
-  else if (ctx.flags.format === 'json') out = `${JSON.stringify(states)}\n`;
+  if (quiet) out = states.map((s) => `${s.id}\n`).join('');
+  else if (format === 'json') out = `${JSON.stringify(states)}\n`;
   else {
     const rows = [
       ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
@@ -33,4 +18,4 @@ export function list(ctx: Context): number {
   }
   writeSync(1, out);
   return 0;
-}
+};

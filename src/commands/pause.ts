@@ -1,14 +1,13 @@
-// `pause` and `resume`: freeze and thaw every process of the container (v1 freezer or cgroup.freeze).
-import { setFrozen } from '../cgroups/freezer';
-import type { Context } from './context';
-import { withContainer } from './locked';
+// `pause` and `resume`.
+import { pauseContainer, resumeContainer } from '../lifecycle/pause';
+import type { Handler } from './context';
 
-export function pause(ctx: Context): number {
-  withContainer(ctx, ctx.args[0]!, ['created', 'running'], (record) => setFrozen(record.cgroup, true));
+export const pause: Handler<'pause'> = (_opts, [id], ctx) => {
+  pauseContainer(ctx, id!);
   return 0;
-}
+};
 
-export function resume(ctx: Context): number {
-  withContainer(ctx, ctx.args[0]!, ['paused'], (record) => setFrozen(record.cgroup, false), 'container not paused');
+export const resume: Handler<'resume'> = (_opts, [id], ctx) => {
+  resumeContainer(ctx, id!);
   return 0;
-}
+};

@@ -2,9 +2,9 @@
 // cut down to those pids (table).
 import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
-import * as cgroups from '../cgroups';
-import { ContainerError, loadRecord } from '../container/store';
-import type { Context } from './context';
+import { ContainerError } from '../container/store';
+import { containerPids } from '../lifecycle/ps';
+import type { Handler } from './context';
 
 /** Keeps ps(1)'s header and the lines whose PID column is one of `pids`. */
 export function filterPsOutput(output: string, pids: ReadonlySet<number>): string {
@@ -21,18 +21,16 @@ export function filterPsOutput(output: string, pids: ReadonlySet<number>): strin
   return [header, ...kept].map((l) => `${l}\n`).join('');
 }
 
-export function ps(ctx: Context): number {
-  const id = ctx.args[0]!;
-  const record = loadRecord(ctx.root, id);
-  const pids = record.cgroup ? cgroups.pidsOf(record.cgroup) : [];
-  if (ctx.flags.format === 'json') {
+export const ps: Handler<'ps'> = ({ format }, [id, ...psArgs], ctx) => {
+  const pids = containerPids(ctx, id!);
+  if (format === 'json') {
     writeSync(1, `${JSON.stringify(pids)}\n`);
     return 0;
   }
-  const args = ctx.args.length > 1 ? ctx.args.slice(1) : ['-ef'];
+  const args = psArgs.length > 0 ? psArgs : ['-ef'];
   const r = spawnSync('ps', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw new ContainerError(`ps: cannot run ps: ${r.error.message}`);
   if (r.status !== 0) throw new ContainerError(`ps ${args.join(' ')}: exit status ${r.status}: ${(r.stderr || r.stdout).trim()}`);
   writeSync(1, filterPsOutput(r.stdout, new Set(pids)));
   return 0;
-}
+};

@@ -1,12 +1,9 @@
-// runtime.md "Query State". Kept lean: no lock, no ffi, no validator; the status is read from /proc.
+// `state`: the container's state as JSON on stdout.
 import { writeSync } from 'node:fs';
-import { containerDir, loadRecord } from '../container/store';
-import { containerStatus, ociState } from '../container/status';
-import type { Context } from './context';
+import { containerState } from '../lifecycle/state';
+import type { Handler } from './context';
 
-export function state(ctx: Context): number {
-  const id = ctx.args[0]!;
-  const record = loadRecord(ctx.root, id);
-  writeSync(1, `${JSON.stringify(ociState(record, containerStatus(record, containerDir(ctx.root, id))), null, 2)}\n`);
+export const state: Handler<'state'> = (_opts, [id], ctx) => {
+  writeSync(1, `${JSON.stringify(containerState(ctx, id!), null, 2)}\n`);
   return 0;
-}
+};

@@ -1,18 +1,11 @@
-// `update`: change the resource limits of a live container. The changes are merged into the resources
-// create recorded, the merged set is applied (limits depend on each other: memory and swap, quota and
-// period), and the record keeps the result.
+// `update`: the flags (or --resources' JSON) as the LinuxResources the container gets laid over its own.
 import { readFileSync } from 'node:fs';
-import * as cgroups from '../cgroups';
-import { log } from '../cli/log';
 import { UsageError } from '../cli/parse';
-import { saveRecord } from '../container/store';
+import { flagName, type OptionsOf } from '../cli/table';
+import { type Section, updateContainer } from '../lifecycle/update';
 import type { LinuxResources } from '../spec/generated/types';
 import { checkResources } from '../spec/validate';
-import { stringFlag, type Context } from './context';
-import { LIVE, withContainer } from './locked';
-
-type Section = 'memory' | 'cpu' | 'pids' | 'blockIO' | 'network';
-const SECTIONS: readonly Section[] = ['memory', 'cpu', 'pids', 'blockIO', 'network'];
+import type { Handler } from './context';
 
 /** docker's RAMInBytes, as runc takes --memory: a number with an optional binary unit (k, m, g, t, p; "kb", "KiB"...). */
 export function parseBytes(flag: string, text: string): number {
@@ -32,24 +25,27 @@ function parseInteger(flag: string, text: string, min: number): number {
   return Number(text);
 }
 
-/** The single flags: name → where the value goes in LinuxResources, and how it is read. */
-const FLAGS: { flag: string; section: Section; field: string; parse: (flag: string, text: string) => number | string }[] = [
-  { flag: 'memory', section: 'memory', field: 'limit', parse: parseBytes },
-  { flag: 'memory-swap', section: 'memory', field: 'swap', parse: parseBytes },
-  { flag: 'memory-reservation', section: 'memory', field: 'reservation', parse: parseBytes },
-  { flag: 'cpu-shares', section: 'cpu', field: 'shares', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-share', section: 'cpu', field: 'shares', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-quota', section: 'cpu', field: 'quota', parse: (f, t) => parseInteger(f, t, -1) },
-  { flag: 'cpu-period', section: 'cpu', field: 'period', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-burst', section: 'cpu', field: 'burst', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-idle', section: 'cpu', field: 'idle', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-rt-period', section: 'cpu', field: 'realtimePeriod', parse: (f, t) => parseInteger(f, t, 0) },
-  { flag: 'cpu-rt-runtime', section: 'cpu', field: 'realtimeRuntime', parse: (f, t) => parseInteger(f, t, -1) },
-  { flag: 'cpuset-cpus', section: 'cpu', field: 'cpus', parse: (_f, t) => t },
-  { flag: 'cpuset-mems', section: 'cpu', field: 'mems', parse: (_f, t) => t },
-  { flag: 'pids-limit', section: 'pids', field: 'limit', parse: (f, t) => parseInteger(f, t, -1) },
-  { flag: 'blkio-weight', section: 'blockIO', field: 'weight', parse: (f, t) => parseInteger(f, t, 0) },
-];
+/** The options that set one field each (all but --resources). */
+type SingleOption = Exclude<keyof OptionsOf<'update'>, 'resources'>;
+
+/** Each single option: where its value goes in LinuxResources, and how it is read (in the table's order). */
+const TARGETS: { readonly [K in SingleOption]: { section: Section; field: string; parse: (flag: string, text: string) => number | string } } = {
+  memory: { section: 'memory', field: 'limit', parse: parseBytes },
+  memorySwap: { section: 'memory', field: 'swap', parse: parseBytes },
+  memoryReservation: { section: 'memory', field: 'reservation', parse: parseBytes },
+  cpuShares: { section: 'cpu', field: 'shares', parse: (f, t) => parseInteger(f, t, 0) },
+  cpuShare: { section: 'cpu', field: 'shares', parse: (f, t) => parseInteger(f, t, 0) },
+  cpuQuota: { section: 'cpu', field: 'quota', parse: (f, t) => parseInteger(f, t, -1) },
+  cpuPeriod: { section: 'cpu', field: 'period', parse: (f, t) => parseInteger(f, t, 0) },
+  cpuBurst: { section: 'cpu', field: 'burst', parse: (f, t) => parseInteger(f, t, 0) },
+  cpuIdle: { section: 'cpu', field: 'idle', parse: (f, t) => parseInteger(f, t, 0) },
+  cpuRtPeriod: { section: 'cpu', field: 'realtimePeriod', parse: (f, t) => parseInteger(f, t, 0) },
+  cpuRtRuntime: { section: 'cpu', field: 'realtimeRuntime', parse: (f, t) => parseInteger(f, t, -1) },
+  cpusetCpus: { section: 'cpu', field: 'cpus', parse: (_f, t) => t },
+  cpusetMems: { section: 'cpu', field: 'mems', parse: (_f, t) => t },
+  pidsLimit: { section: 'pids', field: 'limit', parse: (f, t) => parseInteger(f, t, -1) },
+  blkioWeight: { section: 'blockIO', field: 'weight', parse: (f, t) => parseInteger(f, t, 0) },
+};
 
 function readResourcesJson(source: string): LinuxResources {
   let text: string;
@@ -72,16 +68,18 @@ function readResourcesJson(source: string): LinuxResources {
 }
 
 /** What the command line asks to change: --resources (a file or "-" for stdin) or the single flags. */
-export function requestedResources(flags: Context['flags']): LinuxResources {
-  const source = stringFlag(flags, 'resources');
-  const given = FLAGS.filter((f) => typeof flags[f.flag] === 'string');
+export function requestedResources(opts: OptionsOf<'update'>): LinuxResources {
+  const given = (Object.keys(TARGETS) as SingleOption[]).filter((key) => opts[key] !== undefined);
   let r: LinuxResources;
-  if (source !== undefined) {
-    if (given.length > 0) throw new UsageError(`--resources cannot be combined with --${given[0]!.flag}`);
-    r = readResourcesJson(source);
+  if (opts.resources !== undefined) {
+    if (given.length > 0) throw new UsageError(`--resources cannot be combined with --${flagName(given[0]!)}`);
+    r = readResourcesJson(opts.resources);
   } else {
     const out: Record<string, Record<string, number | string>> = {};
-    for (const f of given) (out[f.section] ??= {})[f.field] = f.parse(f.flag, flags[f.flag] as string);
+    for (const key of given) {
+      const { section, field, parse } = TARGETS[key];
+      (out[section] ??= {})[field] = parse(flagName(key), opts[key]!);
+    }
     r = out as LinuxResources;
   }
   // as runc: unlimited memory without a word on swap means unlimited memory+swap too
@@ -89,41 +87,7 @@ export function requestedResources(flags: Context['flags']): LinuxResources {
   return r;
 }
 
-const present = (o: object): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
-
-/**
- * `change` laid over `base`: sections field by field, maps (unified, rdma) key by key, lists replaced; an
- * absent or null value keeps what was there.
- */
-export function mergeResources(base: LinuxResources, change: LinuxResources): LinuxResources {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(present(change))) {
-    const isMap = k === 'unified' || k === 'rdma' || (SECTIONS as readonly string[]).includes(k);
-    const prev = out[k];
-    out[k] = isMap && typeof v === 'object' && !Array.isArray(v) ? { ...(typeof prev === 'object' ? prev : {}), ...present(v as object) } : v;
-  }
-  return out as LinuxResources;
-}
-
-export async function update(ctx: Context): Promise<number> {
-  // as runc: device rules stay as create set them (rewriting them would briefly deny every device).
-  // containerd and nerdctl send the container's whole resources, devices included: only a change is worth a word
-  const { devices: askedDevices, ...change } = requestedResources(ctx.flags);
-  await withContainer(ctx, ctx.args[0]!, LIVE, async (record, _status, dir) => {
-    if (!record.cgroup) throw new Error('update: the container has no cgroup');
-    const linux = (record.config.linux ??= {});
-    if (askedDevices && JSON.stringify(askedDevices) !== JSON.stringify(linux.resources?.devices ?? [])) {
-      log.warn('linux.resources.devices: not changed (update does not change device rules, as in runc)');
-    }
-    const merged = mergeResources(linux.resources ?? {}, change);
-    const { devices: _unchanged, ...apply } = merged;
-    const host = cgroups.detectHost();
-    // as runc: what systemd knows goes to the unit too, so a daemon-reload does not undo the update
-    const unit = record.cgroup.systemdUnit;
-    if (unit) await (await import('../cgroups/systemd')).setScopeProperties(host, unit, apply);
-    for (const warning of cgroups.applyResources(host, record.cgroup, apply)) log.warn(warning);
-    linux.resources = merged;
-    saveRecord(dir, record);
-  });
+export const update: Handler<'update'> = async (opts, [id], ctx) => {
+  await updateContainer(ctx, id!, requestedResources(opts));
   return 0;
-}
+};

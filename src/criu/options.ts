@@ -1,36 +1,48 @@
-// What runt tells CRIU about a container (criu_opts), as pure functions of the flags and the container's
-// config: the flags runc passes through, and the mounts CRIU must treat as external (their sources are
+// What runt tells CRIU about a container (criu_opts), as pure functions of the options and the container's
+// config: the options runc passes through, and the mounts CRIU must treat as external (their sources are
 // outside the container: bind mounts, the cgroup binds of a v1 host, /dev/null over masked files, devices).
 import { resolve } from 'node:path';
 import type { CgroupMountOp } from '../cgroups';
-import type { Flags } from '../cli/parse';
 import { UserError } from '../errors';
 import type { Spec } from '../spec/generated/types';
 import { CG_MODE_DEFAULT, CG_MODES } from './messages';
 import type { Message } from './proto';
 
-/** The flags checkpoint and restore share with runc, as criu_opts fields. */
-export function passThroughOpts(flags: Flags): Message {
-  const mode = flags['manage-cgroups-mode'];
+/** The options checkpoint and restore share with runc (its flags of the same names), passed to CRIU. */
+export interface CriuOptions {
+  tcpEstablished: boolean;
+  extUnixSk: boolean;
+  shellJob: boolean;
+  fileLocks: boolean;
+  /** soft, full, strict or ignore (default: CRIU's). */
+  manageCgroupsMode?: string;
+  /** Namespaces CRIU leaves empty, to be set up by a hook: "network" only. */
+  emptyNs: readonly string[];
+  autoDedup: boolean;
+  lazyPages: boolean;
+}
+
+/** The options checkpoint and restore share with runc, as criu_opts fields. */
+export function passThroughOpts(opts: CriuOptions): Message {
   let cgMode = CG_MODE_DEFAULT;
-  if (typeof mode === 'string') {
-    const m = CG_MODES[mode];
+  if (opts.manageCgroupsMode !== undefined) {
+    const m = CG_MODES[opts.manageCgroupsMode];
     if (m === undefined) throw new UserError('invalid manage-cgroups-mode value');
     cgMode = m;
   }
-  const emptyNs = emptyNsMask(flags['empty-ns']);
+  const emptyNs = emptyNsMask(opts.emptyNs);
   return {
     manageCgroups: true, // older CRIUs read this; manageCgroupsMode replaces it
     manageCgroupsMode: cgMode,
     notifyScripts: true,
-    shellJob: flags['shell-job'] === true,
-    extUnixSk: flags['ext-unix-sk'] === true,
-    tcpEstablished: flags['tcp-established'] === true,
-    fileLocks: flags['file-locks'] === true,
+    shellJob: opts.shellJob,
+    extUnixSk: opts.extUnixSk,
+    tcpEstablished: opts.tcpEstablished,
+    fileLocks: opts.fileLocks,
     emptyNs,
     orphanPtsMaster: true,
-    autoDedup: flags['auto-dedup'] === true,
-    lazyPages: flags['lazy-pages'] === true,
+    autoDedup: opts.autoDedup,
+    lazyPages: opts.lazyPages,
     logLevel: 4,
   };
 }
@@ -38,8 +50,7 @@ export function passThroughOpts(flags: Flags): Message {
 const CLONE_NEWNET = 0x40000000;
 
 /** --empty-ns: runc takes the namespace name "network" (the only one CRIU can leave empty), as a repeatable flag. */
-function emptyNsMask(value: unknown): number {
-  const names = Array.isArray(value) ? (value as string[]) : typeof value === 'string' ? [value] : [];
+function emptyNsMask(names: readonly string[]): number {
   let mask = 0;
   for (const n of names) {
     if (n !== 'network') throw new UserError(`--empty-ns: namespace "${n}" is not supported (only network)`);

@@ -8,7 +8,7 @@
 import type { Process } from '../spec/generated/types';
 import { ConfigError, step, type Step } from './types';
 
-/** What the host's LSMs offer (src/commands/host.ts reads it). */
+/** What the host's LSMs offer (src/lifecycle/host.ts reads it). */
 export interface LsmFacts {
   /** AppArmor is enabled: the attr file under /proc/PID that takes the profile for the next exec. */
   apparmorExecAttr?: string;

@@ -4,7 +4,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultSpec } from '../../src/commands/spec';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import { mutate, namesField } from '../fuzz/mutate';
 import { canRun, cgroupDirs, mountsUnder, rootfs, setup } from './harness';
 

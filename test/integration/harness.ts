@@ -4,7 +4,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Test } from 'tap';
-import { defaultSpec } from '../../src/commands/spec';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import type { Spec } from '../../src/spec/generated/types';
 
 export const REPO = resolve(__dirname, '../..');

@@ -5,7 +5,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lsmFacts } from '../../src/commands/host';
+import { lsmFacts } from '../../src/lifecycle/host';
 import { canRun, readState, runningContainer, setup } from './harness';
 import type { Spec } from '../../src/spec/generated/types';
 

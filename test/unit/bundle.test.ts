@@ -1,7 +1,7 @@
 // Reading a bundle: what checkSpec changes before the schema sees the config. No root needed.
 import t from 'tap';
-import { checkSpec } from '../../src/commands/bundle';
-import { defaultSpec } from '../../src/commands/spec';
+import { checkSpec } from '../../src/lifecycle/bundle';
+import { defaultSpec } from '../../src/lifecycle/spec';
 
 t.test("linux.devices fileMode: the type bits of the device's own type are dropped, others are an error", async (t) => {
   const withDevice = (type: string, fileMode: number): unknown => {

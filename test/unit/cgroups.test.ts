@@ -40,7 +40,9 @@ import {
 import { blkioEntries, ioStatEntries, parseCpuList } from '../../src/cgroups/stats';
 import { parseDuration } from '../../src/commands/events';
 import { filterPsOutput } from '../../src/commands/ps';
-import { mergeResources, parseBytes, requestedResources } from '../../src/commands/update';
+import { parseBytes, requestedResources } from '../../src/commands/update';
+import { mergeResources } from '../../src/lifecycle/update';
+import { optionsOf } from './options';
 import type { LinuxResources } from '../../src/spec/generated/types';
 
 function tmpdir(tt: { teardown(fn: () => void): void }): string {
@@ -1380,6 +1382,7 @@ t.test('stats: parsers and the shape of runc events --stats', async (t) => {
 });
 
 t.test('update: the command line → LinuxResources, merged into the recorded ones', async (t) => {
+  const requested = (...flags: string[]) => requestedResources(optionsOf('update', [...flags, 'c']));
   t.equal(parseBytes('memory', '100m'), 100 * M);
   t.equal(parseBytes('memory', '1.5g'), 1.5 * 1024 * M);
   t.equal(parseBytes('memory', '64KiB'), 65536);
@@ -1387,16 +1390,16 @@ t.test('update: the command line → LinuxResources, merged into the recorded on
   t.equal(parseBytes('memory', '-1'), -1);
   t.throws(() => parseBytes('memory', '10x'), /^invalid value "10x" for --memory/);
   t.same(
-    requestedResources({
-      memory: '64m',
-      'memory-swap': '128m',
-      'cpu-shares': '512',
-      'cpu-quota': '-1',
-      'cpuset-cpus': '0',
-      'pids-limit': '10',
-      'blkio-weight': '300',
-      'cpu-rt-runtime': '100',
-    }),
+    requested(
+      '--memory=64m',
+      '--memory-swap=128m',
+      '--cpu-shares=512',
+      '--cpu-quota=-1',
+      '--cpuset-cpus=0',
+      '--pids-limit=10',
+      '--blkio-weight=300',
+      '--cpu-rt-runtime=100',
+    ),
     {
       memory: { limit: 64 * M, swap: 128 * M },
       cpu: { shares: 512, quota: -1, cpus: '0', realtimeRuntime: 100 },
@@ -1404,15 +1407,15 @@ t.test('update: the command line → LinuxResources, merged into the recorded on
       blockIO: { weight: 300 },
     },
   );
-  t.same(requestedResources({ memory: '-1' }), { memory: { limit: -1, swap: -1 } }, 'unlimited memory: unlimited swap too (runc)');
-  t.throws(() => requestedResources({ 'cpu-period': '-5' }), /^invalid value "-5" for --cpu-period: want an integer >= 0/);
+  t.same(requested('--memory=-1'), { memory: { limit: -1, swap: -1 } }, 'unlimited memory: unlimited swap too (runc)');
+  t.throws(() => requested('--cpu-period=-5'), /^invalid value "-5" for --cpu-period: want an integer >= 0/);
   const d = tmpdir(t);
   write(`${d}/r.json`, '{"cpu":{"shares":100}}');
-  t.same(requestedResources({ resources: `${d}/r.json` }), { cpu: { shares: 100 } });
+  t.same(requested(`--resources=${d}/r.json`), { cpu: { shares: 100 } });
   write(`${d}/bad.json`, '[1]');
-  t.throws(() => requestedResources({ resources: `${d}/bad.json` }), /^--resources: want a JSON object/);
-  t.throws(() => requestedResources({ resources: `${d}/r.json`, memory: '1m' }), /^--resources cannot be combined with --memory/);
-  t.throws(() => requestedResources({ resources: `${d}/none.json` }), /^--resources: cannot read /);
+  t.throws(() => requested(`--resources=${d}/bad.json`), /^--resources: want a JSON object/);
+  t.throws(() => requested(`--resources=${d}/r.json`, '--memory=1m'), /^--resources cannot be combined with --memory/);
+  t.throws(() => requested(`--resources=${d}/none.json`), /^--resources: cannot read /);
 
   t.same(
     mergeResources(

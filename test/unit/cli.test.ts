@@ -3,31 +3,58 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { helpText, parseArgv, UsageError } from '../../src/cli/parse';
-import { COMMANDS } from '../../src/cli/table';
+import { COMMANDS, flagName, optionKey } from '../../src/cli/table';
 import { formatLine } from '../../src/cli/log';
+import { optionsOf } from './options';
 
 const RUNT = join(__dirname, '../../build/runt');
 
 t.test('global flags come before the command, both --flag value and --flag=value', async (t) => {
   const p = parseArgv(['--root', '/tmp/r', '--log=/tmp/l', '--log-format', 'json', 'state', 'c1']);
-  t.same(p.global, { root: '/tmp/r', log: '/tmp/l', 'log-format': 'json' });
+  t.strictSame(p.global, {
+    root: '/tmp/r',
+    log: '/tmp/l',
+    logFormat: 'json',
+    debug: false,
+    systemdCgroup: false,
+    rootless: undefined,
+    criu: undefined,
+    version: false,
+    help: false,
+  });
   t.equal(p.command?.name, 'state');
   t.same(p.args, ['c1']);
 });
 
-t.test('command flags: long, short, inline, ints and booleans', async (t) => {
+t.test('command flags: long, short, inline, ints and booleans, as typed options', async (t) => {
   const p = parseArgv(['create', '-b', '/b', '--pid-file=/p', '--preserve-fds', '2', '--no-pivot', 'c1']);
-  t.same(p.flags, { bundle: '/b', 'pid-file': '/p', 'preserve-fds': 2, 'no-pivot': true });
+  t.strictSame(p.command?.options, { bundle: '/b', pidFile: '/p', consoleSocket: undefined, noPivot: true, noNewKeyring: false, preserveFds: 2 });
   t.same(p.args, ['c1']);
   const q = parseArgv(['create', 'c1', '--bundle', '/b']);
-  t.same(q.flags, { bundle: '/b' }, 'flags after the id are taken too');
-  t.same(parseArgv(['delete', '--force=false', 'x']).flags, { force: false });
+  t.match(q.command?.options, { bundle: '/b' }, 'flags after the id are taken too');
+  t.strictSame(parseArgv(['delete', '--force=false', 'x']).command?.options, { force: false });
+  t.strictSame(parseArgv(['delete', 'x']).command?.options, { force: false }, 'an absent bool is false');
+  t.equal(optionsOf('exec', ['--no-new-privs=false', 'x']).noNewPrivs, false);
+  t.equal(optionsOf('exec', ['x']).noNewPrivs, undefined, 'an optional bool is undefined when absent');
+  t.strictSame(optionsOf('exec', ['x']).env, [], 'a repeatable flag is [] when absent');
+});
+
+t.test('each command has one option per flag of its table entry, under the camelCased name; ignored flags none', async (t) => {
+  for (const c of COMMANDS) {
+    const keys = Object.keys(parseArgv(['help', c.name]).command?.options ?? {});
+    const expected = c.flags.filter((f) => !('ignored' in f)).map((f) => optionKey(f.name));
+    t.strictSame(keys, expected, c.name);
+  }
+  t.equal(optionKey('cpu-rt-period'), 'cpuRtPeriod');
+  t.equal(flagName('cpuRtPeriod'), 'cpu-rt-period');
+  const restore = parseArgv(['restore', '--no-pivot', '--no-subreaper', 'c1']);
+  t.notOk(restore.command && 'noPivot' in restore.command.options, "restore's accepted --no-pivot is parsed and has no option");
 });
 
 t.test('kill takes an optional signal; runc single-dash long names work', async (t) => {
   t.same(parseArgv(['kill', '--all', 'c1', 'KILL']).args, ['c1', 'KILL']);
   t.same(parseArgv(['kill', 'c1']).args, ['c1']);
-  t.same(parseArgv(['create', '-bundle', '/b', 'c1']).flags, { bundle: '/b' });
+  t.match(parseArgv(['create', '-bundle', '/b', 'c1']).command?.options, { bundle: '/b' });
 });
 
 t.test('usage errors name the argument', async (t) => {
@@ -45,14 +72,14 @@ t.test('help is generated from the table', async (t) => {
   const text = helpText();
   for (const c of COMMANDS) t.match(text, c.name);
   t.match(helpText(COMMANDS.find((c) => c.name === 'create')), /--console-socket/);
-  t.equal(parseArgv(['create', '--help']).flags.help, true, '--help needs no id');
+  t.equal(parseArgv(['create', '--help']).help, true, '--help needs no id');
 });
 
 t.test("help COMMAND is that command's help; an unknown topic is an error (runc's text)", async (t) => {
   const p = parseArgv(['--root', '/r', 'help', 'state']);
   t.equal(p.command?.name, 'state');
-  t.equal(p.flags.help, true);
-  t.same(p.global, { root: '/r' });
+  t.equal(p.help, true);
+  t.match(p.global, { root: '/r', help: false });
   t.equal(parseArgv(['help']).global.help, true, 'help alone: the general help');
   t.equal(parseArgv(['help', 'help']).global.help, true, "help's own help is the general help");
   t.throws(() => parseArgv(['help', 'nosuch']), new UsageError("No help topic for 'nosuch'"));

@@ -5,6 +5,7 @@ import { criuReq, criuResp, ReqType } from '../../src/criu/messages';
 import { cgroupRoots, dumpExtMounts, externalMounts, inheritPipes, passThroughOpts, restoreExtMounts } from '../../src/criu/options';
 import { decode, encode, type MessageSpec } from '../../src/criu/proto';
 import type { Spec } from '../../src/spec/generated/types';
+import { optionsOf } from './options';
 
 // protoc --encode=criu_req rpc.proto of:
 // type: RESTORE opts { images_dir_fd: 7 pid: -1 leave_running: true log_file: "dump.log"
@@ -88,16 +89,17 @@ t.test('the codec refuses what it cannot represent', async (t) => {
 });
 
 t.test("runc's flags become criu_opts", async (t) => {
-  const opts = passThroughOpts({
-    'tcp-established': true,
-    'ext-unix-sk': true,
-    'shell-job': true,
-    'file-locks': true,
-    'manage-cgroups-mode': 'strict',
-    'empty-ns': ['network'],
-    'auto-dedup': true,
-    'lazy-pages': true,
-  });
+  const criuOpts = (...flags: string[]) => passThroughOpts(optionsOf('checkpoint', [...flags, 'c']));
+  const opts = criuOpts(
+    '--tcp-established',
+    '--ext-unix-sk',
+    '--shell-job',
+    '--file-locks',
+    '--manage-cgroups-mode=strict',
+    '--empty-ns=network',
+    '--auto-dedup',
+    '--lazy-pages',
+  );
   t.match(opts, {
     tcpEstablished: true,
     extUnixSk: true,
@@ -110,8 +112,8 @@ t.test("runc's flags become criu_opts", async (t) => {
     notifyScripts: true,
     orphanPtsMaster: true,
   });
-  t.equal(passThroughOpts({}).manageCgroupsMode, 6, 'CRIU default mode without the flag');
-  t.throws(() => passThroughOpts({ 'empty-ns': ['pid'] }), /--empty-ns: namespace "pid" is not supported/);
+  t.equal(criuOpts().manageCgroupsMode, 6, 'CRIU default mode without the flag');
+  t.throws(() => criuOpts('--empty-ns=pid'), /--empty-ns: namespace "pid" is not supported/);
 });
 
 t.test('external mounts: binds, the v1 cgroup binds, masked files, devices', async (t) => {

@@ -1,8 +1,8 @@
 // The documents runt prints are valid against the spec's schemas: features (features-schema.json), state
 // (state-schema.json), and the config `runt spec` writes (config-schema.json).
 import t from 'tap';
-import { defaultSpec } from '../../src/commands/spec';
-import { features } from '../../src/commands/features';
+import { defaultSpec } from '../../src/lifecycle/spec';
+import { features } from '../../src/lifecycle/features';
 import { ociState, specState } from '../../src/container/status';
 import type { ContainerRecord } from '../../src/container/store';
 import { checkConfig, checkFeatures, checkState } from '../../src/spec/validate';

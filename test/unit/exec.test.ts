@@ -2,8 +2,8 @@
 // socket activation's env, --cgroup. No root needed.
 import t from 'tap';
 import { parseArgv } from '../../src/cli/parse';
-import { subCgroup } from '../../src/commands/exec';
-import { defaultSpec } from '../../src/commands/spec';
+import { subCgroup } from '../../src/lifecycle/exec';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import type { Hierarchy } from '../../src/cgroups';
 import { buildChildPlan, buildParentPlan, type PlanContext } from '../../src/plan';
 import { planContext } from './plan-context';
@@ -234,6 +234,6 @@ t.test('--cgroup: a sub-cgroup in every hierarchy, or in those of the named cont
 t.test("the command line: the command and its flags are the container's, repeatable flags collect", async (t) => {
   const p = parseArgv(['exec', '-e', 'A=1', '--env', 'B=2', '-u', '1:1', '-t', 'c1', 'sh', '-c', 'ls -l', '--', '-x']);
   t.same(p.args, ['c1', 'sh', '-c', 'ls -l', '--', '-x']);
-  t.same(p.flags, { env: ['A=1', 'B=2'], user: '1:1', tty: true });
+  t.match(p.command?.options, { env: ['A=1', 'B=2'], user: '1:1', tty: true, cwd: undefined, noNewPrivs: undefined });
   t.same(parseArgv(['exec', '-p', '/p.json', 'c1']).args, ['c1']);
 });

@@ -4,11 +4,11 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultSpec } from '../../src/commands/spec';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import { buildChildPlan, buildParentPlan } from '../../src/plan';
 import { planContext } from './plan-context';
 import { ConfigError } from '../../src/plan/types';
-import { checkSpec } from '../../src/commands/bundle';
+import { checkSpec } from '../../src/lifecycle/bundle';
 import { encodePlan } from '../../src/plan/encode';
 import { mutate, namesField } from '../fuzz/mutate';
 

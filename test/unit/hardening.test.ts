@@ -1,7 +1,7 @@
 // What the plan marks for the shim's protections (native-shim/README.md: MOUNT's last field, WRITE_PROC) and
 // tmpcopyup. No root needed.
 import t from 'tap';
-import { defaultSpec } from '../../src/commands/spec';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import { buildChildPlan, buildParentPlan } from '../../src/plan';
 import { MOUNT_OPTIONS } from '../../src/plan/mounts';
 import type { Step } from '../../src/plan/types';

@@ -2,8 +2,8 @@
 // the plans of create and exec: what is written where, in which order, and the refusals on a host without the
 // LSM. No root needed; the host's LSMs are made up.
 import t from 'tap';
-import { features } from '../../src/commands/features';
-import { defaultSpec } from '../../src/commands/spec';
+import { features } from '../../src/lifecycle/features';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import { buildChildPlan, buildParentPlan, type PlanContext } from '../../src/plan';
 import { execChildPlan, execParentPlan, type ExecContext } from '../../src/plan/exec';
 import { sessionKeyringName } from '../../src/plan/keyring';

@@ -1,6 +1,6 @@
 // linux.netDevices → NETDEV steps in the parent's segment, right before CLONE; names checked as runc does.
 import t from 'tap';
-import { defaultSpec } from '../../src/commands/spec';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import { buildParentPlan } from '../../src/plan';
 import { namespacePlan } from '../../src/plan/namespaces';
 import { netDeviceSteps } from '../../src/plan/netdev';
@@ -34,6 +34,6 @@ t.test('refusals name the field', async (t) => {
 });
 
 t.test('features says network devices are supported', async (t) => {
-  const { features } = await import('../../src/commands/features');
+  const { features } = await import('../../src/lifecycle/features');
   t.same(features().linux?.netDevices, { enabled: true });
 });

@@ -1,6 +1,6 @@
 // The plan builders are pure: config in, steps out. No root needed.
 import t from 'tap';
-import { defaultSpec } from '../../src/commands/spec';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import { buildChildPlan, buildParentPlan, type PlanContext } from '../../src/plan';
 import { encodePlan } from '../../src/plan/encode';
 import { CLONE, MS } from '../../src/plan/linux';

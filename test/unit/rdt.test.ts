@@ -123,6 +123,6 @@ t.test("a failure removes what was made; the kernel's last_cmd_status is quoted"
 });
 
 t.test('features says Intel RDT is supported (where resctrl is mounted)', async (t) => {
-  const { features } = await import('../../src/commands/features');
+  const { features } = await import('../../src/lifecycle/features');
   t.same(features().linux?.intelRdt, { enabled: true });
 });

@@ -1,7 +1,7 @@
 // Rootless mode's pure parts: how the id maps get written, which resources count as asked for, the dumpable
 // window in the plan, setgroups denied, the exec join order. No root needed.
 import t from 'tap';
-import { defaultSpec } from '../../src/commands/spec';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import { askedResource, idMapActions, NEWGIDMAP, NEWUIDMAP } from '../../src/container/rootless';
 import { buildChildPlan, buildParentPlan } from '../../src/plan';
 import { execChildPlan, execParentPlan, type ExecContext } from '../../src/plan/exec';

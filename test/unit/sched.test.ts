@@ -1,7 +1,7 @@
 // personality, scheduler, ioPriority, memoryPolicy, execCPUAffinity: the steps they become, where they sit in
 // create's and exec's plans, and the config mistakes named by field.
 import t from 'tap';
-import { defaultSpec } from '../../src/commands/spec';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import { buildChildPlan, buildParentPlan } from '../../src/plan';
 import { execChildPlan, execParentPlan, type ExecContext } from '../../src/plan/exec';
 import { execAffinitySteps, listMask, memoryPolicyStep, personalityStep, processAttributeSteps, schedulerStep, ioPriorityStep } from '../../src/plan/sched';

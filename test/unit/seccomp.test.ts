@@ -2,8 +2,8 @@
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { defaultSpec } from '../../src/commands/spec';
-import { features } from '../../src/commands/features';
+import { defaultSpec } from '../../src/lifecycle/spec';
+import { features } from '../../src/lifecycle/features';
 import { buildChildPlan, buildParentPlan } from '../../src/plan';
 import { planContext } from './plan-context';
 import { enosysSyscalls, seccompListenerSteps, seccompSteps, supportedSeccompFlags } from '../../src/plan/seccomp';

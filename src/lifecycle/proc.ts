@@ -1,0 +1,12 @@
+// Writes to a container process's /proc files from outside (id maps, oom_score_adj): create's and exec's. A
+// failure names the config field the value came from.
+import { writeFileSync } from 'node:fs';
+import { ConfigError } from '../plan/types';
+
+export function writeProc(pid: number, file: string, content: string, field: string): void {
+  try {
+    writeFileSync(`/proc/${pid}/${file}`, content);
+  } catch (e) {
+    throw new ConfigError(`${field}: writing /proc/${pid}/${file}: ${(e as Error).message}`);
+  }
+}

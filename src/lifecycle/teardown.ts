@@ -1,0 +1,66 @@
+// Undoing what create (or restore) made for a container: its processes killed, its cgroup, resctrl group and
+// state dir removed, then the poststop hooks. delete does it on request; create and restore do it first for a
+// create that died half-way under the same id.
+import { existsSync } from 'node:fs';
+import * as cgroups from '../cgroups';
+import { sleepMs } from '../cgroups/fs';
+import { log } from '../cli/log';
+import { runHooks } from '../container/hooks';
+import { leaveRdtGroup } from '../rdt';
+import { ContainerError, containerDir, loadRecord, lockContainer, removeContainerDir, unlockContainer, type ContainerRecord } from '../container/store';
+import { containerStatus, hookStateJson, isAlive, waitGone, type Status } from '../container/status';
+import type { RuntimeContext } from './context';
+import { signalContainer } from './signal';
+
+/** Removes container `record` (its dir `dir`, held locked; its status `status`), killing it first if it runs. */
+export async function tearDown(ctx: RuntimeContext, dir: string, record: ContainerRecord, status: Status): Promise<void> {
+  // `creating` here means the create died half-way (it would hold the lock otherwise)
+  if (status !== 'stopped' && record.pid && isAlive(record)) {
+    const hasPidNs = record.config.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);
+    // without a pid namespace of its own, killing init would leave the rest of the container running
+    signalContainer(record, 9, !hasPidNs);
+    if (!waitGone(record.pid)) throw new ContainerError(`container ${record.id}: process ${record.pid} did not die after SIGKILL`);
+    if (record.cgroup) waitCgroupEmpty(record.cgroup);
+  }
+  if (record.cgroup) {
+    if (record.cgroup.systemdUnit) await (await import('../cgroups/systemd')).stopScope(record.cgroup.systemdUnit);
+    cgroups.removeCgroup(record.cgroup);
+    cgroups.removeEmptyParents(ctx.root, record.cgroup);
+  }
+  if (record.rdt) leaveRdtGroup(record.rdt);
+  removeContainerDir(dir);
+  await runHooks(record.config.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'), (e) => log.warn(e.message));
+}
+
+/** Waits (bounded) until the processes killed with the container have left its cgroup, so it can be removed. */
+function waitCgroupEmpty(set: cgroups.CgroupSet, timeoutMs = 2000): void {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 1; cgroups.pidsOf(set).length > 0 && Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
+    sleepMs(wait);
+  }
+}
+
+/**
+ * A create that died (killed, or its machine lost power) leaves a dir nobody holds the lock of, whose record
+ * never reached `created` (or cannot be read): it is removed, so the id can be used again.
+ */
+export async function reclaimAbandoned(ctx: RuntimeContext, id: string): Promise<void> {
+  const dir = containerDir(ctx.root, id);
+  if (!existsSync(dir)) return;
+  const lock = lockContainer(dir, false);
+  if (lock === undefined) return; // a create or another call is under way: not abandoned
+  try {
+    let record: ContainerRecord | undefined;
+    try {
+      record = loadRecord(ctx.root, id);
+    } catch {
+      record = undefined;
+    }
+    if (record?.createdDone) return;
+    log.warn(`container ${id}: removing what a create that did not finish left behind`);
+    if (record) await tearDown(ctx, dir, record, containerStatus(record, dir));
+    else removeContainerDir(dir);
+  } finally {
+    unlockContainer(lock);
+  }
+}
