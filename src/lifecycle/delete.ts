@@ -22,9 +22,10 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force: bo
     try {
       record = loadRecord(ctx.root, id);
     } catch (e) {
-      // a container's dir appears with its record (makeContainerDir): one that cannot be read is damaged, and
-      // nothing else of that container can be found; the dir goes
-      removeContainerDir(dir);
+      // a container's dir appears with its record (makeContainerDir): one whose record is missing or not JSON
+      // (a ContainerError) is damaged, and nothing else of that container can be found; the dir goes. A record
+      // the host would not let runt read (EACCES, EIO: a HostError) may be intact: the dir stays
+      if (e instanceof ContainerError) removeContainerDir(dir);
       throw e;
     }
     const status = containerStatus(record, dir);

@@ -42,7 +42,9 @@ function waitCgroupEmpty(set: cgroups.CgroupSet, timeoutMs = 2000): void {
 
 /**
  * A create that died (killed, or its machine lost power) leaves a dir nobody holds the lock of, whose record
- * never reached `created` (or cannot be read): it is removed, so the id can be used again.
+ * never reached `created`: it is removed, so the id can be used again. So is a dir whose record is missing or
+ * not JSON (a ContainerError from loadRecord). A record the host would not let runt read (EACCES, EIO, ...)
+ * says nothing of the container: its dir stays, and that error is the caller's.
  */
 export async function reclaimAbandoned(ctx: RuntimeContext, id: string): Promise<void> {
   const dir = containerDir(ctx.root, id);
@@ -50,17 +52,25 @@ export async function reclaimAbandoned(ctx: RuntimeContext, id: string): Promise
   const lock = lockContainer(dir, false);
   if (lock === undefined) return; // a create or another call is under way: not abandoned
   try {
-    let record: ContainerRecord | undefined;
-    try {
-      record = loadRecord(ctx.root, id);
-    } catch {
-      record = undefined;
-    }
+    const record = loadIntact(ctx.root, id);
     if (record?.createdDone) return;
     log.warn(`container ${id}: removing what a create that did not finish left behind`);
     if (record) await tearDown(ctx, dir, record, containerStatus(record, dir));
     else removeContainerDir(dir);
   } finally {
     unlockContainer(lock);
+  }
+}
+
+/**
+ * Container `id`'s record, or undefined when its dir holds none intact (missing, or not JSON: a ContainerError).
+ * Every other failure is thrown: the record may be intact, and its container alive.
+ */
+function loadIntact(root: string, id: string): ContainerRecord | undefined {
+  try {
+    return loadRecord(root, id);
+  } catch (e) {
+    if (e instanceof ContainerError) return undefined;
+    throw e;
   }
 }
