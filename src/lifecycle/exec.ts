@@ -15,10 +15,11 @@ import { CONFIG_LSM_FIELDS, type LsmFields } from '../plan/lsm';
 import { withListenFds } from '../plan/process';
 import { relaysTerminal } from '../plan/terminal';
 import { ConfigError } from '../plan/types';
+import { errnoOf, hostFailure } from '../errors';
 import { passedFd, runShim, type ShimSession } from '../shim/driver';
 import type { Process, Spec } from '../spec/generated/types';
 import { checkConfig } from '../spec/validate';
-import { pidfdOpen, SysError } from '../sys/native';
+import { pidfdOpen } from '../sys/native';
 import { withContainer } from '../container/locked';
 import type { RuntimeContext } from './context';
 import { hostFacts, setgroupsDenied } from './host';
@@ -157,8 +158,8 @@ function initPidfd(record: ContainerRecord): number {
   try {
     fd = pidfdOpen(record.pid);
   } catch (e) {
-    if (e instanceof SysError && e.errno === 3) throw new ContainerError('cannot exec in a stopped container'); // ESRCH
-    throw e;
+    if (errnoOf(e) === 'ESRCH') throw new ContainerError('cannot exec in a stopped container');
+    throw hostFailure(`exec: pidfd_open of the container's process ${record.pid}`, e);
   }
   if (procStat(record.pid)?.startTime !== record.startTime) {
     closeSync(fd);

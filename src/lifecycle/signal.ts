@@ -3,14 +3,16 @@ import { hasFreezer, isFrozen, setFrozen } from '../cgroups/freezer';
 import { pidsOf } from '../cgroups/procs';
 import { log } from '../cli/log';
 import type { ContainerRecord } from '../container/store';
+import { errnoOf, HostError, hostFailure } from '../errors';
 
 const SIGKILL = 9;
 
+/** kill(2), where a process already gone (ESRCH) is no failure; a refusal (EPERM) is the host's. */
 function send(pid: number, signal: number): void {
   try {
     process.kill(pid, signal);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    if (errnoOf(e) !== 'ESRCH') throw hostFailure(`sending signal ${signal} to process ${pid}`, e);
   }
 }
 
@@ -30,7 +32,9 @@ export function signalContainer(record: ContainerRecord, signal: number, all: bo
         setFrozen(set, true);
         froze = true;
       } catch (e) {
-        log.warn(`kill --all: signalling without freezing first: ${(e as Error).message}`);
+        // the host's refusal (no freezer after all, a freeze that does not complete) costs the freeze only
+        if (!(e instanceof HostError)) throw e;
+        log.warn(`kill --all: signalling without freezing first: ${e.message}`);
       }
     }
     try {

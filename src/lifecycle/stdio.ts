@@ -2,6 +2,8 @@
 // waits in the foreground, its terminal (relayed by the shim), and socket-activation fds.
 import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
+import { log } from '../cli/log';
+import { errnoOf, hostFailure, UserError } from '../errors';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
@@ -14,8 +16,13 @@ export function forwardSignals(pid: number, terminalRelayed: boolean): () => voi
   const forward = (signal: NodeJS.Signals): void => {
     try {
       process.kill(pid, signal);
-    } catch {
-      // exited meanwhile
+    } catch (e) {
+      if (errnoOf(e) === 'ESRCH') return; // exited meanwhile
+      const failure = hostFailure(`forwarding ${signal} to process ${pid}`, e);
+      if (!(failure instanceof UserError)) throw failure;
+      // thrown from a signal handler, it would end runt and leave the container without the parent that
+      // waits for it: the host's refusal of one signal is reported only
+      log.warn(failure.message);
     }
   };
   for (const s of signals) process.on(s, forward);
