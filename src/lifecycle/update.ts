@@ -4,7 +4,7 @@
 import * as cgroups from '../cgroups';
 import { log } from '../cli/log';
 import { LIVE, withContainer } from '../container/locked';
-import { saveRecord } from '../container/store';
+import { ContainerError, saveRecord } from '../container/store';
 import type { LinuxResources } from '../spec/generated/types';
 import type { RuntimeContext } from './context';
 
@@ -34,7 +34,8 @@ export async function updateContainer(ctx: RuntimeContext, id: string, resources
   // containerd and nerdctl send the container's whole resources, devices included: only a change is worth a word
   const { devices: askedDevices, ...change } = resources;
   await withContainer(ctx.root, id, LIVE, async (record, _status, dir) => {
-    if (!record.cgroup) throw new Error('update: the container has no cgroup');
+    // rootless without a delegated cgroup: create made none, so there is no limit to change
+    if (!record.cgroup) throw new ContainerError(`container ${id} has no cgroup: update has no limit to change`);
     const linux = (record.config.linux ??= {});
     if (askedDevices && JSON.stringify(askedDevices) !== JSON.stringify(linux.resources?.devices ?? [])) {
       log.warn('linux.resources.devices: not changed (update does not change device rules, as in runc)');
