@@ -7,6 +7,7 @@ import { createContainer, type CreateOptions } from './create';
 import { deleteContainer } from './delete';
 import { startContainer } from './start';
 import { forwardSignals, terminalAtHand } from './stdio';
+import { undoAndThrow } from './undo';
 
 export interface RunOptions extends CreateOptions {
   /** Return once the container runs (its exit status is then the caller's to collect). */
@@ -25,8 +26,7 @@ export async function runContainer(ctx: RuntimeContext, id: string, opts: RunOpt
   try {
     await startContainer(ctx, id);
   } catch (e) {
-    await deleteContainer(ctx, id, true);
-    throw e;
+    await undoAndThrow(e, `deleting container ${id} after its start failed`, () => deleteContainer(ctx, id, true));
   }
   if (opts.detach) return 0;
   const status = await created.session.exited;

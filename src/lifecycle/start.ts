@@ -3,8 +3,10 @@ import { constants, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { runHooks } from '../container/hooks';
 import { ContainerError, containerDir, fifoPath, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, killAndWait } from '../container/status';
+import { errnoOf, hostFailure } from '../errors';
 import { ConfigError } from '../plan/types';
 import type { RuntimeContext } from './context';
+import { undoAndThrow } from './undo';
 import { sleepMs } from '../sys/sleep';
 
 const WRITER_TIMEOUT_MS = 10_000;
@@ -19,7 +21,12 @@ class NotWaiting extends ContainerError {}
  * fails, and closes the fifo by exec'ing the user's program: EOF after '1' and whitespace means the program runs.
  */
 function releaseExecFifo(record: ContainerRecord, fifo: string): void {
-  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  let fd: number;
+  try {
+    fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw hostFailure(`start: opening the exec fifo ${fifo}`, e);
+  }
   const buf = Buffer.alloc(4096);
   let received = '';
   let exited = false;
@@ -32,7 +39,7 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
       try {
         n = readSync(fd, buf);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        if (errnoOf(e) !== 'EAGAIN') throw hostFailure(`start: reading the exec fifo ${fifo}`, e);
         n = -1;
       }
       if (n > 0) {
@@ -76,11 +83,13 @@ async function startLocked(dir: string, record: ContainerRecord): Promise<Contai
   // config.md: process is REQUIRED when start is called; create accepted the container without it
   if (!record.config.process) throw new ConfigError('process: is required to start a container (config.json has none)');
   const fifo = fifoPath(dir);
+  const stop = (): void => killAndWait(record.pid);
+  const stopping = `stopping container ${record.id} after its start failed`;
   try {
     releaseExecFifo(record, fifo);
   } catch (e) {
-    if (!(e instanceof NotWaiting)) killAndWait(record.pid);
-    throw e;
+    if (e instanceof NotWaiting) throw e;
+    await undoAndThrow(e, stopping, stop);
   } finally {
     rmSync(fifo, { force: true });
   }
@@ -88,8 +97,7 @@ async function startLocked(dir: string, record: ContainerRecord): Promise<Contai
     await runHooks(record.config.hooks?.poststart, 'poststart', hookStateJson(record, 'running'));
   } catch (e) {
     // runtime-spec 1.3: a failing poststart hook fails start, and the container is stopped
-    killAndWait(record.pid);
-    throw e;
+    await undoAndThrow(e, stopping, stop);
   }
   return record;
 }
