@@ -6,6 +6,7 @@ import { DEVICE_TYPE_BITS, S_IFMT } from '../plan/linux';
 import { ConfigError } from '../plan/types';
 import { checkConfig } from '../spec/validate';
 import type { Spec } from '../spec/generated/types';
+import { unlessAbsent } from './host';
 
 export function readBundle(bundleFlag: string | undefined): { bundle: string; spec: Spec } {
   const bundle = resolve(bundleFlag ?? '.');
@@ -15,8 +16,8 @@ export function readBundle(bundleFlag: string | undefined): { bundle: string; sp
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      const why = statSafe(bundle) ? 'JSON specification file config.json not found' : `bundle ${bundle}: no such directory`;
-      throw new ConfigError(why);
+      const found = unlessAbsent(`bundle ${bundle}`, () => statSync(bundle).isDirectory(), false);
+      throw new ConfigError(found ? 'JSON specification file config.json not found' : `bundle ${bundle}: no such directory`);
     }
     throw new ConfigError(`${bundle}/config.json: ${(e as Error).message}`);
   }
@@ -77,12 +78,4 @@ export function checkSpec(doc: unknown): Spec {
   const spec = checked.spec;
   checkOciVersion(spec.ociVersion);
   return spec;
-}
-
-function statSafe(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -2,10 +2,11 @@
 // event whenever the container hits its memory limit. The stream ends when the container stops.
 import * as fs from 'node:fs';
 import * as cgroups from '../cgroups';
-import { errnoOf } from '../cgroups/fs';
+import { readTrim } from '../cgroups/fs';
 import { type Json, containerStats, keyValues } from '../cgroups/stats';
 import { log } from '../cli/log';
 import { ContainerError, containerDir, loadRecord, type ContainerRecord } from '../container/store';
+import { errnoOf, hostFailure, UserError } from '../errors';
 import { containerStatus, isAlive } from '../container/status';
 import type { RuntimeContext } from './context';
 
@@ -27,14 +28,9 @@ function oomCounter(host: cgroups.CgroupHost, set: cgroups.CgroupSet): () => num
   if (host.mode === 'v2') {
     const v2 = cgroups.v2Hierarchy(host);
     const file = v2 && set.dirs[v2.mountPoint] ? `${set.dirs[v2.mountPoint]}/memory.events` : undefined;
-    const count = (): bigint => {
-      try {
-        return keyValues(fs.readFileSync(file!, 'utf8')).get('oom') ?? 0n;
-      } catch {
-        return 0n; // no memory controller here, or the cgroup is gone
-      }
-    };
     if (!file) return () => 0;
+    // no file (undefined): no memory controller here, or the cgroup is gone
+    const count = (): bigint => keyValues(readTrim(file)).get('oom') ?? 0n;
     let seen = count();
     return () => {
       const now = count();
@@ -48,16 +44,21 @@ function oomCounter(host: cgroups.CgroupHost, set: cgroups.CgroupSet): () => num
   if (!dir) return () => 0;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const native = require('../sys/native') as typeof import('../sys/native');
-  const efd = native.eventfd(0, native.EFD_CLOEXEC | native.EFD_NONBLOCK);
-  const oomFd = fs.openSync(`${dir}/memory.oom_control`, 'r');
-  fs.writeFileSync(`${dir}/cgroup.event_control`, `${efd} ${oomFd}`);
+  let efd: number;
+  try {
+    efd = native.eventfd(0, native.EFD_CLOEXEC | native.EFD_NONBLOCK);
+    const oomFd = fs.openSync(`${dir}/memory.oom_control`, 'r');
+    fs.writeFileSync(`${dir}/cgroup.event_control`, `${efd} ${oomFd}`);
+  } catch (e) {
+    throw hostFailure(`events: registering for the OOM events of ${dir}/memory.oom_control`, e);
+  }
   const buf = Buffer.alloc(8);
   return () => {
     try {
       fs.readSync(efd, buf, 0, 8, null);
     } catch (e) {
       if (errnoOf(e) === 'EAGAIN') return 0;
-      throw e;
+      throw hostFailure(`events: reading the OOM events of ${dir}`, e);
     }
     // the kernel also signals the eventfd when the cgroup is removed: that is no OOM
     return fs.existsSync(`${dir}/cgroup.event_control`) ? Number(buf.readBigUInt64LE(0)) : 0;
@@ -97,27 +98,29 @@ function streamEvents(
     for (let n = ooms(); n > 0; n--) emit({ type: 'oom', id: record.id });
   };
   return new Promise((resolve, reject) => {
+    const end = (error?: unknown): void => {
+      clearInterval(ticker);
+      clearInterval(poller);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
     const ticker = setInterval(() => {
       try {
         stats();
       } catch (e) {
-        // as runc: a failed sample is reported and the stream goes on (ENOENT: a delete took the cgroup)
-        if (errnoOf(e) !== 'ENOENT') log.warn(`events: stats: ${(e as Error).message}`);
+        // as runc: a sample the host refused is reported and the stream goes on (ENOENT: a delete took the
+        // cgroup); runt's own bug ends it
+        if (!(e instanceof UserError)) end(e);
+        else if (errnoOf(e) !== 'ENOENT') log.warn(`events: stats: ${e.message}`);
       }
     }, interval);
     const poller = setInterval(() => {
       try {
         reportOoms();
+        if (!isAlive(record)) end();
       } catch (e) {
-        clearInterval(ticker);
-        clearInterval(poller);
-        reject(e);
-        return;
+        end(e);
       }
-      if (isAlive(record)) return;
-      clearInterval(ticker);
-      clearInterval(poller);
-      resolve();
     }, POLL_MS);
   });
 }

@@ -1,25 +1,29 @@
 // Facts about the host the plan builders need, read once per create.
 import { existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { errnoOf, hostFailure } from '../errors';
 import type { LsmFacts } from '../plan/lsm';
 import type { HostFacts } from '../plan/types';
 
-function kindOf(path: string): 'dir' | 'file' | 'missing' {
+/**
+ * `look()`, or `absent` when what it looks at is not there: a path that does not exist (ENOENT, ENOTDIR), or a
+ * /proc/PID file of a process that died meanwhile (ESRCH). Any other failure is the host's, reported as
+ * `what`: a path runt may not look at is not a missing one.
+ */
+export function unlessAbsent<T>(what: string, look: () => T, absent: T): T {
   try {
-    return statSync(path).isDirectory() ? 'dir' : 'file';
-  } catch {
-    return 'missing';
+    return look();
+  } catch (e) {
+    const code = errnoOf(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH') return absent;
+    throw hostFailure(what, e);
   }
 }
+
+const kindOf = (path: string): 'dir' | 'file' | 'missing' => unlessAbsent(`stat ${path}`, () => (statSync(path).isDirectory() ? 'dir' : 'file'), 'missing');
 
 const PROC_SUPER_MAGIC = 0x9fa0;
 
-function isProcfs(path: string): boolean {
-  try {
-    return statfsSync(path).type === PROC_SUPER_MAGIC;
-  } catch {
-    return false;
-  }
-}
+const isProcfs = (path: string): boolean => unlessAbsent(`statfs ${path}`, () => statfsSync(path).type === PROC_SUPER_MAGIC, false);
 
 export function hostFacts(): HostFacts {
   const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
@@ -28,13 +32,7 @@ export function hostFacts(): HostFacts {
   return { lastCap, kindOf, isProcfs, inUserNamespace: !initialUserNs, lsm: lsmFacts() };
 }
 
-function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
-  }
-}
+const readOr = (path: string, fallback: string): string => unlessAbsent(`reading ${path}`, () => readFileSync(path, 'utf8'), fallback);
 
 /**
  * The LSMs, as runc tells them: AppArmor is enabled when securityfs has its directory and the module says
@@ -53,9 +51,7 @@ export function lsmFacts(): LsmFacts {
  * rootless gid_map of the caller's own gid only): its process may not set supplementary groups.
  */
 export function setgroupsDenied(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/setgroups`, 'utf8').trim() === 'deny';
-  } catch {
-    return false; // the process is gone: what would join or set it up fails on its own, naming its step
-  }
+  const file = `/proc/${pid}/setgroups`;
+  // absent: the process is gone, and what would join or set it up fails on its own, naming its step
+  return unlessAbsent(`reading ${file}`, () => readFileSync(file, 'utf8').trim() === 'deny', false);
 }
