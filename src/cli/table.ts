@@ -172,6 +172,8 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'leave-running', type: 'bool', describe: 'leave the container running after the checkpoint' },
       { name: 'pre-dump', type: 'bool', describe: 'dump the memory only, to make later dumps faster' },
       { name: 'parent-path', type: 'string', describe: 'images of a previous (pre-)dump, relative to the image path' },
+      { name: 'page-server', type: 'string', describe: "ADDRESS:PORT of CRIU's page server (with --lazy-pages: where it serves them)" },
+      { name: 'status-fd', type: 'int', describe: 'with --lazy-pages: an fd runt writes \\0 to once the pages are served' },
     ],
   },
   {

@@ -11,6 +11,7 @@ import { ReqType } from '../criu/messages';
 import { configFile, DESCRIPTORS, dumpExtMounts, externalMounts, passThroughOpts } from '../criu/options';
 import type { Message } from '../criu/proto';
 import { criuSwrk } from '../criu/swrk';
+import { pageServerInfo, requireLazyPipeSize, STATUS_READY, statusReadySignal } from '../criu/lazy';
 import { namespaceExternals, openDir, requireCriu, requireFeatures } from '../criu/host';
 import { stringFlag, type Context } from './context';
 import { deleteContainer } from './delete';
@@ -32,6 +33,7 @@ export async function checkpoint(ctx: Context): Promise<number> {
       memTrack: preDump || stringFlag(ctx.flags, 'parent-path') !== undefined,
       lazyPages: ctx.flags['lazy-pages'] === true,
     });
+    if (ctx.flags['lazy-pages'] === true) requireLazyPipeSize();
     await dump(ctx, record, preDump, leaveRunning);
   } finally {
     unlockContainer(lock);
@@ -45,6 +47,8 @@ async function dump(ctx: Context, record: ContainerRecord, preDump: boolean, lea
   const imagePath = resolve(stringFlag(ctx.flags, 'image-path') ?? 'checkpoint');
   const workPath = stringFlag(ctx.flags, 'work-path');
   const parentPath = stringFlag(ctx.flags, 'parent-path');
+  const pageServer = stringFlag(ctx.flags, 'page-server');
+  const onReady = await statusReadySignal(ctx.flags);
   const spec = record.config;
   const fds: number[] = [];
   try {
@@ -62,6 +66,7 @@ async function dump(ctx: Context, record: ContainerRecord, preDump: boolean, lea
       leaveRunning,
       external: namespaceExternals(spec),
       ...(parentPath ? { parentImg: parentPath, trackMem: true } : {}),
+      ...(pageServer ? { ps: pageServerInfo(pageServer) } : {}),
     };
     const cfg = configFile(spec);
     if (cfg) opts.configFile = cfg;
@@ -86,6 +91,7 @@ async function dump(ctx: Context, record: ContainerRecord, preDump: boolean, lea
         criu: ctx.criu,
         stdio: 'ignore',
         log: { dir: workPath ? resolve(workPath) : imagePath, file: 'dump.log' },
+        onNotify: (script) => (script === STATUS_READY ? onReady?.() : undefined),
       },
     );
   } finally {

@@ -9,6 +9,8 @@ import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
 import { makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic } from '../container/store';
 import { hookStateJson, killAndWait, procStat } from '../container/status';
+import { connectConsole, ORPHAN_PTS_MASTER, restoreConsoleSocket, sendMaster } from '../criu/console';
+import { makeMountpoints } from '../criu/mountpoints';
 import { EXTERNAL_NS, openDir, requireCriu, requireFeatures } from '../criu/host';
 import { ReqType } from '../criu/messages';
 import { cgroupRoots, configFile, DESCRIPTORS, externalMounts, inheritPipes, passThroughOpts, restoreExtMounts } from '../criu/options';
@@ -20,6 +22,7 @@ import { readBundle } from './bundle';
 import { containerResources, newRecord } from './create';
 import { stringFlag, type Context } from './context';
 import { reclaimAbandoned } from './delete';
+import { hostFacts } from './host';
 import { forwardSignals } from './stdio';
 
 export async function restore(ctx: Context): Promise<number> {
@@ -28,10 +31,7 @@ export async function restore(ctx: Context): Promise<number> {
   const workPath = stringFlag(ctx.flags, 'work-path');
   const pidFile = stringFlag(ctx.flags, 'pid-file');
   const { bundle, spec } = readBundle(stringFlag(ctx.flags, 'bundle'));
-  if (spec.process?.terminal) {
-    throw new UserError('process.terminal: runt cannot restore a container with a terminal yet');
-  }
-  if (stringFlag(ctx.flags, 'console-socket')) throw new UserError('--console-socket: given but process.terminal is false');
+  const consoleSocket = restoreConsoleSocket(spec, stringFlag(ctx.flags, 'console-socket'));
   let descriptors: string[];
   try {
     descriptors = JSON.parse(readFileSync(`${imagePath}/${DESCRIPTORS}`, 'utf8')) as string[];
@@ -62,6 +62,8 @@ export async function restore(ctx: Context): Promise<number> {
       // with runc's default device rules, as create applies them: CRIU mknods the devices of a /dev tmpfs
       for (const warning of cgroups.applyResources(cgroupHost, cgroup, containerResources(spec))) log.warn(warning);
     }
+    const consoleFd = consoleSocket === undefined ? undefined : await connectConsole(consoleSocket);
+    if (consoleFd !== undefined) fds.push(consoleFd);
     const imagesFd = openDir(imagePath);
     fds.push(imagesFd);
     const workFd = workPath === undefined ? undefined : openDir(resolve(workPath));
@@ -91,6 +93,7 @@ export async function restore(ctx: Context): Promise<number> {
       ),
     );
 
+    await makeMountpoints(spec, bundle, record.rootfs, hostFacts());
     // CRIU wants its root to be a mount point whose parent is not overmounted: a bind of the rootfs in the state dir
     const root = `${dir}/criu-root`;
     mkdirSync(root);
@@ -111,7 +114,7 @@ export async function restore(ctx: Context): Promise<number> {
             cgroups.addProcess(cgroup, criuPid);
             opts.cgRoot = cgroupRoots(readFileSync(`/proc/${criuPid}/cgroup`, 'utf8'));
           },
-          onNotify: async (script, pid) => {
+          onNotify: async (script, pid, passed) => {
             if (script === 'setup-namespaces') {
               const state = hookStateJson({ ...record, pid }, 'creating');
               await runHooks(spec.hooks?.prestart, 'prestart', state);
@@ -122,6 +125,8 @@ export async function restore(ctx: Context): Promise<number> {
               record.startTime = procStat(pid)?.startTime ?? '';
               record.createdDone = true;
               saveRecord(dir, record);
+            } else if (script === ORPHAN_PTS_MASTER && consoleFd !== undefined) {
+              await sendMaster(consoleFd, passed[0]);
             }
           },
         },
