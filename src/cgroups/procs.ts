@@ -9,14 +9,17 @@ export function pidsOf(set: CgroupSet): number[] {
   const pids = new Set<number>();
   const walk = (dir: string): void => {
     let text: string;
+    let entries: fs.Dirent[];
     try {
       text = fs.readFileSync(`${dir}/cgroup.procs`, 'utf8');
+      entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (e) {
+      // gone, even between the two reads: systemd removes a scope once its last process has left
       if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return;
       throw e;
     }
     for (const l of text.split('\n')) if (l.trim()) pids.add(Number(l));
-    for (const ent of fs.readdirSync(dir, { withFileTypes: true })) if (ent.isDirectory()) walk(`${dir}/${ent.name}`);
+    for (const ent of entries) if (ent.isDirectory()) walk(`${dir}/${ent.name}`);
   };
   for (const dir of Object.values(set.dirs)) walk(dir);
   return [...pids].sort((a, b) => a - b);

@@ -20,7 +20,6 @@ import { buildChildPlan, buildParentPlan, rootfsPath, type PlanContext } from '.
 import { withListenFds } from '../plan/process';
 import { sessionKeyringName } from '../plan/keyring';
 import { ConfigError } from '../plan/types';
-import { UserError } from '../errors';
 import { joinRdtGroup, leaveRdtGroup, resctrlRoot } from '../rdt';
 import { runShim, type ShimSession } from '../shim/driver';
 import type { LinuxResources, Spec } from '../spec/generated/types';
@@ -80,11 +79,16 @@ class Undo {
 export async function createContainer(ctx: Context, id: string, opts: CreateOptions, mode: 'detach' | 'wait'): Promise<Created> {
   const { bundle, spec } = readBundle(opts.bundle);
   const cgroupHost = cgroups.detectHost();
-  if (ctx.systemdCgroup && ctx.rootless)
-    throw new UserError('--systemd-cgroup: rootless containers (the systemd user manager) are not supported; use the cgroupfs driver');
-  const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup, ctx.root);
+  // rootless with --systemd-cgroup: the user's own systemd makes the scope, delegated to the user (runc's systemdUser)
+  const systemdInstance = ctx.rootless ? 'user' : 'system';
+  let cgroupPath = '';
+  if (ctx.systemdCgroup && ctx.rootless) {
+    (await import('../cgroups/systemd')).requireUserManager(cgroupHost);
+    // checked now; its path is below the manager's own cgroup, which the manager tells once asked (startScope)
+    cgroups.systemdUnit(spec.linux?.cgroupsPath, id, 'user.slice');
+  } else cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup, ctx.root);
   if (ctx.rootless) checkRootlessConfig(spec);
-  const withCgroup = !ctx.rootless || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
+  const withCgroup = !ctx.rootless || ctx.systemdCgroup || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
   const rdtRoot = spec.linux?.intelRdt ? resctrlRoot() : undefined;
   await reclaimAbandoned(ctx, id);
   const undo = new Undo();
@@ -107,11 +111,12 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       if (pid === undefined) set = cgroups.createCgroup(cgroupHost, cgroupPath);
       else {
         const systemd = await import('../cgroups/systemd');
-        const unit = cgroups.systemdUnit(spec.linux?.cgroupsPath, id);
-        set = await systemd.startScope(cgroupHost, unit, cgroupPath, pid, spec.linux?.resources);
+        const unit = cgroups.systemdUnit(spec.linux?.cgroupsPath, id, `${systemdInstance}.slice`);
+        const extra = systemd.annotationProperties(spec.annotations);
+        set = await systemd.startScope(cgroupHost, unit, pid, spec.linux?.resources, extra, systemdInstance);
         stopUnit = async () => {
           killAndWait(pid); // the process goes first (its own undo, pushed earlier, would come after this one)
-          await systemd.stopScope(unit.unit);
+          await systemd.stopScope(unit.unit, systemdInstance);
         };
       }
       cgroup = set;

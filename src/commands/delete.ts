@@ -57,7 +57,7 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
     if (record.cgroup) waitCgroupEmpty(record.cgroup);
   }
   if (record.cgroup) {
-    if (record.cgroup.systemdUnit) await (await import('../cgroups/systemd')).stopScope(record.cgroup.systemdUnit);
+    if (record.cgroup.systemdUnit) await (await import('../cgroups/systemd')).stopScope(record.cgroup.systemdUnit, record.cgroup.systemdInstance ?? 'system');
     cgroups.removeCgroup(record.cgroup);
     cgroups.removeEmptyParents(ctx.root, record.cgroup);
   }
