@@ -81,11 +81,12 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   const cgroupHost = cgroups.detectHost();
   // rootless with --systemd-cgroup: the user's own systemd makes the scope, delegated to the user (runc's systemdUser)
   const systemdInstance = ctx.rootless ? 'user' : 'system';
+  const defaultSlice = ctx.rootless ? 'user.slice' : 'system.slice'; // runc's defaults
   let cgroupPath = '';
   if (ctx.systemdCgroup && ctx.rootless) {
     (await import('../cgroups/systemd')).requireUserManager(cgroupHost);
     // checked now; its path is below the manager's own cgroup, which the manager tells once asked (startScope)
-    cgroups.systemdUnit(spec.linux?.cgroupsPath, id, 'user.slice');
+    cgroups.systemdUnit(spec.linux?.cgroupsPath, id, defaultSlice);
   } else cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup, ctx.root);
   if (ctx.rootless) checkRootlessConfig(spec);
   const withCgroup = !ctx.rootless || ctx.systemdCgroup || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
@@ -111,7 +112,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       if (pid === undefined) set = cgroups.createCgroup(cgroupHost, cgroupPath);
       else {
         const systemd = await import('../cgroups/systemd');
-        const unit = cgroups.systemdUnit(spec.linux?.cgroupsPath, id, `${systemdInstance}.slice`);
+        const unit = cgroups.systemdUnit(spec.linux?.cgroupsPath, id, defaultSlice);
         const extra = systemd.annotationProperties(spec.annotations);
         set = await systemd.startScope(cgroupHost, unit, pid, spec.linux?.resources, extra, systemdInstance);
         stopUnit = async () => {
