@@ -21,6 +21,8 @@ export interface CgroupSet {
   created: string[];
   /** With --systemd-cgroup: the scope unit systemd made for the container (delete stops it, update sets it). */
   systemdUnit?: string;
+  /** Rootless with --systemd-cgroup: the user manager made the unit (absent: the system manager). */
+  systemdInstance?: 'user';
 }
 
 const driverOf = (h: Hierarchy): HierarchyDriver => (h.version === 1 ? v1Driver : v2Driver);

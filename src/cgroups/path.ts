@@ -39,8 +39,7 @@ export function resolveCgroupsPath(
 ): string {
   if (systemdCgroup) {
     if (!fs.existsSync(systemdProbe) && !process.env.DBUS_SYSTEM_BUS_ADDRESS) throw new UserError(SYSTEMD_NOT_RUNNING);
-    const u = systemdUnit(cgroupsPath, id);
-    return `${u.slicePath === '/' ? '' : u.slicePath}/${u.unit}`;
+    return scopePath(systemdUnit(cgroupsPath, id));
   }
   if (!cgroupsPath) {
     if (!id || id.includes('/') || id === '.' || id === '..') throw new UserError(`invalid container id ${JSON.stringify(id)}`);
@@ -118,19 +117,29 @@ export function expandSlice(slice: string): string {
 
 /**
  * linux.cgroupsPath "slice:prefix:name" → the container's scope, as runc reads it: an empty slice is
- * system.slice; no cgroupsPath at all is "system.slice:runt:<id>".
+ * `defaultSlice` (system.slice; user.slice for the user manager, as runc's rootless default); no cgroupsPath
+ * at all is "<defaultSlice>:runt:<id>".
  */
-export function systemdUnit(cgroupsPath: string | undefined, id: string): SystemdUnit {
+export function systemdUnit(cgroupsPath: string | undefined, id: string, defaultSlice = 'system.slice'): SystemdUnit {
   const parts = cgroupsPath ? cgroupsPath.split(':') : ['', 'runt', id];
   if (parts.length !== 3) {
     throw new UserError(`linux.cgroupsPath: expected "slice:prefix:name" for systemd cgroups, got ${JSON.stringify(cgroupsPath)}`);
   }
   const [sliceGiven, prefix, name] = parts as [string, string, string];
-  const slice = sliceGiven || 'system.slice';
+  const slice = sliceGiven || defaultSlice;
   if (name.endsWith('.slice')) throw new UserError(`linux.cgroupsPath: a slice as the container's unit (${name}) is not supported; name a scope`);
   const unit = prefix ? `${prefix}-${name}.scope` : `${name}.scope`;
   if (!name || !UNIT_CHARS.test(unit) || unit.length > 255) {
     throw new UserError(`linux.cgroupsPath: ${JSON.stringify(unit)} is not a valid systemd unit name`);
   }
   return { slice, slicePath: expandSlice(slice), unit, name };
+}
+
+/**
+ * The scope's cgroup path: its slice's, under `managerCgroup`, the cgroup of the systemd instance that makes
+ * it ("" for the system manager; the user manager's is "/user.slice/user-UID.slice/user@UID.service").
+ */
+export function scopePath(unit: SystemdUnit, managerCgroup = ''): string {
+  const base = managerCgroup.replace(/\/$/, '') + (unit.slicePath === '/' ? '' : unit.slicePath);
+  return `${base}/${unit.unit}`;
 }

@@ -15,7 +15,8 @@ export function pidsOf(set: CgroupSet): number[] {
       text = fs.readFileSync(`${dir}/cgroup.procs`, 'utf8');
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (e) {
-      // gone (a sub-cgroup removed while the walk came down to it): no processes there
+      // gone (a sub-cgroup removed while the walk came down to it, even between the two reads: systemd removes a
+      // scope once its last process has left): no processes there
       if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return;
       throw hostFailure(`listing the processes of ${dir}`, e);
     }

@@ -3,14 +3,16 @@
 // the cgroupfs driver then makes what systemd does not manage (v1 hierarchies such as cpuset or freezer)
 // and writes every resource file, as runc's fs manager does after systemd. update: SetUnitProperties, then
 // the files. delete: StopUnit. pause: the freezer files (runc does not ask systemd either).
-import type { LinuxResources } from '../spec/generated/types';
+import { existsSync } from 'node:fs';
+import type { LinuxResources, Spec } from '../spec/generated/types';
 import { type CgroupSet, createCgroup } from './cgroupfs';
 import { log } from '../cli/log';
-import { HostError, hostFailure } from '../errors';
+import { HostError, hostFailure, UserError } from '../errors';
+import { parseVariantText } from './dbus-text';
 import { Bus, DBusError, type DBusValue, type Message, MessageType, SYSTEM_BUS, Variant } from './dbus';
 import { fail } from './emit';
 import type { CgroupHost } from './host';
-import type { SystemdUnit } from './path';
+import { scopePath, type SystemdUnit } from './path';
 import { swapToV2, sharesToWeight } from './v2';
 
 const SYSTEMD = 'org.freedesktop.systemd1';
@@ -98,8 +100,46 @@ export function controllerVersion(host: CgroupHost): 1 | 2 {
   return host.mode === 'v2' ? 2 : 1;
 }
 
+const ANNOTATION_PREFIX = 'org.systemd.property.';
+const MICROS = 1_000_000n;
+
+/** A "...Sec" property's value in seconds, as the microseconds of its "...USec" name (a uint64). */
+function secondsToMicros(key: string, v: Variant): Variant {
+  const n = v.value;
+  let us: bigint | undefined;
+  if (v.signature === 'd' && typeof n === 'number') us = BigInt(Math.trunc(n * 1e6));
+  else if ('ynqiuxt'.includes(v.signature) && (typeof n === 'number' || typeof n === 'bigint')) us = BigInt(n) * MICROS;
+  if (us === undefined) throw new UserError(`annotations["${key}"]: a ...Sec property takes a number of seconds`);
+  if (us < 0n || us >= INFINITY) throw new UserError(`annotations["${key}"]: ${String(n)} seconds is out of range`);
+  return new Variant('t', us);
+}
+
+/**
+ * runc's `org.systemd.property.<Name>` annotations: extra properties of the scope, each value in the GVariant
+ * text format with the type it has or infers (`uint64 30`, `"text"`, `true`, `[...]`; an integer alone is an
+ * int32). A name must be letters only, 3 at the least; one ending in a lower-case letter and "Sec" takes
+ * seconds and becomes "...USec" in microseconds (TimeoutStopSec → TimeoutStopUSec), as runc converts it.
+ */
+export function annotationProperties(annotations: Spec['annotations']): Property[] {
+  const out: Property[] = [];
+  for (const [key, text] of Object.entries(annotations ?? {})) {
+    if (!key.startsWith(ANNOTATION_PREFIX) || text === undefined) continue;
+    const name = key.slice(ANNOTATION_PREFIX.length);
+    if (!/^[A-Za-z]{3,}$/.test(name)) throw new UserError(`annotations["${key}"]: a systemd property name is 3 or more latin letters`);
+    let value: Variant;
+    try {
+      value = parseVariantText(text);
+    } catch (e) {
+      throw new UserError(`annotations["${key}"]: ${(e as Error).message}`);
+    }
+    if (/[a-z]Sec$/.test(name)) out.push([`${name.slice(0, -3)}USec`, secondsToMicros(key, value)]);
+    else out.push([name, value]);
+  }
+  return out;
+}
+
 /** The properties of the container's scope, in runc's order. */
-export function scopeProperties(host: CgroupHost, unit: SystemdUnit, pid: number, r: LinuxResources | undefined): Property[] {
+export function scopeProperties(host: CgroupHost, unit: SystemdUnit, pid: number, r: LinuxResources | undefined, extra: Property[] = []): Property[] {
   const version = controllerVersion(host);
   return [
     prop('Description', 's', `runt container ${unit.name}`),
@@ -111,13 +151,53 @@ export function scopeProperties(host: CgroupHost, unit: SystemdUnit, pid: number
     prop(version === 1 ? 'BlockIOAccounting' : 'IOAccounting', 'b', true),
     prop('TasksAccounting', 'b', true),
     prop('DefaultDependencies', 'b', false),
+    // after runt's own, as runc adds them: one of the same name replaces runt's; the resources come last
+    ...extra,
     ...resourceProperties(r, version),
   ];
 }
 
-/** The system bus (DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket). */
-async function systemBus(): Promise<Bus> {
-  return Bus.connect(process.env.DBUS_SYSTEM_BUS_ADDRESS || SYSTEM_BUS);
+/** Which systemd makes the scope: the system manager, or the user's own manager (rootless, runc's systemdUser). */
+export type SystemdInstance = 'system' | 'user';
+
+/**
+ * The user manager's bus, as runc finds it: DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus where that
+ * exists. runt authenticates as its own uid (SASL EXTERNAL), which the bus and the manager check.
+ */
+export function userBusAddress(env: NodeJS.ProcessEnv, exists: (path: string) => boolean): string {
+  if (env.DBUS_SESSION_BUS_ADDRESS) return env.DBUS_SESSION_BUS_ADDRESS;
+  const bus = env.XDG_RUNTIME_DIR && `${env.XDG_RUNTIME_DIR}/bus`;
+  if (bus && exists(bus)) return `unix:path=${bus}`;
+  throw new UserError(
+    "--systemd-cgroup: rootless: cannot find the systemd user manager's bus: neither DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR/bus (is dbus-user-session installed, and the user logged in?)",
+  );
+}
+
+/**
+ * What the user manager needs of the host, checked before anything is made: cgroup v2, the only hierarchy a
+ * user manager delegates (runc refuses the same on v1 and hybrid hosts), and its bus.
+ */
+export function requireUserManager(host: CgroupHost): void {
+  if (host.mode !== 'v2') {
+    throw new UserError(
+      `--systemd-cgroup: rootless containers are made by the systemd user manager, which needs cgroup v2 alone; this host is ${host.mode === 'hybrid' ? 'hybrid (v1 controllers)' : 'cgroup v1'}`,
+    );
+  }
+  userBusAddress(process.env, existsSync);
+}
+
+/** The manager's bus: the system bus (DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket), or the user's. */
+async function connect(instance: SystemdInstance): Promise<Bus> {
+  return Bus.connect(instance === 'user' ? userBusAddress(process.env, existsSync) : process.env.DBUS_SYSTEM_BUS_ADDRESS || SYSTEM_BUS);
+}
+
+/** The manager's own cgroup (its ControlGroup property): the user manager's scopes are made below it. */
+async function managerCgroup(bus: Bus): Promise<string> {
+  const [v] = await bus.call(SYSTEMD, MANAGER_PATH, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MANAGER, 'ControlGroup']);
+  if (!(v instanceof Variant) || typeof v.value !== 'string' || !v.value.startsWith('/')) {
+    throw new Error("systemd: the user manager's ControlGroup is not a cgroup path");
+  }
+  return v.value;
 }
 
 /** Asks the manager; errors say which unit and call failed. */
@@ -175,13 +255,21 @@ async function resetFailed(bus: Bus, unit: string): Promise<void> {
 
 /**
  * Starts the container's scope with `pid` in it, then makes its dirs in the hierarchies systemd does not
- * manage (and any it left out), as the cgroupfs driver would. A leftover failed unit of the same name is
- * reset and the start tried once more, as runc does.
+ * manage (and any it left out), as the cgroupfs driver would. `extra`: the annotations' properties. A leftover
+ * failed unit of the same name is reset and the start tried once more, as runc does.
  */
-export async function startScope(host: CgroupHost, unit: SystemdUnit, cgPath: string, pid: number, r: LinuxResources | undefined): Promise<CgroupSet> {
-  const bus = await systemBus();
+export async function startScope(
+  host: CgroupHost,
+  unit: SystemdUnit,
+  pid: number,
+  r: LinuxResources | undefined,
+  extra: Property[],
+  instance: SystemdInstance,
+): Promise<CgroupSet> {
+  const bus = await connect(instance);
   try {
-    const props = scopeProperties(host, unit, pid, r);
+    const cgPath = scopePath(unit, instance === 'user' ? await managerCgroup(bus) : '');
+    const props = scopeProperties(host, unit, pid, r, extra);
     const start = (): Promise<string> => runJob(bus, unit.unit, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', [unit.unit, 'replace', props, []]);
     let result: string;
     try {
@@ -196,7 +284,7 @@ export async function startScope(host: CgroupHost, unit: SystemdUnit, cgPath: st
       throw new HostError(`systemd: error creating unit ${unit.unit}: got ${result}`);
     }
     try {
-      return { ...createCgroup(host, cgPath, pid), systemdUnit: unit.unit };
+      return { ...createCgroup(host, cgPath, pid), systemdUnit: unit.unit, ...(instance === 'user' ? { systemdInstance: instance } : {}) };
     } catch (e) {
       await runJob(bus, unit.unit, 'StopUnit', 'ss', [unit.unit, 'replace']).catch(() => undefined); // the error that matters is e
       throw e;
@@ -207,10 +295,10 @@ export async function startScope(host: CgroupHost, unit: SystemdUnit, cgPath: st
 }
 
 /** update: the properties systemd knows go to the unit (runtime only), then the caller writes the files. */
-export async function setScopeProperties(host: CgroupHost, unit: string, r: LinuxResources): Promise<void> {
+export async function setScopeProperties(host: CgroupHost, unit: string, r: LinuxResources, instance: SystemdInstance): Promise<void> {
   const props = resourceProperties(r, controllerVersion(host));
   if (props.length === 0) return;
-  const bus = await systemBus();
+  const bus = await connect(instance);
   try {
     await manager(bus, unit, 'SetUnitProperties', 'sba(sv)', [unit, true, props]);
   } finally {
@@ -219,8 +307,8 @@ export async function setScopeProperties(host: CgroupHost, unit: string, r: Linu
 }
 
 /** delete: stops the scope (systemd removes the cgroup dirs it made). A unit that is gone already is fine. */
-export async function stopScope(unit: string): Promise<void> {
-  const bus = await systemBus();
+export async function stopScope(unit: string, instance: SystemdInstance): Promise<void> {
+  const bus = await connect(instance);
   try {
     let result: string;
     try {

@@ -92,9 +92,10 @@ function parseFlags(argv: string[], start: number, specs: readonly FlagSpec[], m
   return i;
 }
 
-/** What a flag is when not given: false (undefined for an optional bool), 0, [] or undefined. */
+/** What a flag is when not given: false, 0 (undefined for an optional bool or int), [] or undefined. */
 function absentValue(spec: FlagSpec): FlagValue | undefined {
-  if (spec.type === 'bool') return spec.optional ? undefined : false;
+  if (spec.optional) return undefined;
+  if (spec.type === 'bool') return false;
   if (spec.type === 'int') return 0;
   return spec.type === 'strings' ? [] : undefined;
 }

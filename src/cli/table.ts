@@ -12,7 +12,10 @@ export interface FlagSpec {
   readonly describe: string;
   /** Allowed values of a string flag. */
   readonly choices?: readonly string[];
-  /** A bool whose absence is not `false`: undefined unless given (`--no-new-privs=false` overrides the config). */
+  /**
+   * A bool or int whose absence is not `false` or 0: undefined unless given (`--no-new-privs=false` overrides
+   * the config; `--status-fd 0` names stdin).
+   */
   readonly optional?: true;
   /** Accepted for runc's clients and without effect in runt: parsed, and not part of the command's options. */
   readonly ignored?: true;
@@ -177,6 +180,8 @@ export const COMMANDS = [
       { name: 'leave-running', type: 'bool', describe: 'leave the container running after the checkpoint' },
       { name: 'pre-dump', type: 'bool', describe: 'dump the memory only, to make later dumps faster' },
       { name: 'parent-path', type: 'string', describe: 'images of a previous (pre-)dump, relative to the image path' },
+      { name: 'page-server', type: 'string', describe: "ADDRESS:PORT of CRIU's page server (with --lazy-pages: where it serves them)" },
+      { name: 'status-fd', type: 'int', optional: true, describe: 'with --lazy-pages: an fd runt writes \\0 to once the pages are served' },
     ],
   },
   {
@@ -218,13 +223,15 @@ export function flagName(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** A flag's value: a bool is false when absent (undefined if optional), an int 0, a repeatable one [], a string undefined. */
+/** A flag's value: a bool is false when absent, an int 0 (either undefined if optional), a repeatable one [], a string undefined. */
 type OptionValue<F extends FlagSpec> = F['type'] extends 'bool'
   ? F extends { optional: true }
     ? boolean | undefined
     : boolean
   : F['type'] extends 'int'
-    ? number
+    ? F extends { optional: true }
+      ? number | undefined
+      : number
     : F['type'] extends 'strings'
       ? string[]
       : F extends { choices: readonly (infer Choice)[] }

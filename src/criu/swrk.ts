@@ -3,7 +3,7 @@
 // answered each before CRIU goes on. CRIU opens the fds named in the request (images_dir_fd, work_dir_fd)
 // through /proc/<runt's pid>/fd, so they stay runt's own.
 import { spawn, type StdioOptions } from 'node:child_process';
-import { closeSync, existsSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, writeSync } from 'node:fs';
 import { UserError } from '../errors';
 import { criuReq, criuResp, ReqType } from './messages';
 import { decode, encode, type Message } from './proto';
@@ -19,8 +19,12 @@ export interface SwrkOptions {
   extraFds?: number[];
   /** Called with CRIU's pid before the request is sent (restore: put CRIU in the container's cgroup). */
   onStarted?: (criuPid: number) => void;
-  /** A NOTIFY message: `script` is the action's name (post-dump, setup-namespaces, post-restore, ...). */
-  onNotify?: (script: string, pid: number) => void | Promise<void>;
+  /**
+   * A NOTIFY message: `script` is the action's name (post-dump, setup-namespaces, post-restore, status-ready,
+   * orphan-pts-master...), `fds` what came with it (orphan-pts-master: the restored terminal's master), closed
+   * once the callback returns.
+   */
+  onNotify?: (script: string, pid: number, fds: number[]) => void | Promise<void>;
   /** Where CRIU writes its log (the image or work dir and the log file's name), quoted on a failure. */
   log?: { dir: string; file: string };
 }
@@ -29,7 +33,7 @@ const RESPONSE_MAX = 10 * 4096;
 
 /** Sends `req` to a new `criu swrk` and returns CRIU's final response (not a NOTIFY one). */
 export async function criuSwrk(req: Message, opts: SwrkOptions): Promise<Message> {
-  const { seqpacketPair } = await import('../sys/native');
+  const { recvWithFds, seqpacketPair } = await import('../sys/native');
   const [client, server] = seqpacketPair();
   const stdio: StdioOptions = [opts.stdio, opts.stdio, opts.stdio, server, ...(opts.extraFds ?? [])];
   const child = spawn(opts.criu, ['swrk', '3'], { stdio });
@@ -44,8 +48,11 @@ export async function criuSwrk(req: Message, opts: SwrkOptions): Promise<Message
     opts.onStarted?.(child.pid);
     send(client, req);
     const type = req.type as number;
+    const buf = Buffer.alloc(RESPONSE_MAX);
     for (;;) {
-      const resp = receive(client);
+      const { length, fds } = recvWithFds(client, buf);
+      const resp = length === 0 ? undefined : decodeResponse(buf, length);
+      if (!(resp?.type === ReqType.NOTIFY && resp.success)) for (const fd of fds) closeSync(fd); // only a NOTIFY hands an fd on
       if (resp === undefined) {
         throw failure(opts, `criu exited without an answer (${describeExit(await exited)})`);
       }
@@ -63,7 +70,11 @@ export async function criuSwrk(req: Message, opts: SwrkOptions): Promise<Message
         return resp;
       }
       const notify = (resp.notify ?? {}) as Message;
-      await opts.onNotify?.((notify.script as string | undefined) ?? '', (notify.pid as number | undefined) ?? 0);
+      try {
+        await opts.onNotify?.((notify.script as string | undefined) ?? '', (notify.pid as number | undefined) ?? 0, fds);
+      } finally {
+        for (const fd of fds) closeSync(fd);
+      }
       send(client, { type: ReqType.NOTIFY, notifySuccess: true });
     }
   } finally {
@@ -78,13 +89,10 @@ function send(fd: number, msg: Message): void {
   writeSync(fd, encode(criuReq, msg));
 }
 
-/** One message (SOCK_SEQPACKET keeps message bounds); undefined at EOF. */
-function receive(fd: number): Message | undefined {
-  const buf = Buffer.alloc(RESPONSE_MAX);
-  const n = readSync(fd, buf, 0, buf.length, null);
-  if (n === 0) return undefined;
-  if (n === buf.length) throw new CriuError('criu: response too large');
-  return decode(criuResp, buf.subarray(0, n));
+/** One message (SOCK_SEQPACKET keeps message bounds; recvmsg keeps the fds that came with it). */
+function decodeResponse(buf: Buffer, length: number): Message {
+  if (length === buf.length) throw new CriuError('criu: response too large');
+  return decode(criuResp, buf.subarray(0, length));
 }
 
 function reqName(type: number): string {

@@ -11,6 +11,7 @@ import { ReqType } from '../criu/messages';
 import { configFile, DESCRIPTORS, dumpExtMounts, externalMounts, passThroughOpts, type CriuOptions } from '../criu/options';
 import type { Message } from '../criu/proto';
 import { criuSwrk } from '../criu/swrk';
+import { pageServerInfo, requireLazyPipeSize, STATUS_READY, statusReadySignal } from '../criu/lazy';
 import { namespaceExternals, openDir, requireCriu, requireFeatures } from '../criu/host';
 import type { RuntimeContext } from './context';
 import { deleteContainer } from './delete';
@@ -26,6 +27,10 @@ export interface CheckpointOptions extends CriuOptions {
   preDump: boolean;
   /** The images of a previous (pre-)dump, relative to the image path. */
   parentPath?: string;
+  /** ADDRESS:PORT of CRIU's page server (with lazyPages: where this dump serves the pages). */
+  pageServer?: string;
+  /** With lazyPages: the fd runt writes \0 to once the pages are served. */
+  statusFd?: number;
 }
 
 export async function checkpointContainer(ctx: RuntimeContext, id: string, opts: CheckpointOptions): Promise<void> {
@@ -43,6 +48,7 @@ export async function checkpointContainer(ctx: RuntimeContext, id: string, opts:
       memTrack: preDump || opts.parentPath !== undefined,
       lazyPages: opts.lazyPages,
     });
+    if (opts.lazyPages) requireLazyPipeSize();
     await dump(ctx, record, opts);
   } finally {
     unlockContainer(lock);
@@ -54,6 +60,7 @@ export async function checkpointContainer(ctx: RuntimeContext, id: string, opts:
 async function dump(ctx: RuntimeContext, record: ContainerRecord, options: CheckpointOptions): Promise<void> {
   const { preDump, leaveRunning, workPath, parentPath } = options;
   const imagePath = resolve(options.imagePath ?? 'checkpoint');
+  const onReady = await statusReadySignal(options.statusFd, options.lazyPages);
   const spec = record.config;
   const fds: number[] = [];
   try {
@@ -71,6 +78,7 @@ async function dump(ctx: RuntimeContext, record: ContainerRecord, options: Check
       leaveRunning,
       external: namespaceExternals(spec),
       ...(parentPath ? { parentImg: parentPath, trackMem: true } : {}),
+      ...(options.pageServer ? { ps: pageServerInfo(options.pageServer) } : {}),
     };
     const cfg = configFile(spec);
     if (cfg) opts.configFile = cfg;
@@ -95,6 +103,7 @@ async function dump(ctx: RuntimeContext, record: ContainerRecord, options: Check
         criu: ctx.criu,
         stdio: 'ignore',
         log: { dir: workPath ? resolve(workPath) : imagePath, file: 'dump.log' },
+        onNotify: (script) => (script === STATUS_READY ? onReady?.() : undefined),
       },
     );
   } finally {

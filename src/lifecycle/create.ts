@@ -11,7 +11,6 @@ import { buildChildPlan, buildParentPlan, type PlanContext } from '../plan';
 import { withListenFds } from '../plan/process';
 import { sessionKeyringName } from '../plan/keyring';
 import { ConfigError } from '../plan/types';
-import { UserError } from '../errors';
 import { joinRdtGroup, leaveRdtGroup, resctrlRoot } from '../rdt';
 import { runShim, type ShimSession } from '../shim/driver';
 import type { Spec } from '../spec/generated/types';
@@ -68,11 +67,17 @@ class Undo {
 export async function createContainer(ctx: RuntimeContext, id: string, opts: CreateOptions, mode: 'detach' | 'wait'): Promise<Created> {
   const { bundle, spec } = readBundle(opts.bundle);
   const cgroupHost = cgroups.detectHost();
-  if (ctx.systemdCgroup && ctx.rootless)
-    throw new UserError('--systemd-cgroup: rootless containers (the systemd user manager) are not supported; use the cgroupfs driver');
-  const cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup, ctx.root);
+  // rootless with --systemd-cgroup: the user's own systemd makes the scope, delegated to the user (runc's systemdUser)
+  const systemdInstance = ctx.rootless ? 'user' : 'system';
+  const defaultSlice = ctx.rootless ? 'user.slice' : 'system.slice'; // runc's defaults
+  let cgroupPath = '';
+  if (ctx.systemdCgroup && ctx.rootless) {
+    (await import('../cgroups/systemd')).requireUserManager(cgroupHost);
+    // checked now; its path is below the manager's own cgroup, which the manager tells once asked (startScope)
+    cgroups.systemdUnit(spec.linux?.cgroupsPath, id, defaultSlice);
+  } else cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup, ctx.root);
   if (ctx.rootless) checkRootlessConfig(spec);
-  const withCgroup = !ctx.rootless || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
+  const withCgroup = !ctx.rootless || ctx.systemdCgroup || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
   const rdtRoot = spec.linux?.intelRdt ? resctrlRoot() : undefined;
   await reclaimAbandoned(ctx, id);
   const undo = new Undo();
@@ -95,11 +100,12 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       if (pid === undefined) set = cgroups.createCgroup(cgroupHost, cgroupPath);
       else {
         const systemd = await import('../cgroups/systemd');
-        const unit = cgroups.systemdUnit(spec.linux?.cgroupsPath, id);
-        set = await systemd.startScope(cgroupHost, unit, cgroupPath, pid, spec.linux?.resources);
+        const unit = cgroups.systemdUnit(spec.linux?.cgroupsPath, id, defaultSlice);
+        const extra = systemd.annotationProperties(spec.annotations);
+        set = await systemd.startScope(cgroupHost, unit, pid, spec.linux?.resources, extra, systemdInstance);
         stopUnit = async () => {
           killAndWait(pid); // the process goes first (its own undo, pushed earlier, would come after this one)
-          await systemd.stopScope(unit.unit);
+          await systemd.stopScope(unit.unit, systemdInstance);
         };
       }
       cgroup = set;

@@ -9,6 +9,8 @@ import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
 import { makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic } from '../container/store';
 import { hookStateJson, killAndWait, procStat } from '../container/status';
+import { connectConsole, ORPHAN_PTS_MASTER, restoreConsoleSocket, sendMaster } from '../criu/console';
+import { makeMountpoints } from '../criu/mountpoints';
 import { EXTERNAL_NS, openDir, requireCriu, requireFeatures } from '../criu/host';
 import { ReqType } from '../criu/messages';
 import { cgroupRoots, configFile, DESCRIPTORS, externalMounts, inheritPipes, passThroughOpts, restoreExtMounts, type CriuOptions } from '../criu/options';
@@ -18,6 +20,7 @@ import { UserError } from '../errors';
 import type { Spec } from '../spec/generated/types';
 import { readBundle } from './bundle';
 import type { RuntimeContext } from './context';
+import { hostFacts } from './host';
 import { containerResources, newRecord } from './record';
 import { forwardSignals } from './stdio';
 import { reclaimAbandoned } from './teardown';
@@ -33,7 +36,7 @@ export interface RestoreOptions extends CriuOptions {
   detach: boolean;
   /** A file that receives the restored process's pid. */
   pidFile?: string;
-  /** An AF_UNIX socket for the terminal's master fd (refused: no terminal is restored yet). */
+  /** An AF_UNIX socket that receives the restored terminal's master fd (process.terminal). */
   consoleSocket?: string;
 }
 
@@ -42,10 +45,7 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
   const imagePath = resolve(options.imagePath ?? 'checkpoint');
   const { workPath, pidFile } = options;
   const { bundle, spec } = readBundle(options.bundle);
-  if (spec.process?.terminal) {
-    throw new UserError('process.terminal: runt cannot restore a container with a terminal yet');
-  }
-  if (options.consoleSocket) throw new UserError('--console-socket: given but process.terminal is false');
+  const consoleSocket = restoreConsoleSocket(spec, options.consoleSocket);
   let descriptors: string[];
   try {
     descriptors = JSON.parse(readFileSync(`${imagePath}/${DESCRIPTORS}`, 'utf8')) as string[];
@@ -76,6 +76,8 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
       // with runc's default device rules, as create applies them: CRIU mknods the devices of a /dev tmpfs
       for (const warning of cgroups.applyResources(cgroupHost, cgroup, containerResources(spec))) log.warn(warning);
     }
+    const consoleFd = consoleSocket === undefined ? undefined : await connectConsole(consoleSocket);
+    if (consoleFd !== undefined) fds.push(consoleFd);
     const imagesFd = openDir(imagePath);
     fds.push(imagesFd);
     const workFd = workPath === undefined ? undefined : openDir(resolve(workPath));
@@ -105,6 +107,7 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
       ),
     );
 
+    await makeMountpoints(spec, bundle, record.rootfs, hostFacts());
     // CRIU wants its root to be a mount point whose parent is not overmounted: a bind of the rootfs in the state dir
     const root = `${dir}/criu-root`;
     mkdirSync(root);
@@ -125,7 +128,7 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
             cgroups.addProcess(cgroup, criuPid);
             opts.cgRoot = cgroupRoots(readFileSync(`/proc/${criuPid}/cgroup`, 'utf8'));
           },
-          onNotify: async (script, pid) => {
+          onNotify: async (script, pid, passed) => {
             if (script === 'setup-namespaces') {
               const state = hookStateJson({ ...record, pid }, 'creating');
               await runHooks(spec.hooks?.prestart, 'prestart', state);
@@ -136,6 +139,8 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
               record.startTime = procStat(pid)?.startTime ?? '';
               record.createdDone = true;
               saveRecord(dir, record);
+            } else if (script === ORPHAN_PTS_MASTER && consoleFd !== undefined) {
+              await sendMaster(consoleFd, passed[0]);
             }
           },
         },

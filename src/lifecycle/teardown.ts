@@ -23,7 +23,7 @@ export async function tearDown(ctx: RuntimeContext, dir: string, record: Contain
     if (record.cgroup) waitCgroupEmpty(record.cgroup);
   }
   if (record.cgroup) {
-    if (record.cgroup.systemdUnit) await (await import('../cgroups/systemd')).stopScope(record.cgroup.systemdUnit);
+    if (record.cgroup.systemdUnit) await (await import('../cgroups/systemd')).stopScope(record.cgroup.systemdUnit, record.cgroup.systemdInstance ?? 'system');
     cgroups.removeCgroup(record.cgroup);
     cgroups.removeEmptyParents(ctx.root, record.cgroup);
   }

@@ -45,7 +45,7 @@ export async function updateContainer(ctx: RuntimeContext, id: string, resources
     const host = cgroups.detectHost();
     // as runc: what systemd knows goes to the unit too, so a daemon-reload does not undo the update
     const unit = record.cgroup.systemdUnit;
-    if (unit) await (await import('../cgroups/systemd')).setScopeProperties(host, unit, apply);
+    if (unit) await (await import('../cgroups/systemd')).setScopeProperties(host, unit, apply, record.cgroup.systemdInstance ?? 'system');
     for (const warning of cgroups.applyResources(host, record.cgroup, apply)) log.warn(warning);
     linux.resources = merged;
     saveRecord(dir, record);

@@ -175,6 +175,12 @@ const F_ADD_SEALS = 1033;
 const SEALS = 0x1 /* F_SEAL_SEAL */ | 0x2 /* F_SEAL_SHRINK */ | 0x4 /* F_SEAL_GROW */ | 0x8; /* F_SEAL_WRITE */
 
 const F_DUPFD_CLOEXEC = 1030;
+const F_GETFL = 3;
+
+/** fcntl(F_GETFL): an open fd's status flags (its access mode in O_ACCMODE); Node has no API for it. */
+export function fdStatusFlags(fd: number): number {
+  return call('fcntl', [I32, I32, I32], [fd, F_GETFL, 0]);
+}
 
 /**
  * A close-on-exec memfd named `name` holding `content`, sealed with SEALS (CVE-2019-5736: what runs from it
@@ -212,6 +218,103 @@ export function seqpacketPair(): [number, number] {
   const fds = Buffer.alloc(8);
   call('socketpair', [I32, I32, I32, bytes(fds)], [AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds]);
   return [fds.readInt32LE(0), fds.readInt32LE(4)];
+}
+
+const SOCK_STREAM = 1;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+/** struct msghdr and struct cmsghdr on the 64-bit ABIs runt runs on (x86-64, arm64). */
+const MSGHDR_SIZE = 56;
+const CMSG_HDR = 16;
+/** Room for this many fds in one message's control data. */
+const MAX_FDS = 8;
+
+/** A msghdr in native memory whose one iovec points at `dataAddr` (len bytes), with `controlLen` bytes at `controlAddr`. */
+function msghdr(dataAddr: number, len: number, controlAddr: number, controlLen: number): Buffer {
+  const iov = Buffer.alloc(16);
+  iov.writeBigUInt64LE(BigInt(dataAddr), 0);
+  iov.writeBigUInt64LE(BigInt(len), 8);
+  const iovAddr = nativeCopy(iov);
+  const hdr = Buffer.alloc(MSGHDR_SIZE);
+  hdr.writeBigUInt64LE(BigInt(iovAddr), 16); // msg_iov
+  hdr.writeBigUInt64LE(1n, 24); // msg_iovlen
+  hdr.writeBigUInt64LE(BigInt(controlAddr), 32); // msg_control
+  hdr.writeBigUInt64LE(BigInt(controlLen), 40); // msg_controllen
+  return hdr;
+}
+
+/** The iovec's address in a msghdr made by msghdr() (to free it). */
+const iovOf = (hdr: Buffer): number => Number(hdr.readBigUInt64LE(16));
+
+/**
+ * recvmsg(2) of one message into buf, with the fds that came with it (SCM_RIGHTS, made close-on-exec):
+ * CRIU's RPC hands a restored terminal's master over this way. Returns the message's length (0: EOF).
+ */
+export function recvWithFds(fd: number, buf: Buffer): { length: number; fds: number[] } {
+  const controlLen = CMSG_HDR + 4 * MAX_FDS;
+  const dataAddr = nativeCopy(new Uint8Array(buf.length));
+  const controlAddr = nativeCopy(new Uint8Array(controlLen));
+  const hdr = msghdr(dataAddr, buf.length, controlAddr, controlLen);
+  try {
+    const length = call('recvmsg', [I32, bytes(hdr), I32], [fd, hdr, MSG_CMSG_CLOEXEC], I64);
+    call('memcpy', [bytes(buf), I64, I64], [buf, dataAddr, length], I64);
+    const control = Buffer.alloc(controlLen);
+    call('memcpy', [bytes(control), I64, I64], [control, controlAddr, controlLen], I64);
+    const fds: number[] = [];
+    const used = Number(hdr.readBigUInt64LE(40)); // msg_controllen, as the kernel filled it
+    for (let at = 0; at + CMSG_HDR <= used; ) {
+      const cmsgLen = Number(control.readBigUInt64LE(at));
+      if (cmsgLen < CMSG_HDR) break;
+      if (control.readInt32LE(at + 8) === SOL_SOCKET && control.readInt32LE(at + 12) === SCM_RIGHTS) {
+        for (let p = at + CMSG_HDR; p + 4 <= at + cmsgLen; p += 4) fds.push(control.readInt32LE(p));
+      }
+      at += (cmsgLen + 7) & ~7;
+    }
+    return { length, fds };
+  } finally {
+    nativeFree(iovOf(hdr));
+    nativeFree(dataAddr);
+    nativeFree(controlAddr);
+  }
+}
+
+/** A close-on-exec AF_UNIX SOCK_STREAM socket connected to path (a console socket). */
+export function connectUnix(path: string): number {
+  const addr = Buffer.alloc(110); // struct sockaddr_un
+  const name = Buffer.from(path);
+  if (name.length >= 108) throw new SysError(`connect ${path}`, 36, 'File name too long');
+  addr.writeUInt16LE(AF_UNIX, 0);
+  name.copy(addr, 2);
+  const fd = call('socket', [I32, I32, I32], [AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0]);
+  try {
+    call('connect', [I32, bytes(addr), I32], [fd, addr, addr.length]);
+  } catch (e) {
+    closeSync(fd);
+    if (e instanceof SysError) throw new SysError(`connect ${path}`, e.errno, e.message.replace(/^connect: /, ''));
+    throw e;
+  }
+  return fd;
+}
+
+/** sendmsg(2) of `name` with `sent` attached (SCM_RIGHTS), as a console socket's receiver expects the pty master. */
+export function sendFd(sock: number, sent: number, name: string): void {
+  const data = Buffer.from(name);
+  const control = Buffer.alloc(CMSG_HDR + 8); // CMSG_SPACE(sizeof(int))
+  control.writeBigUInt64LE(BigInt(CMSG_HDR + 4), 0); // CMSG_LEN(sizeof(int))
+  control.writeInt32LE(SOL_SOCKET, 8);
+  control.writeInt32LE(SCM_RIGHTS, 12);
+  control.writeInt32LE(sent, 16);
+  const dataAddr = nativeCopy(data);
+  const controlAddr = nativeCopy(control);
+  const hdr = msghdr(dataAddr, data.length, controlAddr, control.length);
+  try {
+    call('sendmsg', [I32, bytes(hdr), I32], [sock, hdr, 0], I64);
+  } finally {
+    nativeFree(iovOf(hdr));
+    nativeFree(dataAddr);
+    nativeFree(controlAddr);
+  }
 }
 
 const MS_BIND = 0x1000;

@@ -4,10 +4,11 @@
 // opened from outside the container's mounts, and hands pipes over on restore (inherit_fd).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { engineShell, engineSkip, privateDir } from '../engines/engine';
-import { canRun, readState, RUNT, setup, type Env } from './harness';
+import { canRun, readState, rootfs, RUNT, setup, startListener, type Env } from './harness';
 
 /** A CRIU 4.x binary: $RUNT_CRIU, the one .ci/run builds, or criu from PATH. */
 function findCriu(): string | undefined {
@@ -218,6 +219,151 @@ t.test('refusals: no container, no images; a failed restore leaves nothing behin
   t.match(f.stderr, /criu failed: type RESTORE: .*\(log: .*restore\.log\)/, "CRIU's errors quoted from its log");
   t.match(runt(env, ['state', id]).stderr, /container does not exist/, 'no state dir left');
   t.notOk(existsSync(`/sys/fs/cgroup/memory/runt-cr-broken-${process.pid}`), 'no cgroup left');
+});
+
+t.test("a container with a terminal: the restored pty's master goes to --console-socket", { skip }, async (t) => {
+  const env = setup(t);
+  const id = env.id('tty');
+  // each line typed is counted and answered with the terminal's name
+  const bundle = env.bundle(['sh', '-c', 'i=0; while read l; do i=$((i+1)); echo "$i $l $(tty)"; done'], (s) => {
+    s.process!.terminal = true;
+  });
+  const first = join(env.tmp, 'first.sock');
+  const before = await startListener(t, env, 'recvtty', [first, '--type', 'a', '--type', 'b']);
+  t.equal(runt(env, ['run', '-d', '--console-socket', first, '-b', bundle, id]).status, 0);
+  await until('both lines answered', () => before.out().includes('2 b'));
+  const img = join(env.tmp, 'img');
+  const cp = runt(env, ['checkpoint', '--image-path', img, id]);
+  t.equal(cp.status, 0, `checkpoint: ${cp.stderr}`);
+  await before.exited; // CRIU killed the container: the pty's slave side closed
+
+  const second = join(env.tmp, 'second.sock');
+  const after = await startListener(t, env, 'recvtty', [second, '--type', 'c']);
+  const rs = runt(env, ['restore', '-d', '--console-socket', second, '--image-path', img, '-b', bundle, id]);
+  t.equal(rs.status, 0, `restore: ${rs.stderr}`);
+  await until('the line typed after the restore answered', () => after.out().includes('3 c'));
+  t.match(after.info(), /received orphan-pts-master/, "CRIU's new master, under runc's name for it");
+  t.match(after.out().replace(/\r/g, ''), /^3 c \/dev\/pts\/0$/m, 'the count goes on, on the pty CRIU made anew at the same index');
+  t.equal(runt(env, ['delete', '-f', id]).status, 0);
+  await after.exited;
+
+  const refused = runt(env, ['restore', '-d', '--image-path', img, '-b', bundle, env.id('tty-nosock')]);
+  t.equal(refused.status, 1);
+  t.match(refused.stderr, /process\.terminal: restoring a container with a terminal needs --console-socket/);
+  const nobody = runt(env, ['restore', '-d', '--console-socket', join(env.tmp, 'none.sock'), '--image-path', img, '-b', bundle, env.id('tty-nolistener')]);
+  t.equal(nobody.status, 1);
+  t.match(nobody.stderr, /--console-socket: connect .*none\.sock: No such file or directory/);
+});
+
+t.test('restore makes the mount points a rootfs lacks, as create made them', { skip }, async (t) => {
+  const env = setup(t);
+  // a rootfs of the test's own: the restore writes into it
+  const root = join(env.tmp, 'rootfs');
+  t.equal(spawnSync('cp', ['-a', rootfs(), root]).status, 0);
+  const data = join(env.tmp, 'data');
+  mkdirSync(data);
+  writeFileSync(join(data, 'f'), 'from the host\n');
+  const bundle = env.bundle(COUNTER, (s) => {
+    s.root = { path: root, readonly: true };
+    s.mounts!.push(
+      { destination: '/srv/data', type: 'bind', source: data, options: ['rbind', 'rw'] },
+      { destination: '/srv/data/scratch', type: 'tmpfs', source: 'tmpfs' }, // its mount point is made in the bind's source
+    );
+  });
+  const id = env.id('mnt');
+  const run = piped(t, env, ['run', '-d', '-b', bundle, id]);
+  t.equal(await run.status, 0, `run -d: ${run.out()}`);
+  await until('the counter to count', () => numbers(run.out()).length >= 3);
+  const img = join(env.tmp, 'img');
+  const cp = runt(env, ['checkpoint', '--image-path', img, id]);
+  t.equal(cp.status, 0, `checkpoint: ${cp.stderr}`);
+  await run.ended();
+  rmSync(join(root, 'srv'), { recursive: true });
+  rmSync(join(data, 'scratch'), { recursive: true });
+
+  const rs = piped(t, env, ['restore', '-d', '--image-path', img, '-b', bundle, id]);
+  t.equal(await rs.status, 0, `restore: ${rs.out()}`);
+  await until('the restored counter to print', () => numbers(rs.out()).length >= 1);
+  t.equal(numbers(rs.out())[0], numbers(run.out()).at(-1)! + 1, 'counting goes on');
+  t.ok(existsSync(join(root, 'srv/data')) && existsSync(join(data, 'scratch')), "the mount points, in the rootfs and in the bind's source");
+  const pid = readState(env, id).pid as number;
+  t.equal(readFileSync(`/proc/${pid}/root/srv/data/f`, 'utf8'), 'from the host\n', 'the bind is there again');
+  t.match(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'), / \/srv\/data\/scratch .* - tmpfs /, 'and the tmpfs in it');
+  t.notMatch(readFileSync('/proc/self/mountinfo', 'utf8'), root, 'no mount of the rootfs is left on the host');
+  t.equal(runt(env, ['delete', '-f', id]).status, 0);
+});
+
+/** A free TCP port for CRIU's page server. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const lazySkip = skip || (spawnSync(CRIU, ['check', '--feature', 'uffd-noncoop']).status === 0 ? false : 'the kernel has no non-cooperative userfaultfd');
+
+t.test('--lazy-pages: the pages served from the checkpoint, fetched as the restored container touches them', { skip: lazySkip }, async (t) => {
+  const env = setup(t);
+  const { id, run } = await counter(t, env);
+  const img = join(env.tmp, 'img');
+  const work = join(env.tmp, 'work');
+  const port = await freePort();
+  const lazyArgs = ['checkpoint', '--lazy-pages', '--page-server', `127.0.0.1:${port}`, '--status-fd', '3', '--image-path', img, '--work-path', work, id];
+
+  // CRIU's page server enlarges its pipe to 4 MiB and does not check that it could: without CAP_SYS_RESOURCE
+  // (this VM) the kernel's fs.pipe-max-size bounds it, and runt refuses up front; the test raises it meanwhile
+  const maxFile = '/proc/sys/fs/pipe-max-size';
+  const max = readFileSync(maxFile, 'utf8').trim();
+  const sysResource = (BigInt(`0x${/^CapEff:\s*(\w+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`) >> 24n) & 1n;
+  if (!sysResource && Number(max) < 4 << 20) {
+    const low = runt(env, lazyArgs);
+    t.equal(low.status, 1);
+    t.match(
+      low.stderr,
+      `--lazy-pages: CRIU's page server needs pipes of 4194304 bytes: without CAP_SYS_RESOURCE, fs.pipe-max-size (${max}) must be raised to that`,
+    );
+    t.equal(readState(env, id).status, 'running', 'the container runs on');
+    writeFileSync(maxFile, String(4 << 20));
+    t.teardown(() => writeFileSync(maxFile, max));
+  }
+  t.match(runt(env, ['checkpoint', '--lazy-pages', '--page-server', 'nocolon', id]).stderr, /--page-server: use --page-server ADDRESS:PORT/);
+  t.match(runt(env, ['checkpoint', '--lazy-pages', '--status-fd', '9', id]).stderr, /invalid --status-fd argument 9: fcntl: Bad file descriptor/);
+
+  // the status fd is a socket of the test's (a pipe end would do as well)
+  const cp = spawn(RUNT, ['--root', env.root, '--criu', CRIU, ...lazyArgs], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  t.teardown(() => cp.kill('SIGKILL'));
+  let cpErr = '';
+  cp.stderr!.on('data', (b: Buffer) => (cpErr += b.toString()));
+  const cpExit = new Promise<number | null>((r) => cp.on('exit', (code) => r(code)));
+  const ready = await new Promise<Buffer>((resolve) => {
+    let got = Buffer.alloc(0);
+    (cp.stdio[3] as Readable).on('data', (b: Buffer) => (got = Buffer.concat([got, b])));
+    (cp.stdio[3] as Readable).on('close', () => resolve(got));
+  });
+  t.same([...ready], [0], '\\0 on the status fd, which is then closed');
+  t.ok(existsSync(join(img, 'inventory.img')), 'the images are written');
+
+  const daemon = spawn(CRIU, ['lazy-pages', '--page-server', '--address', '127.0.0.1', '--port', String(port), '-D', img, '-o', 'lazy-pages.log'], {
+    stdio: 'ignore',
+  });
+  t.teardown(() => daemon.kill('SIGKILL'));
+  const daemonExit = new Promise<number | null>((r) => daemon.on('exit', (code) => r(code)));
+  await until("the lazy-pages daemon's socket", () => existsSync(join(img, 'lazy-pages.socket')));
+  // another container (another cgroup): the checkpointed one lives on until its last page is fetched
+  const copy = env.id('lazy');
+  const rs = piped(t, env, ['restore', '-d', '--lazy-pages', '--image-path', img, '--work-path', img, '-b', env.bundle(COUNTER), copy]);
+  t.equal(await rs.status, 0, `restore: ${rs.out()}`);
+  t.equal(await cpExit, 0, `checkpoint, once the pages are fetched: ${cpErr}`);
+  t.equal(await daemonExit, 0, 'the lazy-pages daemon is done');
+  await run.ended();
+  await until('the restored counter to print', () => numbers(rs.out()).length >= 3);
+  t.equal(numbers(rs.out())[0], numbers(run.out()).at(-1)! + 1, 'counting goes on in the restored container');
+  t.match(runt(env, ['state', id]).stderr, /container does not exist/, 'the checkpointed container is gone');
+  t.equal(runt(env, ['delete', '-f', copy]).status, 0);
 });
 
 const podmanSkip = skip || engineSkip(['podman', 'conmon']);

@@ -7,6 +7,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, REPO, RUNT, rootfs, setup, type Env } from './harness';
+import { defaultSpec } from '../../src/lifecycle/spec';
 import type { Spec } from '../../src/spec/generated/types';
 
 const SYSTEMD = '/lib/systemd/systemd';
@@ -192,18 +193,68 @@ t.test('the same on a cgroup2-only view (systemd in unified mode): v2 properties
   const { env, inside, share } = booted;
   const spec = JSON.parse(readFileSync(env.bundle(['sleep', '300']) + '/config.json', 'utf8')) as Spec;
   spec.linux!.cgroupsPath = 'system.slice:runt:real-v2';
+  // runc's extra unit properties: a string, and seconds that go as microseconds
+  spec.annotations = { 'org.systemd.property.CollectMode': '"inactive-or-failed"', 'org.systemd.property.TimeoutStopSec': 'uint64 15' };
   writeFileSync(join(share, 'b/config.json'), JSON.stringify(spec));
   const runt = `${REPO}/build/runt --systemd-cgroup`;
   const unit = 'runt-real-v2.scope';
   let x = inside(`${runt} run -d -b /mnt/b real-v2`);
   t.equal(x.status, 0, `run inside: ${x.stderr}`);
   x = inside(
-    `systemctl show ${unit} -p Slice -p Delegate -p IOAccounting -p ActiveState; cat /proc/$(${runt} state real-v2 | sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p')/cgroup | grep ^0::`,
+    `systemctl show ${unit} -p Slice -p Delegate -p IOAccounting -p ActiveState -p CollectMode -p TimeoutStopUSec; cat /proc/$(${runt} state real-v2 | sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p')/cgroup | grep ^0::`,
   );
-  t.equal(x.stdout, `Slice=system.slice\nDelegate=yes\nIOAccounting=yes\nActiveState=active\n0::/system.slice/${unit}\n`, x.stderr);
+  t.same(
+    x.stdout.trim().split('\n').sort(),
+    [
+      `0::/system.slice/${unit}`,
+      'ActiveState=active',
+      'CollectMode=inactive-or-failed',
+      'Delegate=yes',
+      'IOAccounting=yes',
+      'Slice=system.slice',
+      'TimeoutStopUSec=15s',
+    ],
+    `the scope, the annotations' properties among them: ${x.stderr}`,
+  );
   x = inside(`${runt} pause real-v2 && cat /sys/fs/cgroup/system.slice/${unit}/cgroup.freeze && ${runt} resume real-v2`);
   t.equal(x.stdout, '1\n', `pause: ${x.stderr}`);
   x = inside(`${runt} delete --force real-v2 && systemctl is-active ${unit}; ls -d /sys/fs/cgroup/system.slice/${unit} 2>/dev/null | wc -l`);
   t.equal(x.stdout, 'inactive\n0\n', `delete: ${x.stderr}`);
   rmSync(join(share, 'b'), { recursive: true, force: true });
+});
+
+// the container's /etc/passwd is the host's
+const noUser = spawnSync('getent', ['passwd', '1000']).status === 0 ? false : 'no user 1000 on this host to start a user manager for';
+
+t.test("rootless: the user's own systemd (user@1000.service of the unified-mode systemd) makes the scope, delegated", { skip: noUser }, async (t) => {
+  const booted = await bootSystemd(t, true);
+  if (!booted) return;
+  const { inside, share } = booted;
+  let x = inside('systemctl start user@1000.service && test -S /run/user/1000/bus && echo up');
+  t.equal(x.stdout, 'up\n', `the user manager and its bus: ${x.stderr}`);
+
+  const spec = defaultSpec(true, 1000, 1000);
+  spec.root = { path: rootfs(), readonly: true };
+  spec.process!.terminal = false;
+  spec.process!.args = ['sleep', '300'];
+  mkdirSync(join(share, 'rl'));
+  writeFileSync(join(share, 'rl/config.json'), JSON.stringify(spec));
+  // runt as uid 1000, rootless, with the environment a login gives (XDG_RUNTIME_DIR: the bus, and runt's state);
+  // TMPDIR for the engine's native module, since the host's /tmp is read-only in here
+  const asUser = (cmd: string) =>
+    inside(`setpriv --reuid=1000 --regid=1000 --clear-groups env -i PATH=/usr/bin:/bin XDG_RUNTIME_DIR=/run/user/1000 TMPDIR=/run/user/1000 sh -c '${cmd}'`);
+  const runt = `${REPO}/build/runt --systemd-cgroup`;
+  const unit = 'runt-rl-x.scope';
+  const scope = `/user.slice/user-1000.slice/user@1000.service/user.slice/${unit}`;
+  x = asUser(`${runt} run -d -b /mnt/rl rl-x && ${runt} state rl-x`);
+  t.equal(x.status, 0, `run as uid 1000: ${x.stderr}`);
+  const pid = (JSON.parse(x.stdout.slice(x.stdout.indexOf('{'))) as { pid: number }).pid;
+  x = asUser(`systemctl --user show ${unit} -p Slice -p Delegate -p ActiveState; grep ^0:: /proc/${pid}/cgroup; stat -c %u /sys/fs/cgroup${scope}`);
+  t.equal(x.stdout, `Slice=user.slice\nDelegate=yes\nActiveState=active\n0::${scope}\n1000\n`, `the user manager's scope, the user's own: ${x.stderr}`);
+  x = asUser(`${runt} pause rl-x && cat /sys/fs/cgroup${scope}/cgroup.freeze && ${runt} resume rl-x`);
+  t.equal(x.stdout, '1\n', `pause, in the delegated scope: ${x.stderr}`);
+  x = asUser(`${runt} delete --force rl-x && systemctl --user is-active ${unit}; ls -d /sys/fs/cgroup${scope} 2>/dev/null | wc -l`);
+  t.equal(x.stdout, 'inactive\n0\n', `delete stops the user's unit: ${x.stderr}`);
+  inside('systemctl stop user@1000.service');
+  rmSync(join(share, 'rl'), { recursive: true, force: true });
 });

@@ -274,20 +274,70 @@ t.test('cgroupsPath that is not slice:prefix:name, or a bad slice: errors naming
   }
 });
 
-t.test('rootless with --systemd-cgroup: a clear error (no user manager support)', async (t: Test) => {
+t.test("org.systemd.property.* annotations: extra properties of the scope's StartTransientUnit, as runc sends them", async (t: Test) => {
+  const e = setup(t);
+  const sd = env(e);
+  const id = e.id('sd-props');
+  const from = calls().length;
+  const bundle = bundleFor(e, id, (s) => {
+    s.annotations = {
+      'org.systemd.property.CollectMode': '"inactive-or-failed"',
+      'org.systemd.property.TimeoutStopSec': '15',
+      'org.systemd.property.DefaultDependencies': 'true',
+      'org.opencontainers.other': 'not a property',
+    };
+  });
+  const r = sd.runt(['run', '-d', '-b', bundle, id]);
+  t.equal(r.status, 0, r.stderr);
+  const start = calls(from).find((c) => c.member === 'StartTransientUnit')!;
+  const list = start.body[2] as Prop[];
+  const named = (n: string) => list.filter(([name]) => name === n).map(([, v]) => v);
+  t.same(named('CollectMode'), [{ signature: 's', value: 'inactive-or-failed' }]);
+  t.same(named('TimeoutStopUSec'), [{ signature: 't', value: '15000000' }], 'seconds as microseconds, under the USec name');
+  t.same(
+    named('DefaultDependencies').map((v) => v.value),
+    [false, true],
+    "after runt's own: the annotation's value is the one systemd keeps",
+  );
+  t.equal(sd.runt(['delete', '--force', id]).status, 0);
+
+  const bad = e.id('sd-badprop');
+  const before = calls().length;
+  const f = sd.runt([
+    'run',
+    '-d',
+    '-b',
+    bundleFor(e, bad, (s) => {
+      s.annotations = { 'org.systemd.property.CollectMode': 'inactive' };
+    }),
+    bad,
+  ]);
+  t.equal(f.status, 1);
+  t.match(f.stderr, 'annotations["org.systemd.property.CollectMode"]: cannot parse "inactive"');
+  t.notMatch(f.stderr, /\n\s+at /, 'no stack trace');
+  t.same(
+    calls(before).filter((c) => c.member === 'StartTransientUnit'),
+    [],
+    'systemd is not asked',
+  );
+  t.notOk(existsSync(join(e.root, bad)), 'no state dir');
+});
+
+// the user manager's success is tested against a real one (systemd-real.test.ts): it needs a cgroup2-only view
+t.test('rootless with --systemd-cgroup on this hybrid host: the user manager needs cgroup v2 alone, as with runc', async (t: Test) => {
   const e = setup(t);
   const id = e.id('sd-rootless');
   const r = env(e).runt(['--rootless', 'true', 'create', '-b', bundleFor(e, id), id]);
   t.not(r.status, 0);
-  t.match(r.stderr, '--systemd-cgroup: rootless containers (the systemd user manager) are not supported');
+  t.match(r.stderr, '--systemd-cgroup: rootless containers are made by the systemd user manager, which needs cgroup v2 alone; this host is hybrid');
   t.notOk(existsSync(join(e.root, id)));
 });
 
-t.test('features says the systemd driver is there', async (t: Test) => {
+t.test('features says the systemd driver is there, for the system and the user manager', async (t: Test) => {
   const e = setup(t);
   const f = JSON.parse(e.runt(['features']).stdout) as { linux: { cgroup: { systemd: boolean; systemdUser: boolean } } };
   t.same(f.linux.cgroup.systemd, true);
-  t.same(f.linux.cgroup.systemdUser, false);
+  t.same(f.linux.cgroup.systemdUser, true);
 });
 
 t.test('no cgroup dir runt or the fake made is left', async (t: Test) => {

@@ -1,11 +1,15 @@
 // The CRIU RPC codec against bytes protoc made from CRIU 4.2's images/rpc.proto (`protoc --encode=criu_req
 // rpc.proto`), and the criu_opts runt derives from flags and a container's config.
 import t from 'tap';
+import { restoreConsoleSocket } from '../../src/criu/console';
+import { pageServerInfo, requireLazyPipeSize } from '../../src/criu/lazy';
 import { criuReq, criuResp, ReqType } from '../../src/criu/messages';
+import { mountpointPlan } from '../../src/criu/mountpoints';
 import { cgroupRoots, dumpExtMounts, externalMounts, inheritPipes, passThroughOpts, restoreExtMounts } from '../../src/criu/options';
 import { decode, encode, type MessageSpec } from '../../src/criu/proto';
 import type { Spec } from '../../src/spec/generated/types';
 import { optionsOf } from './options';
+import { FAKE_HOST } from './plan-context';
 
 // protoc --encode=criu_req rpc.proto of:
 // type: RESTORE opts { images_dir_fd: 7 pid: -1 leave_running: true log_file: "dump.log"
@@ -165,4 +169,69 @@ t.test('cgroup roots from /proc/PID/cgroup; pipes of the init handed over', asyn
     { key: 'pipe:[77]', fd: 1 },
     { key: 'pipe:[78]', fd: 2 },
   ]);
+});
+
+// protoc --encode=criu_req rpc.proto of: type: DUMP opts { images_dir_fd: 5 lazy_pages: true ps { address: "127.0.0.1" port: 27277 } }
+const LAZY_DUMP_HEX = '0801121608055a0f0a093132372e302e302e31108dd501800301';
+// protoc --encode=criu_resp rpc.proto of: type: NOTIFY success: true notify { script: "orphan-pts-master" }
+const ORPHAN_NOTIFY_HEX = '080610012a130a116f727068616e2d7074732d6d6173746572';
+
+t.test('a lazy dump: --page-server as criu_page_server_info, byte for byte as protoc encodes it', async (t) => {
+  const ps = pageServerInfo('127.0.0.1:27277');
+  t.equal(encode(criuReq, { type: ReqType.DUMP, opts: { imagesDirFd: 5, lazyPages: true, ps } }).toString('hex'), LAZY_DUMP_HEX);
+  t.same(pageServerInfo('[::1]:80'), { address: '::1', port: 80 }, 'IPv6 in brackets');
+  for (const bad of ['nocolon', ':80', 'host:', '::1:80', '[::1]80']) {
+    t.throws(() => pageServerInfo(bad), /--page-server: use --page-server ADDRESS:PORT/, bad);
+  }
+  t.throws(() => pageServerInfo('h:x1'), /--page-server: invalid port number "x1"/);
+  t.throws(() => pageServerInfo('h:70000'), /invalid port number "70000"/);
+});
+
+t.test("a lazy dump needs CRIU's 4 MiB pipe: CAP_SYS_RESOURCE, or fs.pipe-max-size that large", async (t) => {
+  const caps = (eff: string) => `Name:\truntime\nCapEff:\t${eff}\n`;
+  t.throws(() => requireLazyPipeSize(caps('000001fffeffffff'), 1048576), /fs\.pipe-max-size \(1048576\) must be raised to that/);
+  t.doesNotThrow(() => requireLazyPipeSize(caps('000001ffffffffff'), 1048576), 'CAP_SYS_RESOURCE passes the limit');
+  t.doesNotThrow(() => requireLazyPipeSize(caps('000001fffeffffff'), 4194304));
+});
+
+t.test('a restored terminal: its master comes with the orphan-pts-master NOTIFY; --console-socket against process.terminal', async (t) => {
+  t.match(decode(criuResp, Buffer.from(ORPHAN_NOTIFY_HEX, 'hex')), { type: ReqType.NOTIFY, success: true, notify: { script: 'orphan-pts-master' } });
+  const spec = (terminal: boolean) => ({ ociVersion: '1.0.0', process: { terminal, cwd: '/', args: ['sh'] } }) as Spec;
+  t.equal(restoreConsoleSocket(spec(true), '/run/s.sock'), '/run/s.sock');
+  t.equal(restoreConsoleSocket(spec(false), undefined), undefined);
+  t.throws(() => restoreConsoleSocket(spec(true), undefined), /process\.terminal: restoring a container with a terminal needs --console-socket/);
+  t.throws(() => restoreConsoleSocket(spec(false), '/run/s.sock'), /--console-socket: given but process\.terminal is false/);
+});
+
+t.test("the mount points before a restore: binds as create makes them, a stand-in tmpfs for the rest, in a namespace of the shim's own", async (t) => {
+  const spec = {
+    ociVersion: '1.0.0',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup' },
+      { destination: '/srv/data/', type: 'bind', source: 'data', options: ['rbind', 'ro'] },
+      { destination: '/etc/hosts', type: 'bind', source: '/b/hosts.txt', options: ['bind'] },
+    ],
+  } as Spec;
+  const plan = mountpointPlan(spec, '/b', '/b/rootfs', FAKE_HOST);
+  t.same(
+    plan.parent.map((s) => [s.op, ...s.args]),
+    [['RUNT-PLAN', 3], ['MODE', 'wait'], ['CLONE', 0x20000], ['END']],
+  );
+  t.same(
+    plan.child.map((s) => [s.op, s.args.slice(0, 3).join(' '), s.field]),
+    [
+      ['MOUNT_PATH', ' / ', undefined],
+      ['ROOTFS', '/b/rootfs', 'root.path'],
+      ['MOUNT', 'tmpfs /proc tmpfs', 'mounts[0]'],
+      ['MOUNT', 'tmpfs /dev tmpfs', 'mounts[1]'],
+      ['BIND', '/b/data /srv/data dir', 'mounts[3]'],
+      ['BIND', '/b/hosts.txt /etc/hosts file', 'mounts[4]'],
+      ['SEND', 'READY', undefined],
+      ['END', '', undefined],
+    ],
+  );
+  t.same(plan.child[0]!.args[3], (1 << 14) | (1 << 18), 'the namespace is private: nothing made in it reaches the host');
+  t.same(plan.child[2]!.args.slice(3), [0, '', 'dir'], 'a plain tmpfs, whatever the mount would be');
 });

@@ -3,8 +3,17 @@
 // OCI resources → unit properties as runc converts them.
 import t from 'tap';
 import { Variant, decodeMessage, encodeMessage, marshal, MessageType, socketPath, splitSignature, unmarshal, type DBusValue } from '../../src/cgroups/dbus';
-import { expandSlice, resolveCgroupsPath, systemdUnit } from '../../src/cgroups/path';
-import { type Property, rangeToBits, resourceProperties, scopeProperties } from '../../src/cgroups/systemd';
+import { expandSlice, resolveCgroupsPath, scopePath, systemdUnit } from '../../src/cgroups/path';
+import { parseVariantText } from '../../src/cgroups/dbus-text';
+import {
+  annotationProperties,
+  type Property,
+  rangeToBits,
+  requireUserManager,
+  resourceProperties,
+  scopeProperties,
+  userBusAddress,
+} from '../../src/cgroups/systemd';
 import type { CgroupHost } from '../../src/cgroups/host';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -95,6 +104,28 @@ t.test('cgroupsPath → unit and slice', async (t) => {
   t.equal(resolveCgroupsPath('a-b.slice:p:n', 'x', true, '/run/runt', probe), '/a.slice/a-b.slice/p-n.scope');
 });
 
+t.test("the user manager (rootless): its bus, user.slice by default, scopes below the manager's own cgroup", async (t) => {
+  const none = () => false;
+  t.equal(
+    userBusAddress({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/x/bus', XDG_RUNTIME_DIR: '/run/user/1000' }, () => true),
+    'unix:path=/x/bus',
+  );
+  t.equal(
+    userBusAddress({ XDG_RUNTIME_DIR: '/run/user/1000' }, (p) => p === '/run/user/1000/bus'),
+    'unix:path=/run/user/1000/bus',
+  );
+  t.throws(() => userBusAddress({ XDG_RUNTIME_DIR: '/run/user/1000' }, none), /cannot find the systemd user manager's bus/);
+  t.throws(() => userBusAddress({}, none), /neither DBUS_SESSION_BUS_ADDRESS nor \$XDG_RUNTIME_DIR\/bus/);
+  const unit = systemdUnit(undefined, 'c1', 'user.slice');
+  t.match(unit, { slice: 'user.slice', unit: 'runt-c1.scope' }, "runc's rootless default slice");
+  const manager = '/user.slice/user-1000.slice/user@1000.service';
+  t.equal(scopePath(unit, manager), `${manager}/user.slice/runt-c1.scope`);
+  t.equal(scopePath(systemdUnit('-.slice:p:n', 'x'), manager), `${manager}/p-n.scope`, "the manager's root slice");
+  t.equal(scopePath(systemdUnit('a-b.slice:p:n', 'x')), '/a.slice/a-b.slice/p-n.scope', 'the system manager: from the root');
+  t.throws(() => requireUserManager({ mode: 'hybrid' } as CgroupHost), /needs cgroup v2 alone; this host is hybrid/);
+  t.throws(() => requireUserManager({ mode: 'v1' } as CgroupHost), /this host is cgroup v1/);
+});
+
 t.test('resources → unit properties, as runc converts them', async (t) => {
   const r = {
     memory: { limit: 1000, reservation: 500, swap: 3000 },
@@ -161,4 +192,108 @@ t.test('resources → unit properties, as runc converts them', async (t) => {
     DefaultDependencies: false,
   });
   t.ok(props(scopeProperties(host('v2'), unit, 42, undefined)).IOAccounting, 'v2: IOAccounting');
+});
+
+/** A parsed value as signature and value, bigints as strings, bytes as arrays. */
+function typed(text: string): [string, unknown] {
+  const v = parseVariantText(text);
+  const plain = (x: DBusValue): unknown =>
+    typeof x === 'bigint'
+      ? String(x)
+      : x instanceof Variant
+        ? [x.signature, plain(x.value)]
+        : x instanceof Uint8Array
+          ? [...x]
+          : Array.isArray(x)
+            ? x.map(plain)
+            : x;
+  return [v.signature, plain(v.value)];
+}
+
+t.test('values written as text (GVariant text format, as godbus reads them): types given or inferred', async (t) => {
+  t.same(typed('42'), ['i', 42], 'an integer alone is an int32');
+  t.same(typed('-7'), ['i', -7]);
+  t.same(typed('2.5'), ['d', 2.5]);
+  t.same(typed('1e3'), ['d', 1000]);
+  t.same(typed('uint64 30'), ['t', '30']);
+  t.same(typed('@t 18446744073709551615'), ['t', '18446744073709551615']);
+  t.same(typed('byte 0x1f'), ['y', 31], 'hexadecimal');
+  t.same(typed('uint32 010'), ['u', 8], 'a leading 0 is octal, as in Go');
+  t.same(typed('int16 -32768'), ['n', -32768]);
+  t.same(typed('double 3'), ['d', 3]);
+  t.same(typed('true'), ['b', true]);
+  t.same(typed('"a \\"quoted\\" \\u00e9\\n"'), ['s', 'a "quoted" é\n']);
+  t.same(typed("'single'"), ['s', 'single']);
+  t.same(typed('objectpath "/org/x"'), ['o', '/org/x']);
+  t.same(typed('["a", "b"]'), ['as', ['a', 'b']]);
+  t.same(typed('[1, 2.5]'), ['ad', [1, 2.5]], 'an array takes the type all its elements can have');
+  t.same(typed('@au []'), ['au', []]);
+  t.same(typed('[uint64 1, 2]'), ['at', ['1', '2']]);
+  t.same(typed('{"k": 1, "l": 2}'), [
+    'a{si}',
+    [
+      ['k', 1],
+      ['l', 2],
+    ],
+  ]);
+  t.same(typed('<"x">'), ['v', ['s', 'x']]);
+  t.same(typed('b"ab\\x01"'), ['ay', [0x61, 0x62, 1, 0]], 'a byte string ends in NUL');
+  for (const [bad, why] of [
+    ['', /unexpected end/],
+    ['[]', /cannot infer the type of \[\]/],
+    ['byte 256', /256 is out of range for type "y"/],
+    ['uint32 -1', /cannot read -1 as type "u"/],
+    ['int32 "x"', /cannot read x as type "i"/],
+    ['[1, "a"]', /"?a"? does not fit the array/],
+    ['"open', /unterminated string/],
+    ['12abc', /bad number syntax/],
+    ['uint65 1', /unrecognized type "uint65"/],
+    ['1 2', /more text after the value/],
+    ['@z 1', /bad signature/],
+  ] as const) {
+    t.throws(() => parseVariantText(bad), { message: why }, JSON.stringify(bad));
+  }
+});
+
+t.test('org.systemd.property.* annotations: extra properties of the scope, as runc takes them', async (t) => {
+  const list = annotationProperties({
+    'org.systemd.property.CollectMode': '"inactive-or-failed"',
+    'org.systemd.property.TimeoutStopSec': '30',
+    'org.systemd.property.RuntimeMaxSec': 'double 1.5',
+    'org.systemd.property.CPUQuotaPeriodSec': 'uint64 2',
+    'org.systemd.property.TasksMax': 'uint64 10',
+    'org.example.other': 'ignored',
+  });
+  t.same(
+    list.map(([n, v]) => [n, v.signature, typeof v.value === 'bigint' ? String(v.value) : v.value]),
+    [
+      ['CollectMode', 's', 'inactive-or-failed'],
+      ['TimeoutStopUSec', 't', '30000000'],
+      ['RuntimeMaxUSec', 't', '1500000'],
+      ['CPUQuotaPeriodUSec', 't', '2000000'],
+      ['TasksMax', 't', '10'],
+    ],
+    'a ...Sec name after a lower-case letter takes seconds and goes as ...USec in microseconds',
+  );
+  t.same(annotationProperties({ 'org.systemd.property.USec': 'uint64 5' })[0]![0], 'USec', 'no lower-case letter before Sec: as written');
+  t.throws(
+    () => annotationProperties({ 'org.systemd.property.Ab': '1' }),
+    /annotations\["org\.systemd\.property\.Ab"\]: a systemd property name is 3 or more latin letters/,
+  );
+  t.throws(() => annotationProperties({ 'org.systemd.property.Cpu_x': '1' }), /3 or more latin letters/);
+  t.throws(
+    () => annotationProperties({ 'org.systemd.property.CollectMode': 'inactive' }),
+    /annotations\["org\.systemd\.property\.CollectMode"\]: cannot parse "inactive"/,
+  );
+  t.throws(() => annotationProperties({ 'org.systemd.property.TimeoutStopSec': '"30s"' }), /a \.\.\.Sec property takes a number of seconds/);
+  t.throws(() => annotationProperties({ 'org.systemd.property.TimeoutStopSec': '-1' }), /-1 seconds is out of range/);
+
+  const host = { mode: 'hybrid' } as CgroupHost;
+  const unit = systemdUnit('system.slice:runt:x', 'x');
+  const names = scopeProperties(host, unit, 1, { pids: { limit: 5 } }, [['TasksMax', new Variant('t', 9n)]]).map(([n]) => n);
+  t.same(
+    names.slice(-3),
+    ['DefaultDependencies', 'TasksMax', 'TasksMax'],
+    "after runt's own properties, before the resources' (which win, as runc's later Set)",
+  );
 });
