@@ -15,6 +15,7 @@ import { pageServerInfo, requireLazyPipeSize, STATUS_READY, statusReadySignal } 
 import { namespaceExternals, openDir, requireCriu, requireFeatures } from '../criu/host';
 import type { RuntimeContext } from './context';
 import { deleteContainer } from './delete';
+import { unlessAbsent } from './host';
 
 export interface CheckpointOptions extends CriuOptions {
   /** The directory of the images (default: ./checkpoint). */
@@ -113,20 +114,12 @@ async function dump(ctx: RuntimeContext, record: ContainerRecord, options: Check
 
 /** Whether path is a file (not a directory) in the container, seen through its init's root. */
 function isFileIn(pid: number, path: string): boolean {
-  try {
-    return !statSync(`/proc/${pid}/root/${path}`).isDirectory();
-  } catch {
-    return false;
-  }
+  const inRoot = `/proc/${pid}/root/${path}`;
+  return unlessAbsent(`stat ${inRoot}`, () => !statSync(inRoot).isDirectory(), false);
 }
 
 /** What fds 0-2 of the init are ("pipe:[123]", "/dev/null", ...), for restore to hand over pipes. */
 function initDescriptors(pid: number): string[] {
-  return [0, 1, 2].map((fd) => {
-    try {
-      return readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      return '';
-    }
-  });
+  // a closed fd is no link: ''
+  return [0, 1, 2].map((fd) => unlessAbsent(`readlink /proc/${pid}/fd/${fd}`, () => readlinkSync(`/proc/${pid}/fd/${fd}`), ''));
 }

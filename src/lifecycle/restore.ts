@@ -16,7 +16,7 @@ import { ReqType } from '../criu/messages';
 import { cgroupRoots, configFile, DESCRIPTORS, externalMounts, inheritPipes, passThroughOpts, restoreExtMounts, type CriuOptions } from '../criu/options';
 import type { Message } from '../criu/proto';
 import { criuSwrk, CriuError } from '../criu/swrk';
-import { UserError } from '../errors';
+import { errnoOf, hostFailure, UserError } from '../errors';
 import type { Spec } from '../spec/generated/types';
 import { readBundle } from './bundle';
 import type { RuntimeContext } from './context';
@@ -50,7 +50,11 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
   try {
     descriptors = JSON.parse(readFileSync(`${imagePath}/${DESCRIPTORS}`, 'utf8')) as string[];
   } catch (e) {
-    throw new UserError(`--image-path: ${imagePath} holds no checkpoint: ${(e as Error).message}`);
+    // missing or not runt's: not a checkpoint; any other failure is the host's
+    if (e instanceof SyntaxError || errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') {
+      throw new UserError(`--image-path: ${imagePath} holds no checkpoint: ${(e as Error).message}`);
+    }
+    throw hostFailure(`--image-path: reading ${imagePath}/${DESCRIPTORS}`, e);
   }
   await requireCriu(ctx.criu);
   await requireFeatures(ctx.criu, { lazyPages: options.lazyPages });
