@@ -1,7 +1,7 @@
 // The cgroupfs driver: makes, fills, joins and removes the container's cgroup directories.
 import * as fs from 'node:fs';
 import { release } from 'node:os';
-import type { CgroupJoin } from '../plan/cgroup-join';
+import { splitCgroupJoin, type CgroupJoin } from '../plan/cgroup-join';
 import type { LinuxResources } from '../spec/generated/types';
 import { errnoText, HostError, UserError } from '../errors';
 import { fail, type HierarchyDriver, type Probe, type Write } from './emit';
@@ -10,7 +10,7 @@ import { type CgroupHost, type Hierarchy, v1Hierarchy, v2Hierarchy } from './hos
 import { isFrozen } from './freezer';
 import { cgroupDir } from './path';
 import { pidsOf } from './procs';
-import { resourcePlan } from './resources';
+import { type ResourcePlan, resourcePlan } from './resources';
 import { v1Driver } from './v1';
 import { v2Driver } from './v2';
 
@@ -75,13 +75,14 @@ function checkUnused(set: CgroupSet, ownPid?: number): void {
   if (isFrozen(set)) throw new HostError("container's cgroup unexpectedly frozen");
 }
 
-function dirFor(host: CgroupHost, set: CgroupSet, version: 1 | 2, controller: string): string | undefined {
+/** The container's dir in the hierarchy where `controller`'s files of cgroup `version` are. */
+export function dirFor(host: CgroupHost, set: Pick<CgroupSet, 'dirs'>, version: 1 | 2, controller: string): string | undefined {
   const h = version === 1 ? v1Hierarchy(host, controller) : v2Hierarchy(host);
   return h ? set.dirs[h.mountPoint] : undefined;
 }
 
 /** A probe that looks in the container's own cgroup dirs. */
-export function dirProbe(host: CgroupHost, set: CgroupSet): Probe {
+export function dirProbe(host: CgroupHost, set: Pick<CgroupSet, 'dirs'>): Probe {
   return {
     exists(version, controller, file) {
       const dir = dirFor(host, set, version, controller);
@@ -144,17 +145,21 @@ export function applyWrites(host: CgroupHost, set: CgroupSet, writes: Write[]): 
 }
 
 /**
- * Applies linux.resources to the container's cgroup: resourcePlan (probing the real dirs), each write, and on
- * cgroup v2 the device program. Throws a UserError naming the field for anything the host cannot apply.
- * Returns warnings for the caller to print (ignored kernel memory settings).
+ * Applies linux.resources to the container's cgroup: resourcePlan (probing the real dirs), then
+ * applyResourcePlan. Throws a UserError naming the field for anything the host cannot apply. Returns warnings
+ * for the caller to print (ignored kernel memory settings).
  */
 export function applyResources(host: CgroupHost, set: CgroupSet, r: LinuxResources | undefined): string[] {
   if (!r) return [];
   const warnings: string[] = [];
-  const plan = resourcePlan(host, r, { probe: dirProbe(host, set), warnings });
+  applyResourcePlan(host, set, resourcePlan(host, r, { probe: dirProbe(host, set), warnings }));
+  return warnings;
+}
+
+/** Each write of `plan`, then on cgroup v2 the device program. */
+export function applyResourcePlan(host: CgroupHost, set: CgroupSet, plan: ResourcePlan): void {
   applyWrites(host, set, plan.writes);
   if (plan.deviceProgram) attachDeviceFilter(host, set, plan.deviceProgram);
-  return warnings;
 }
 
 /**
@@ -186,7 +191,7 @@ function attachDeviceFilter(host: CgroupHost, set: CgroupSet, insns: Uint8Array)
 }
 
 /** Writes `pid` into cgroup.procs of every dir of the set (retrying EINVAL: a task still being forked). */
-export function addProcess(set: CgroupSet, pid: number): void {
+export function addProcess(set: Pick<CgroupSet, 'dirs'>, pid: number): void {
   for (const dir of Object.values(set.dirs)) {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -206,7 +211,7 @@ export function addProcess(set: CgroupSet, pid: number): void {
 }
 
 /** clone3 with CLONE_INTO_CGROUP: Linux 5.7. */
-function hasCloneIntoCgroup(): boolean {
+export function hasCloneIntoCgroup(): boolean {
   const [major = 0, minor = 0] = release()
     .split('.')
     .map((n) => parseInt(n, 10));
@@ -214,19 +219,14 @@ function hasCloneIntoCgroup(): boolean {
 }
 
 /**
- * How the container's process joins the dirs of `set` by itself (src/plan/cgroup-join.ts): each v1 dir
- * (it has a `tasks` file) by its `tasks` file, the cgroup2 dir by clone3 where `clone3` allows it (the
- * caller's choice) and the kernel has it. `left`: the dirs the runtime still adds the pid to (addProcess).
+ * How a process joins the existing dirs of `set` by itself (splitCgroupJoin): a dir with a `tasks` file is
+ * v1's. `clone3`: the caller allows CLONE_INTO_CGROUP. `left`: the dirs the runtime still adds the pid to
+ * (addProcess).
  */
 export function selfJoin(set: CgroupSet, clone3: boolean): { join: CgroupJoin; left: CgroupSet } {
-  const join: CgroupJoin = { tasks: [] };
-  const left: CgroupSet = { dirs: {}, created: [] };
-  for (const [mountPoint, dir] of Object.entries(set.dirs)) {
-    if (fs.existsSync(`${dir}/tasks`)) join.tasks.push(`${dir}/tasks`);
-    else if (clone3 && join.into === undefined && hasCloneIntoCgroup()) join.into = dir;
-    else left.dirs[mountPoint] = dir;
-  }
-  return { join, left };
+  const dirs = Object.entries(set.dirs).map(([mountPoint, dir]) => ({ mountPoint, dir, version: fs.existsSync(`${dir}/tasks`) ? (1 as const) : (2 as const) }));
+  const { join, left } = splitCgroupJoin(dirs, clone3 && hasCloneIntoCgroup());
+  return { join, left: { dirs: left, created: [] } };
 }
 
 /** Sleeps between rmdir attempts of a busy cgroup (a process that just died may still be counted). */

@@ -2,16 +2,28 @@
 // freezing, usage stats, the cgroup mount.
 
 export { type CgroupHost, type Hierarchy, detectHost, hasControllers, v1Hierarchy, v2Hierarchy } from './host';
-export { SYSTEMD_NOT_RUNNING, type SystemdUnit, cgroupDir, cleanPath, defaultParent, resolveCgroupsPath, systemdUnit } from './path';
-export { type Probe, type Write, type WriteOptions } from './emit';
-export { type ResourcePlan, checkSupported, resourcePlan, resourceWrites } from './resources';
+export { SYSTEMD_NOT_RUNNING, type SystemdUnit, cgroupDir, cgroupDirs, cleanPath, defaultParent, resolveCgroupsPath, scopePath, systemdUnit } from './path';
+export { ASSUME_STANDARD_FILES, type Probe, type Write, type WriteOptions } from './emit';
+export { type ResourcePlan, checkSupported, containerResources, resourcePlan, resourceWrites } from './resources';
 export { blkioToIoWeight, sharesToWeight, swapToV2 } from './v2';
 export { DEFAULT_DEVICE_RULES, checkDeviceRule, containerDeviceRules, deviceRuleV1 } from './devices';
 export { deviceFilter, deviceState } from './ebpf';
 export { hasFreezer, isFrozen, setFrozen } from './freezer';
 export { containerStats, toJson } from './stats';
 export { type CgroupMountOp, cgroupMountPlan } from './mount';
-export { type CgroupSet, addProcess, applyResources, applyWrites, createCgroup, dirProbe, removeCgroup, selfJoin } from './cgroupfs';
+export {
+  type CgroupSet,
+  addProcess,
+  applyResourcePlan,
+  applyResources,
+  applyWrites,
+  createCgroup,
+  dirFor,
+  dirProbe,
+  hasCloneIntoCgroup,
+  removeCgroup,
+  selfJoin,
+} from './cgroupfs';
 
 export { recordParents, removeEmptyParents } from './parents';
 export { pidsOf } from './procs';

@@ -21,7 +21,7 @@ function isReadOnly(options: string[]): boolean {
   return ro;
 }
 
-function containerDir(set: CgroupSet, h: Hierarchy): string {
+function containerDir(set: Pick<CgroupSet, 'dirs'>, h: Hierarchy): string {
   const dir = set.dirs[h.mountPoint];
   if (!dir) throw new Error(`cgroup mount: the container has no cgroup in ${h.mountPoint}`);
   return dir;
@@ -38,7 +38,7 @@ function containerDir(set: CgroupSet, h: Hierarchy): string {
  * container sees only v1 hierarchies.
  * v2: a cgroup2 mount (own cgroup namespace) or a bind mount of the container's v2 dir.
  */
-export function cgroupMountPlan(host: CgroupHost, set: CgroupSet, cgroupns: boolean, options: string[] = []): CgroupMountOp[] {
+export function cgroupMountPlan(host: CgroupHost, set: Pick<CgroupSet, 'dirs'>, cgroupns: boolean, options: string[] = []): CgroupMountOp[] {
   const bindOpts = ['rbind', ...options.filter((o) => o !== 'bind' && o !== 'rbind')];
   if (host.mode === 'v2') {
     const v2 = v2Hierarchy(host);

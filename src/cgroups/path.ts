@@ -1,7 +1,7 @@
 // Where a container's cgroup goes: linux.cgroupsPath → a cgroup path, then a directory per hierarchy.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Hierarchy } from './host';
+import type { CgroupHost, Hierarchy } from './host';
 import { HostError, UserError } from '../errors';
 
 export const SYSTEMD_NOT_RUNNING = 'systemd cgroup driver requested (--systemd-cgroup), but systemd is not running on this host';
@@ -82,6 +82,11 @@ function ownUnderMount(h: Hierarchy): string {
 export function cgroupDir(h: Hierarchy, cgPath: string): string {
   if (cgPath.startsWith('/')) return path.posix.join(h.mountPoint, cgPath);
   return path.posix.join(h.mountPoint, ownUnderMount(h), cleanPath(cgPath));
+}
+
+/** The container's dir in every hierarchy of `host` (mount point → dir): those createCgroup makes. */
+export function cgroupDirs(host: CgroupHost, cgPath: string): Record<string, string> {
+  return Object.fromEntries(host.hierarchies.map((h) => [h.mountPoint, cgroupDir(h, cgPath)]));
 }
 
 export interface SystemdUnit {

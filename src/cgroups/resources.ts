@@ -1,5 +1,6 @@
 // linux.resources → an ordered list of cgroup file writes (pure, given the host and a file probe).
-import type { LinuxResources } from '../spec/generated/types';
+import type { LinuxResources, Spec } from '../spec/generated/types';
+import { containerDeviceRules } from './devices';
 import { ASSUME_STANDARD_FILES, type Ctx, type Write, type WriteOptions, fail, given } from './emit';
 import type { CgroupHost } from './host';
 import { v1Driver } from './v1';
@@ -77,4 +78,9 @@ export function resourcePlan(host: CgroupHost, r: LinuxResources, opts: WriteOpt
 /** The writes of resourcePlan alone. */
 export function resourceWrites(host: CgroupHost, r: LinuxResources, opts: WriteOptions = {}): Write[] {
   return resourcePlan(host, r, opts).writes;
+}
+
+/** linux.resources with runc's default device rules after the config's, as the container's cgroup gets them. */
+export function containerResources(spec: Spec): LinuxResources | undefined {
+  return spec.linux?.resources?.devices ? { ...spec.linux.resources, devices: containerDeviceRules(spec.linux.resources.devices) } : spec.linux?.resources;
 }

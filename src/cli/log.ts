@@ -38,8 +38,9 @@ function write(level: Level, msg: string): void {
 }
 
 export const log = {
-  debug(msg: string): void {
-    if (config.debug) write('debug', msg);
+  /** `msg` may be a function, for a message that costs something to make: called only with --debug. */
+  debug(msg: string | (() => string)): void {
+    if (config.debug) write('debug', typeof msg === 'string' ? msg : msg());
   },
   info(msg: string): void {
     write('info', msg);

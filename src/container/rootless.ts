@@ -27,11 +27,11 @@ function onlyOwnId(mappings: LinuxIDMapping[], own: number): boolean {
 }
 
 /**
- * The id-map actions for the child `pid`, in order. `caller` is the rootless runtime's euid and egid; without
+ * The id-map actions for the child `pid` (a placeholder in a printed plan), in order. `caller` is the rootless runtime's euid and egid; without
  * it (root) both maps are written directly. A map of the caller's own id alone is written directly; a
  * gid_map so written needs "deny" in setgroups first. Any other map goes through its helper.
  */
-export function idMapActions(spec: Spec, pid: number, caller?: { uid: number; gid: number }): IdMapAction[] {
+export function idMapActions(spec: Spec, pid: number | string, caller?: { uid: number; gid: number }): IdMapAction[] {
   const actions: IdMapAction[] = [];
   const maps = [
     { file: 'uid_map' as const, mappings: spec.linux?.uidMappings ?? [], own: caller?.uid, helper: NEWUIDMAP, field: 'linux.uidMappings' },

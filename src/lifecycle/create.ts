@@ -1,25 +1,47 @@
 // runtime.md "Create": the container's process exists, set up, blocked on the exec fifo before the user's
-// program runs; runt itself then exits and leaves the process to the caller.
-import { chmodSync } from 'node:fs';
+// program runs; runt itself then exits and leaves the process to the caller. What is done, in which order, is
+// create's plan (src/plan/container.ts, the one `runt plan` prints); this file reads the facts it is computed
+// from and carries out each part, undoing what it made when a later part fails.
+import { chmodSync, existsSync } from 'node:fs';
 import * as cgroups from '../cgroups';
 import { runHooks } from '../container/hooks';
-import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, unlockContainer, writeAtomic, type ContainerRecord } from '../container/store';
-import { hookStateJson, killAndWait, procStat } from '../container/status';
+import {
+  checkId,
+  containerDir,
+  fifoPath,
+  makeContainerDir,
+  removeContainerDir,
+  saveRecord,
+  unlockContainer,
+  writeAtomic,
+  type ContainerRecord,
+} from '../container/store';
+import { hookStateJson, killAndWait, procStat, specState } from '../container/status';
 import { log } from '../cli/log';
-import { cgroupMountSteps } from '../plan/cgroup-mounts';
-import { buildChildPlan, buildParentPlan, type PlanContext } from '../plan';
-import { withListenFds } from '../plan/process';
+import {
+  createPlan,
+  planContainer,
+  PLACEHOLDER,
+  type ContainerInputs,
+  type MadeCgroup,
+  type PidFacts,
+  type PlannedContainer,
+  type PlanRunner,
+  type RuntimeSection,
+} from '../plan/container';
 import { sessionKeyringName } from '../plan/keyring';
-import { ConfigError } from '../plan/types';
+import { stepsJson } from '../plan/render';
+import { actionSteps, type ContainerCgroup, type RuntimeAction } from '../plan/runtime';
+import type { Step } from '../plan/types';
+import type { Spec } from '../spec/generated/types';
 import { joinRdtGroup, leaveRdtGroup, resctrlRoot } from '../rdt';
 import { runShim, type ShimSession } from '../shim/driver';
-import type { Spec } from '../spec/generated/types';
-import { checkRootlessConfig, idMapActions, rootlessCgroup, runIdMapHelper } from '../container/rootless';
+import { checkRootlessConfig, rootlessCgroup, runIdMapHelper } from '../container/rootless';
 import { readBundle } from './bundle';
 import type { RuntimeContext } from './context';
 import { hostFacts, setgroupsDenied } from './host';
 import { writeProc } from './proc';
-import { containerResources, newRecord } from './record';
+import { newRecord } from './record';
 import { listenFds, nsPid, terminalAtHand } from './stdio';
 import { reclaimAbandoned } from './teardown';
 
@@ -64,134 +86,232 @@ class Undo {
   }
 }
 
-export async function createContainer(ctx: RuntimeContext, id: string, opts: CreateOptions, mode: 'detach' | 'wait'): Promise<Created> {
+/**
+ * --systemd-cgroup: the scope the manager makes, and its cgroup path. Rootless, the user's own manager makes it,
+ * delegated to the user (runc's systemdUser), below the manager's own cgroup, which the manager tells only once
+ * asked (startScope): the path has a placeholder for it until then.
+ */
+async function systemdScope(
+  ctx: RuntimeContext,
+  id: string,
+  spec: Spec,
+  host: cgroups.CgroupHost,
+): Promise<{ cgroupPath: string; systemd: NonNullable<ContainerCgroup['systemd']> }> {
+  const sd = await import('../cgroups/systemd');
+  const instance = ctx.rootless ? 'user' : 'system';
+  if (ctx.rootless) sd.requireUserManager(host);
+  // the system manager's scope: where resolveCgroupsPath says (it checks that systemd runs)
+  const systemPath = ctx.rootless ? undefined : cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, true, ctx.root);
+  const unit = cgroups.systemdUnit(spec.linux?.cgroupsPath, id, ctx.rootless ? 'user.slice' : 'system.slice'); // runc's defaults
+  const cgroupPath = systemPath ?? cgroups.scopePath(unit, PLACEHOLDER.userManagerCgroup);
+  return { cgroupPath, systemd: { unit, instance, properties: sd.annotationProperties(spec.annotations) } };
+}
+
+/**
+ * What create's plan is computed from, read (never changed) on the host: the bundle, the cgroup the container
+ * gets (path, the host's hierarchies, the driver), the host's facts, create's flags. `execFifo`: where create
+ * makes the exec fifo (a placeholder in a printed plan).
+ */
+async function containerInputs(ctx: RuntimeContext, id: string, opts: CreateOptions, mode: 'detach' | 'wait', execFifo: string): Promise<ContainerInputs> {
   const { bundle, spec } = readBundle(opts.bundle);
   const cgroupHost = cgroups.detectHost();
-  // rootless with --systemd-cgroup: the user's own systemd makes the scope, delegated to the user (runc's systemdUser)
-  const systemdInstance = ctx.rootless ? 'user' : 'system';
-  const defaultSlice = ctx.rootless ? 'user.slice' : 'system.slice'; // runc's defaults
-  let cgroupPath = '';
-  if (ctx.systemdCgroup && ctx.rootless) {
-    (await import('../cgroups/systemd')).requireUserManager(cgroupHost);
-    // checked now; its path is below the manager's own cgroup, which the manager tells once asked (startScope)
-    cgroups.systemdUnit(spec.linux?.cgroupsPath, id, defaultSlice);
-  } else cgroupPath = cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, ctx.systemdCgroup, ctx.root);
+  const { cgroupPath, systemd } = ctx.systemdCgroup
+    ? await systemdScope(ctx, id, spec, cgroupHost)
+    : { cgroupPath: cgroups.resolveCgroupsPath(spec.linux?.cgroupsPath, id, false, ctx.root), systemd: undefined };
   if (ctx.rootless) checkRootlessConfig(spec);
   const withCgroup = !ctx.rootless || ctx.systemdCgroup || rootlessCgroup(cgroupHost, cgroupPath, spec, process.geteuid!(), log);
-  const rdtRoot = spec.linux?.intelRdt ? resctrlRoot() : undefined;
-  await reclaimAbandoned(ctx, id);
-  const undo = new Undo();
-  try {
-    const record: ContainerRecord = { ...newRecord(id, bundle, spec), ...(opts.noNewKeyring ? { noNewKeyring: true } : {}) };
-    const { dir, lock } = makeContainerDir(ctx.root, record);
-    undo.push(() => removeContainerDir(dir));
-    undo.push(() => unlockContainer(lock));
+  const cgroup: ContainerCgroup | undefined = withCgroup
+    ? {
+        host: cgroupHost,
+        dirs: cgroups.cgroupDirs(cgroupHost, cgroupPath),
+        path: cgroupPath,
+        ...(systemd ? { systemd } : {}),
+        cloneIntoCgroup: cgroups.hasCloneIntoCgroup(),
+      }
+    : undefined;
+  return {
+    id,
+    bundle,
+    spec,
+    mode,
+    execFifo,
+    consoleSocket: opts.consoleSocket,
+    consoleRelay: terminalAtHand(mode),
+    noPivot: opts.noPivot,
+    listenFds: listenFds(),
+    preserveFds: opts.preserveFds,
+    ...(opts.noNewKeyring ? {} : { sessionKeyring: sessionKeyringName(id) }),
+    rootless: ctx.rootless,
+    ...(ctx.rootless ? { caller: { uid: process.geteuid!(), gid: process.getegid!() } } : {}),
+    host: hostFacts(),
+    ...(cgroup ? { cgroup } : {}),
+    ...(spec.linux?.intelRdt ? { rdtRoot: resctrlRoot() } : {}),
+    warn: (msg) => log.warn(msg),
+  };
+}
+
+/** create's runner of its plan: each part carried out as it comes, recorded in the container's state. */
+class CreateRun implements PlanRunner<number> {
+  readonly undo = new Undo();
+  readonly record: ContainerRecord;
+  private lock = -1;
+  private cgroup: cgroups.CgroupSet | undefined;
+  session: ShimSession | undefined;
+
+  constructor(
+    private readonly ctx: RuntimeContext,
+    private readonly inputs: ContainerInputs,
+    readonly dir: string,
+    noNewKeyring: boolean,
+  ) {
+    this.record = { ...newRecord(inputs.id, inputs.bundle, inputs.spec), ...(noNewKeyring ? { noNewKeyring: true } : {}) };
+  }
+
+  /** The container's state dir (its record in it, locked) and the exec fifo. */
+  async makeStateDir(): Promise<void> {
+    const { lock } = makeContainerDir(this.ctx.root, this.record);
+    this.lock = lock;
+    this.undo.push(() => removeContainerDir(this.dir));
+    this.undo.push(() => unlockContainer(lock));
     faultPoint('dir-made');
     const { mkfifo } = await import('../sys/native');
-    mkfifo(fifoPath(dir), 0o622);
+    mkfifo(this.inputs.execFifo, 0o622);
     // the process opens it after taking the container user's ids: writable by others, as runc makes it
-    chmodSync(fifoPath(dir), 0o622);
+    chmodSync(this.inputs.execFifo, 0o622);
+  }
 
-    let cgroup: cgroups.CgroupSet | undefined;
-    // the cgroupfs driver makes the cgroup now; systemd's scope needs the container's pid (onPid)
-    const setUpCgroup = async (pid?: number): Promise<void> => {
-      let set: cgroups.CgroupSet;
-      let stopUnit = async (): Promise<void> => {};
-      if (pid === undefined) set = cgroups.createCgroup(cgroupHost, cgroupPath);
-      else {
-        const systemd = await import('../cgroups/systemd');
-        const unit = cgroups.systemdUnit(spec.linux?.cgroupsPath, id, defaultSlice);
-        const extra = systemd.annotationProperties(spec.annotations);
-        set = await systemd.startScope(cgroupHost, unit, pid, spec.linux?.resources, extra, systemdInstance);
-        stopUnit = async () => {
-          killAndWait(pid); // the process goes first (its own undo, pushed earlier, would come after this one)
-          await systemd.stopScope(unit.unit, systemdInstance);
-        };
+  async run(section: RuntimeSection, actions: RuntimeAction<number>[]): Promise<void> {
+    log.debug(() => `plan ${section}: ${stepsJson(actions.flatMap(actionSteps))}`);
+    for (const action of actions) await this.carryOut(action);
+  }
+
+  private async carryOut(action: RuntimeAction<number>): Promise<void> {
+    switch (action.kind) {
+      case 'cgroup':
+        return this.makeCgroup(action.cgroup, action.pid);
+      case 'resources':
+        return cgroups.applyResourcePlan(action.cgroup.host, this.cgroupSet(), action.plan);
+      case 'idmap':
+        return action.map.kind === 'write' ? writeProc(action.pid, action.map.file, action.map.content, action.map.field) : runIdMapHelper(action.map);
+      case 'cgroup-add':
+        return cgroups.addProcess({ dirs: action.dirs }, action.pid);
+      case 'oom-score':
+        return writeProc(action.pid, 'oom_score_adj', String(action.value), 'process.oomScoreAdj');
+      case 'rdt': {
+        const rdt = joinRdtGroup(action.rdt, action.id, action.pid, action.root);
+        this.undo.push(() => leaveRdtGroup(rdt));
+        this.record.rdt = rdt;
+        return saveRecord(this.dir, this.record);
       }
-      cgroup = set;
-      cgroups.recordParents(ctx.root, set);
-      undo.push(async () => {
-        await stopUnit();
-        cgroups.removeCgroup(set);
-        cgroups.removeEmptyParents(ctx.root, set);
-      });
-      record.cgroup = set;
-      saveRecord(dir, record); // from here a create that dies half-way leaves what `delete` needs to clean up
-      faultPoint('cgroup-made');
-      for (const warning of cgroups.applyResources(cgroupHost, set, containerResources(spec))) log.warn(warning);
-    };
-    if (withCgroup && !ctx.systemdCgroup) await setUpCgroup();
+      case 'hooks':
+        return runHooks(action.hooks, action.name, action.state);
+    }
+  }
 
-    const joined = cgroup ? cgroups.selfJoin(cgroup, true) : undefined;
-    const host = hostFacts();
-    const listen = listenFds();
-    const planCtx: PlanContext = {
-      bundle,
-      mode,
-      execFifo: fifoPath(dir),
-      consoleSocket: opts.consoleSocket,
-      consoleRelay: terminalAtHand(mode),
-      noPivot: opts.noPivot,
-      preserveFds: listen + opts.preserveFds,
-      host,
-      cgroupMountSteps: (mount, field, cgroupns) => {
-        if (!cgroup) throw new ConfigError(`${field}: rootless: the container has no cgroup to mount (none is delegated)`);
-        return cgroupMountSteps(cgroups.cgroupMountPlan(cgroupHost, cgroup, cgroupns, mount.options), mount, field);
-      },
-      rootless: ctx.rootless,
-      warn: (msg) => log.warn(msg),
-      ...(opts.noNewKeyring ? {} : { sessionKeyring: sessionKeyringName(id) }),
-      cgroupJoin: joined?.join,
-    };
-    const parent = buildParentPlan(spec, planCtx);
-    const session = await runShim(parent.steps, planCtx.preserveFds, {
-      onPid: async (pid) => {
-        undo.push(() => killAndWait(pid));
-        record.pid = pid;
-        record.startTime = procStat(pid)?.startTime ?? '';
-        saveRecord(dir, record);
-        faultPoint('got-pid');
-        if (fault('shim-killed')) process.kill(pid, 'SIGKILL');
-        if (withCgroup && ctx.systemdCgroup) await setUpCgroup(pid);
-        // the cgroupfs driver's dirs the child did not join by itself; systemd's scope (made just now) all of them
-        setUpFromOutside(spec, pid, joined ? joined.left : cgroup, ctx.rootless);
-        if (rdtRoot) {
-          const rdt = joinRdtGroup(spec.linux!.intelRdt!, id, pid, rdtRoot);
-          undo.push(() => leaveRdtGroup(rdt));
-          record.rdt = rdt;
-          saveRecord(dir, record);
-        }
-        const withFds = listen && spec.process ? { ...spec, process: withListenFds(spec.process, listen, nsPid(pid)) } : spec;
-        const childCtx = { ...planCtx, setgroupsDenied: setgroupsDenied(pid) };
-        return buildChildPlan(withFds, parent.namespaces, childCtx, hookStateJson(record, 'creating'));
-      },
-      onHooks: async () => {
-        const state = hookStateJson(record, 'creating');
-        await runHooks(spec.hooks?.prestart, 'prestart', state);
-        await runHooks(spec.hooks?.createRuntime, 'createRuntime', state);
-      },
+  private cgroupSet(): cgroups.CgroupSet {
+    if (!this.cgroup) throw new Error("create: the container's cgroup is used before it is made");
+    return this.cgroup;
+  }
+
+  /** The cgroupfs driver's dirs, or systemd's scope with the container's `pid` in it; recorded for `delete`. */
+  private async makeCgroup(cgroup: ContainerCgroup, pid: number | undefined): Promise<void> {
+    let set: cgroups.CgroupSet;
+    let stopUnit = async (): Promise<void> => {};
+    if (!cgroup.systemd) set = cgroups.createCgroup(cgroup.host, cgroup.path);
+    else {
+      if (pid === undefined) throw new Error("create: systemd's scope is made without the container's pid");
+      const systemd = await import('../cgroups/systemd');
+      const { unit, instance, properties } = cgroup.systemd;
+      set = await systemd.startScope(cgroup.host, unit, pid, this.inputs.spec.linux?.resources, properties, instance);
+      stopUnit = async () => {
+        killAndWait(pid); // the process goes first (its own undo, pushed earlier, would come after this one)
+        await systemd.stopScope(unit.unit, instance);
+      };
+    }
+    this.cgroup = set;
+    cgroups.recordParents(this.ctx.root, set);
+    this.undo.push(async () => {
+      await stopUnit();
+      cgroups.removeCgroup(set);
+      cgroups.removeEmptyParents(this.ctx.root, set);
     });
+    this.record.cgroup = set;
+    saveRecord(this.dir, this.record); // from here a create that dies half-way leaves what `delete` needs to clean up
+    faultPoint('cgroup-made');
+  }
+
+  madeCgroup(cgroup: ContainerCgroup): MadeCgroup {
+    const set = this.cgroupSet();
+    return { dirs: set.dirs, probe: cgroups.dirProbe(cgroup.host, set) };
+  }
+
+  async shim(parent: Step[], preserveFds: number, child: (pid: number) => Promise<Step[]>, hooks: () => Promise<void>): Promise<void> {
+    this.session = await runShim(parent, preserveFds, {
+      onPid: async (pid) => {
+        this.recordPid(pid);
+        return child(pid);
+      },
+      onHooks: hooks,
+    });
+  }
+
+  /** The child exists: it is killed if create fails from here, and its pid is in the record. */
+  private recordPid(pid: number): void {
+    this.undo.push(() => killAndWait(pid));
+    this.record.pid = pid;
+    this.record.startTime = procStat(pid)?.startTime ?? '';
+    saveRecord(this.dir, this.record);
+    faultPoint('got-pid');
+    if (fault('shim-killed')) process.kill(pid, 'SIGKILL');
+  }
+
+  pidFacts(pid: number): PidFacts {
+    return {
+      nsPid: this.inputs.listenFds ? nsPid(pid) : pid,
+      setgroupsDenied: setgroupsDenied(pid),
+      state: hookStateJson(this.record, 'creating'),
+    };
+  }
+
+  /** The child waits on the exec fifo: the container is created. */
+  finish(pidFile: string | undefined): Created {
     faultPoint('before-done');
-    record.createdDone = true;
-    saveRecord(dir, record);
-    if (opts.pidFile) writeAtomic(opts.pidFile, String(session.pid));
-    unlockContainer(lock);
-    return { record, dir, session };
+    this.record.createdDone = true;
+    saveRecord(this.dir, this.record);
+    if (pidFile) writeAtomic(pidFile, String(this.record.pid));
+    unlockContainer(this.lock);
+    return { record: this.record, dir: this.dir, session: this.session! };
+  }
+}
+
+export async function createContainer(ctx: RuntimeContext, id: string, opts: CreateOptions, mode: 'detach' | 'wait'): Promise<Created> {
+  const dir = containerDir(ctx.root, id);
+  const inputs = await containerInputs(ctx, id, opts, mode, fifoPath(dir));
+  await reclaimAbandoned(ctx, id);
+  const run = new CreateRun(ctx, inputs, dir, opts.noNewKeyring);
+  try {
+    await run.makeStateDir();
+    await createPlan(inputs, run);
+    return run.finish(opts.pidFile);
   } catch (e) {
-    await undo.run();
+    await run.undo.run();
     throw e;
   }
 }
 
-/** Done by the runtime while the child waits: id maps, the cgroups it does not join by itself, OOM score. */
-function setUpFromOutside(spec: Spec, pid: number, cgroup: cgroups.CgroupSet | undefined, rootless: boolean): void {
-  const caller = rootless ? { uid: process.geteuid!(), gid: process.getegid!() } : undefined;
-  for (const action of idMapActions(spec, pid, caller)) {
-    if (action.kind === 'write') writeProc(pid, action.file, action.content, action.field);
-    else runIdMapHelper(action);
-  }
-  if (cgroup) cgroups.addProcess(cgroup, pid);
-  if (spec.process?.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(spec.process.oomScoreAdj), 'process.oomScoreAdj');
+/**
+ * create's plan for container `id`, computed as create computes it, with nothing made: no state dir, cgroup
+ * or process. A new cgroup is taken to have the standard files (runt plan cannot look in one it does not make).
+ */
+export async function planCreate(ctx: RuntimeContext, id: string, opts: CreateOptions): Promise<PlannedContainer> {
+  checkId(id);
+  const inputs = await containerInputs(ctx, id, opts, 'detach', fifoPath(`${PLACEHOLDER.stateDir}/${id}`));
+  const dirs = inputs.cgroup?.dirs ?? {};
+  // a cgroup that exists already is looked at, as create would
+  const made = Object.keys(dirs).length > 0 && Object.values(dirs).every((dir) => existsSync(dir));
+  const probe = made && inputs.cgroup ? cgroups.dirProbe(inputs.cgroup.host, { dirs }) : cgroups.ASSUME_STANDARD_FILES;
+  const state = JSON.stringify({ ...specState(newRecord(id, inputs.bundle, inputs.spec), 'creating'), pid: PLACEHOLDER.pid });
+  return planContainer(inputs, { probe, state });
 }
 
 /** true in the test build only (scripts/build.mjs --faults); false in production, where esbuild drops the fault points. */

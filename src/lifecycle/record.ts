@@ -1,8 +1,7 @@
-// What create and restore share when they make a container: its first record, and the resources its cgroup gets.
-import * as cgroups from '../cgroups';
+// What create and restore share when they make a container: its first record.
 import { OCI_VERSION, type ContainerRecord } from '../container/store';
 import { rootfsPath } from '../plan';
-import type { LinuxResources, Spec } from '../spec/generated/types';
+import type { Spec } from '../spec/generated/types';
 
 /** The record of a container being made (no process yet): create's, and restore's. */
 export function newRecord(id: string, bundle: string, spec: Spec): ContainerRecord {
@@ -19,11 +18,4 @@ export function newRecord(id: string, bundle: string, spec: Spec): ContainerReco
     annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
     config: spec,
   };
-}
-
-/** linux.resources with runc's default device rules after the config's, as the container's cgroup gets them. */
-export function containerResources(spec: Spec): LinuxResources | undefined {
-  return spec.linux?.resources?.devices
-    ? { ...spec.linux.resources, devices: cgroups.containerDeviceRules(spec.linux.resources.devices) }
-    : spec.linux?.resources;
 }

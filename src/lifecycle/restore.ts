@@ -21,7 +21,7 @@ import type { Spec } from '../spec/generated/types';
 import { readBundle } from './bundle';
 import type { RuntimeContext } from './context';
 import { hostFacts } from './host';
-import { containerResources, newRecord } from './record';
+import { newRecord } from './record';
 import { forwardSignals } from './stdio';
 import { reclaimAbandoned } from './teardown';
 
@@ -78,7 +78,7 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
       record.cgroup = cgroup;
       saveRecord(dir, record);
       // with runc's default device rules, as create applies them: CRIU mknods the devices of a /dev tmpfs
-      for (const warning of cgroups.applyResources(cgroupHost, cgroup, containerResources(spec))) log.warn(warning);
+      for (const warning of cgroups.applyResources(cgroupHost, cgroup, cgroups.containerResources(spec))) log.warn(warning);
     }
     const consoleFd = consoleSocket === undefined ? undefined : await connectConsole(consoleSocket);
     if (consoleFd !== undefined) fds.push(consoleFd);

@@ -11,6 +11,29 @@ export interface CgroupJoin {
   into?: string;
 }
 
+/** One of the container's cgroup dirs: its hierarchy (mount point) and that hierarchy's version. */
+export interface CgroupDir {
+  mountPoint: string;
+  dir: string;
+  version: 1 | 2;
+}
+
+/**
+ * How the child joins `dirs` by itself: each v1 dir by its `tasks` file, the cgroup2 dir by clone3 where
+ * `cloneInto` (the kernel has CLONE_INTO_CGROUP, and the caller allows it). `left`: the dirs the runtime still
+ * adds the pid to (mount point → dir).
+ */
+export function splitCgroupJoin(dirs: CgroupDir[], cloneInto: boolean): { join: CgroupJoin; left: Record<string, string> } {
+  const join: CgroupJoin = { tasks: [] };
+  const left: Record<string, string> = {};
+  for (const { mountPoint, dir, version } of dirs) {
+    if (version === 1) join.tasks.push(`${dir}/tasks`);
+    else if (cloneInto && join.into === undefined) join.into = dir;
+    else left[mountPoint] = dir;
+  }
+  return { join, left };
+}
+
 /** The parent's steps, right before CLONE. */
 export function cgroupOpenSteps(join: CgroupJoin | undefined): Step[] {
   if (!join) return [];

@@ -1,16 +1,18 @@
 // A config.json mount of type "cgroup" expands to several mounts (one per hierarchy on v1, see
 // cgroups/mount.ts); this turns that list into plan steps like any other mount.
-import type { CgroupMountOp } from '../cgroups';
+import { cgroupMountPlan } from '../cgroups/mount';
 import type { Mount } from '../spec/generated/types';
 import { mountSteps } from './mounts';
-import { step, type Step } from './types';
+import { ConfigError, step, type CgroupFacts, type Step } from './types';
 
 /** The cgroup dirs it binds always exist and are directories: no host lookups needed. */
 const CGROUP_HOST = { lastCap: 0, inUserNamespace: false, kindOf: () => 'dir' as const, isProcfs: () => false, lsm: { selinux: false } };
 
-export function cgroupMountSteps(ops: CgroupMountOp[], mount: Mount, field: string): Step[] {
+/** `cgroup`: the container's, none for a rootless container without a delegated cgroup. */
+export function cgroupMountSteps(cgroup: CgroupFacts | undefined, mount: Mount, field: string, cgroupns: boolean): Step[] {
+  if (!cgroup) throw new ConfigError(`${field}: rootless: the container has no cgroup to mount (none is delegated)`);
   const steps: Step[] = [];
-  for (const op of ops) {
+  for (const op of cgroupMountPlan(cgroup.host, cgroup, cgroupns, mount.options)) {
     if (op.kind === 'symlink') {
       steps.push(step('SYMLINK', [op.target, `${mount.destination}/${op.linkpath}`], field));
       continue;

@@ -1,7 +1,8 @@
 // config.json → the two plan segments the shim executes: the parent's (up to clone) and the child's (sent
 // once the runtime knows the pid). Pure: everything about the host comes in through PlanContext.
-import type { Hook, Mount, Spec } from '../spec/generated/types';
+import type { Hook, Spec } from '../spec/generated/types';
 import { cgroupJoinSteps, cgroupOpenSteps, type CgroupJoin } from './cgroup-join';
+import { cgroupMountSteps } from './cgroup-mounts';
 import { deviceSteps } from './devices';
 import { CLONE, MS } from './linux';
 import { idmapTreeSteps, isBindMount, isIdmapped, mountSteps, rootfsPropagationSteps } from './mounts';
@@ -13,7 +14,7 @@ import { joinKeyringSteps } from './keyring';
 import { keyringLabelSteps, lsmSteps, mountLabel } from './lsm';
 import { consoleSteps, terminalSteps, type ConsoleChoice } from './terminal';
 import { seccompListenerSteps, seccompSteps } from './seccomp';
-import { ConfigError, step, type HostFacts, type Step } from './types';
+import { ConfigError, step, type CgroupFacts, type HostFacts, type Step } from './types';
 
 export const PLAN_VERSION = 3;
 
@@ -25,8 +26,8 @@ export interface PlanContext extends ConsoleChoice {
   noPivot: boolean;
   preserveFds: number;
   host: HostFacts;
-  /** The steps for a mount of type "cgroup" (they depend on the host's hierarchies and the container's cgroup). */
-  cgroupMountSteps(mount: Mount, field: string, cgroupns: boolean): Step[];
+  /** The container's cgroup, which a mount of type "cgroup" shows; none for a rootless one without a delegated cgroup. */
+  cgroup?: CgroupFacts;
   warn(msg: string): void;
   /**
    * The runtime is not root (rootless mode): it can write the child's /proc files (id maps) only while the
@@ -210,7 +211,7 @@ export function buildChildPlan(spec: Spec, ns: NamespacePlan, ctx: PlanContext, 
   let trees = 0; // the n-th id-mapped mount takes the tree the parent's n-th IDMAP_TREE made
   mounts.forEach((m, i) => {
     const field = `mounts[${i}]`;
-    if (m.type === 'cgroup' && !isBindMount(m)) steps.push(...ctx.cgroupMountSteps(m, field, ns.has('cgroup')));
+    if (m.type === 'cgroup' && !isBindMount(m)) steps.push(...cgroupMountSteps(ctx.cgroup, m, field, ns.has('cgroup')));
     else steps.push(...mountSteps(m, field, ctx.bundle, ctx.host, isIdmapped(m) ? trees++ : -1, label));
   });
   const canMknod = !ns.isNew('user') && !ns.has('user') && !ctx.host.inUserNamespace;

@@ -87,7 +87,7 @@ export function setEnv(env: string[] | undefined, add: string[]): string[] {
  * systemd socket activation (sd_listen_fds(3)): the process gets runt's LISTEN_FDS fds from 3 on, and learns
  * of them from LISTEN_FDS and LISTEN_PID (its pid as it sees it, in its own pid namespace).
  */
-export function withListenFds(proc: Process, fds: number, pid: number): Process {
+export function withListenFds(proc: Process, fds: number, pid: number | string): Process {
   return fds === 0 ? proc : { ...proc, env: setEnv(proc.env, [`LISTEN_FDS=${fds}`, `LISTEN_PID=${pid}`]) };
 }
 

@@ -1,5 +1,6 @@
 // The plan: what the shim executes, as data. Builders in this folder are pure: config and host facts in,
 // steps out. See native-shim/README.md for every op.
+import type { CgroupHost } from '../cgroups/host';
 import { UserError } from '../errors';
 import type { LsmFacts } from './lsm';
 
@@ -24,6 +25,17 @@ export interface HostFacts {
   inUserNamespace: boolean;
   /** The LSMs that can label the container's process and mounts. */
   lsm: LsmFacts;
+}
+
+/**
+ * The container's cgroup, as the builders see it: the host's hierarchies and the container's dir in each (made
+ * by create's cgroup driver, or to be made: the same paths either way). Read before planning, never looked up
+ * by the builders.
+ */
+export interface CgroupFacts {
+  host: CgroupHost;
+  /** key: a hierarchy's mount point; value: the container's cgroup dir in it. */
+  dirs: Record<string, string>;
 }
 
 export function step(op: string, args: Arg[] = [], field?: string): Step {

@@ -47,8 +47,8 @@ export function resctrlRoot(mountinfo = readFileSync('/proc/self/mountinfo', 'ut
   return root;
 }
 
-/** runc's closID check: a name, or `/` for the default CLOS (the resctrl root). */
-function closDir(root: string, rdt: LinuxIntelRdt, id: string): string {
+/** The group's CLOS dir, with runc's closID check: a name, or `/` for the default CLOS (the resctrl root). */
+export function closDir(root: string, rdt: LinuxIntelRdt, id: string): string {
   const clos = rdt.closID;
   if (clos === undefined || clos === '') return join(root, id);
   if (clos === '/') return root;

@@ -4,7 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Socket } from 'node:net';
+import { log } from '../cli/log';
 import { encodePlan } from '../plan/encode';
+import { stepsJson } from '../plan/render';
 import type { Step } from '../plan/types';
 import { hostFailure, UserError } from '../errors';
 
@@ -132,6 +134,7 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
   const socket = shim.stdio[syncFd] as Socket;
   const lines = new Lines(socket);
   const steps: Step[] = [...parent];
+  log.debug(() => `plan parent: ${stepsJson(parent)}`);
   socket.write(encodePlan(parent));
 
   const fail = async (line: string | undefined): Promise<never> => {
@@ -152,6 +155,7 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
   try {
     const child = await cb.onPid(pid);
     steps.push(...child);
+    log.debug(() => `plan child: ${stepsJson(child)}`);
     socket.write(encodePlan(child));
     for (;;) {
       const line = await lines.next();

@@ -813,13 +813,13 @@ t.test('cgroup mount plan', async (t) => {
     hierarchies: [{ version: 1, mountPoint: '/cg/cpuacct,cpu', root: '/', controllers: ['cpu', 'cpuacct'], ownPath: '/' }],
   };
   t.same(
-    cgroupMountPlan(renamed, { dirs: { '/cg/cpuacct,cpu': '/cg/cpuacct,cpu/x' }, created: [] }, false)
+    cgroupMountPlan(renamed, { dirs: { '/cg/cpuacct,cpu': '/cg/cpuacct,cpu/x' } }, false)
       .slice(1, 2)
       .map((op) => op.kind === 'mount' && op.target),
     ['cpuacct,cpu'],
     "a hierarchy's dir is named as the host's mount point",
   );
-  t.throws(() => cgroupMountPlan(v1, { dirs: {}, created: [] }, false), /no cgroup in \/cg\/cpu,cpuacct/);
+  t.throws(() => cgroupMountPlan(v1, { dirs: {} }, false), /no cgroup in \/cg\/cpu,cpuacct/);
 
   const v2 = v2Host('/cg');
   const set2: CgroupSet = { dirs: { '/cg': '/cg/runt/c1' }, created: [] };
@@ -930,7 +930,7 @@ t.test('create, apply, add, pids, remove on a fake hybrid cgroupfs', async (t) =
   write(`${cg}/memory/runt/c1/sub/cgroup.procs`, '777\n');
   t.same(pidsOf(set), [777, 12345], 'sub-cgroups count');
   fs.rmSync(`${cg}/memory/runt/c1/sub`, { recursive: true });
-  t.throws(() => addProcess({ dirs: { x: `${cg}/nope` }, created: [] }, 1), /cannot add pid 1 to .*nope: ENOENT/);
+  t.throws(() => addProcess({ dirs: { x: `${cg}/nope` } }, 1), /cannot add pid 1 to .*nope: ENOENT/);
 
   // a second container under the same parent
   const set2 = createCgroup(host, '/runt/c2');

@@ -1,7 +1,7 @@
 // The PlanContext the unit tests build plans with: a made-up host (a source ending in .txt is a file, one
-// with "missing" in its path does not exist, anything else is a directory) and no warnings kept.
+// with "missing" in its path does not exist, anything else is a directory, a cgroup v2 host) and no warnings kept.
 import type { PlanContext } from '../../src/plan';
-import type { HostFacts } from '../../src/plan/types';
+import type { CgroupFacts, HostFacts } from '../../src/plan/types';
 
 export const FAKE_HOST: HostFacts = {
   lastCap: 40,
@@ -9,6 +9,12 @@ export const FAKE_HOST: HostFacts = {
   isProcfs: (p) => p === '/proc',
   inUserNamespace: false,
   lsm: { selinux: false },
+};
+
+/** A cgroup v2 host; the container's cgroup is /runt/c. */
+export const FAKE_CGROUP: CgroupFacts = {
+  host: { mode: 'v2', hierarchies: [{ version: 2, mountPoint: '/sys/fs/cgroup', root: '/', controllers: ['cpu', 'memory', 'pids'], ownPath: '/' }] },
+  dirs: { '/sys/fs/cgroup': '/sys/fs/cgroup/runt/c' },
 };
 
 export function planContext(over: Partial<PlanContext> = {}): PlanContext {
@@ -19,7 +25,7 @@ export function planContext(over: Partial<PlanContext> = {}): PlanContext {
     noPivot: false,
     preserveFds: 0,
     host: FAKE_HOST,
-    cgroupMountSteps: () => [],
+    cgroup: FAKE_CGROUP,
     warn: () => undefined,
     ...over,
   };
