@@ -47,13 +47,18 @@ export const GLOBAL_FLAGS = [
   { name: 'help', short: 'h', type: 'bool', describe: 'show help' },
 ] as const satisfies readonly FlagSpec[];
 
-const CREATE_FLAGS = [
+/** create's flags that change its plan: `runt plan` takes them too. */
+const PLAN_FLAGS = [
   { name: 'bundle', short: 'b', type: 'string', describe: 'bundle directory (default: the current directory)' },
-  { name: 'pid-file', type: 'string', describe: "write the container process's pid to this file" },
   { name: 'console-socket', type: 'string', describe: "AF_UNIX socket that receives the terminal's master fd" },
   { name: 'no-pivot', type: 'bool', describe: 'use MS_MOVE and chroot instead of pivot_root' },
   { name: 'no-new-keyring', type: 'bool', describe: 'do not create a new session keyring' },
   { name: 'preserve-fds', type: 'int', describe: 'pass this many fds from 3 on to the container' },
+] as const satisfies readonly FlagSpec[];
+
+const CREATE_FLAGS = [
+  ...PLAN_FLAGS,
+  { name: 'pid-file', type: 'string', describe: "write the container process's pid to this file" },
 ] as const satisfies readonly FlagSpec[];
 
 /** runc's flags shared by checkpoint and restore, passed to CRIU. */
@@ -71,7 +76,18 @@ const CRIU_FLAGS = [
 ] as const satisfies readonly FlagSpec[];
 
 export const COMMANDS = [
-  { name: 'create', args: ['<container-id>'], describe: 'create a container (its process waits for start)', flags: CREATE_FLAGS },
+  {
+    name: 'create',
+    args: ['<container-id>'],
+    describe: 'create a container (its process waits for start)',
+    flags: [...CREATE_FLAGS, { name: 'dry-run', type: 'bool', describe: 'print the plan (as runt plan) and make nothing' }],
+  },
+  {
+    name: 'plan',
+    args: ['[container-id]'],
+    describe: 'print the steps create would take for a bundle, each with its config field; makes nothing',
+    flags: [...PLAN_FLAGS, { name: 'format', short: 'f', type: 'string', choices: ['text', 'json'], describe: 'output format (default text)' }],
+  },
   { name: 'start', args: ['<container-id>'], describe: 'run the user process of a created container', flags: [] },
   { name: 'state', args: ['<container-id>'], describe: 'print the state of a container as JSON', flags: [] },
   {

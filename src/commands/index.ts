@@ -5,6 +5,7 @@ import type { Handler } from './context';
 
 export const HANDLERS: { readonly [N in CommandName]: () => Handler<N> } = {
   create: () => (require('./create') as typeof import('./create')).create,
+  plan: () => (require('./plan') as typeof import('./plan')).plan,
   start: () => (require('./start') as typeof import('./start')).start,
   state: () => (require('./state') as typeof import('./state')).state,
   kill: () => (require('./kill') as typeof import('./kill')).kill,

@@ -66,7 +66,7 @@ const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [
 
 function seccompAction(value: Arg): string {
   const v = Number(value) >>> 0;
-  const high = v & 0xffff0000;
+  const high = (v & 0xffff0000) >>> 0;
   const name = Object.entries(SECCOMP_ACTIONS).find(([, base]) => base >>> 0 === high)?.[0] ?? `0x${v.toString(16)}`;
   const data = v & 0xffff;
   if (name === 'SCMP_ACT_ERRNO') return `${name}(${ERRNO_NAMES.get(data) ?? data})`;

@@ -28,7 +28,15 @@ t.test('global flags come before the command, both --flag value and --flag=value
 
 t.test('command flags: long, short, inline, ints and booleans, as typed options', async (t) => {
   const p = parseArgv(['create', '-b', '/b', '--pid-file=/p', '--preserve-fds', '2', '--no-pivot', 'c1']);
-  t.strictSame(p.command?.options, { bundle: '/b', pidFile: '/p', consoleSocket: undefined, noPivot: true, noNewKeyring: false, preserveFds: 2 });
+  t.strictSame(p.command?.options, {
+    bundle: '/b',
+    pidFile: '/p',
+    consoleSocket: undefined,
+    noPivot: true,
+    noNewKeyring: false,
+    preserveFds: 2,
+    dryRun: false,
+  });
   t.same(p.args, ['c1']);
   const q = parseArgv(['create', 'c1', '--bundle', '/b']);
   t.match(q.command?.options, { bundle: '/b' }, 'flags after the id are taken too');
