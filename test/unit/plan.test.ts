@@ -7,7 +7,12 @@ import { CLONE, MS } from '../../src/plan/linux';
 import { bindAttributes, MOUNT_ATTR, MOUNT_OPTIONS, parseMountOptions } from '../../src/plan/mounts';
 import { capabilityMasks } from '../../src/plan/process';
 import { ConfigError, type Step } from '../../src/plan/types';
-import { planContext } from './plan-context';
+import { ASSUME_STANDARD_FILES } from '../../src/cgroups/emit';
+import type { CgroupHost } from '../../src/cgroups/host';
+import { createPlan, planContainer, type ContainerInputs, type PlannedContainer, type PlanRunner } from '../../src/plan/container';
+import { renderPlan } from '../../src/plan/render';
+import { actionSteps, type ContainerCgroup } from '../../src/plan/runtime';
+import { FAKE_CGROUP, FAKE_HOST, planContext } from './plan-context';
 import type { Spec } from '../../src/spec/generated/types';
 
 /** On the fake cgroup v2 host the cgroup mount is one step: its expansion on v1 is tested in cgroups.test.ts. */
@@ -559,4 +564,246 @@ t.test('ambient capabilities: only those permitted and inheritable are raised, t
   const child = buildChildPlan(s, buildParentPlan(s, ctx()).namespaces, ctx({ warn: (w) => warnings.push(w) }), '{}');
   t.same(find(child, 'AMBIENT_RAISE')[0]!.args, [5]);
   t.match(warnings.join('\n'), /process.capabilities.ambient: CAP_CHOWN not in both the permitted and inheritable sets/);
+});
+
+// create's whole plan (src/plan/container.ts): what the runtime does itself and the two segments, from one function
+
+const V2_CGROUP: ContainerCgroup = { ...FAKE_CGROUP, path: '/runt/c', cloneIntoCgroup: true };
+const STATE = '{"id":"c","pid":"<pid>"}';
+
+function inputs(s: Spec, over: Partial<ContainerInputs> = {}): ContainerInputs {
+  return {
+    id: 'c',
+    bundle: '/b',
+    spec: s,
+    mode: 'detach',
+    execFifo: '<state>/c/exec.fifo',
+    consoleRelay: false,
+    noPivot: false,
+    listenFds: 0,
+    preserveFds: 0,
+    sessionKeyring: '_ses.c',
+    rootless: false,
+    host: FAKE_HOST,
+    cgroup: V2_CGROUP,
+    warn: () => undefined,
+    ...over,
+  };
+}
+
+const planOf = (i: ContainerInputs): Promise<PlannedContainer> => planContainer(i, { probe: ASSUME_STANDARD_FILES, state: STATE });
+
+/** A config with something in every part: a user namespace, resources, an OOM score, hooks of both kinds. */
+function everyPart(s: Spec): void {
+  s.linux!.namespaces!.push({ type: 'user' });
+  s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  s.linux!.resources = { pids: { limit: 42 } };
+  s.process!.oomScoreAdj = 7;
+  s.hooks = { prestart: [{ path: '/bin/pre' }], createRuntime: [{ path: '/bin/rt' }], createContainer: [{ path: '/bin/cc' }] };
+}
+
+t.test("create's runner is handed the very steps a printed plan shows, in the same order", async (t) => {
+  const pid = 4242;
+  const seen: string[] = [];
+  const carried: PlannedContainer = { before: [], parent: [], outside: [], child: [], hooks: [] };
+  // as create's runner: a real pid, each part carried out (here: kept) when it comes
+  const runner: PlanRunner<number> = {
+    run: async (section, actions) => {
+      seen.push(section);
+      carried[section].push(...actions.flatMap(actionSteps));
+    },
+    madeCgroup: (cgroup) => ({ dirs: cgroup.dirs, probe: ASSUME_STANDARD_FILES }),
+    shim: async (parent, _fds, child, hooks) => {
+      seen.push('parent');
+      carried.parent = parent;
+      carried.child = await child(pid);
+      seen.push('child');
+      await hooks();
+    },
+    pidFacts: () => ({ nsPid: pid, setgroupsDenied: false, state: STATE.replace('"<pid>"', String(pid)) }),
+  };
+  const i = inputs(spec(everyPart));
+  await createPlan(i, runner);
+  t.same(seen, ['before', 'before', 'parent', 'outside', 'child', 'hooks'], 'the cgroup, its files, the parent, on the pid, the child, the hooks');
+  // the pid, where a printed plan has its placeholder
+  const arg = (a: unknown): unknown =>
+    a === pid ? '<pid>' : typeof a === 'string' ? a.replaceAll(`/proc/${pid}/`, '/proc/<pid>/').replaceAll(`"pid":${pid}`, '"pid":"<pid>"') : a;
+  const placeholders = Object.fromEntries(
+    Object.entries(carried).map(([part, steps]: [string, Step[]]) => [part, steps.map((x) => ({ ...x, args: x.args.map(arg) }))]),
+  );
+  const printed = JSON.parse(renderPlan(await planOf(i), 'json'));
+  t.same(JSON.parse(renderPlan(placeholders as unknown as PlannedContainer, 'json')), printed);
+  t.same(
+    printed.outside.map((s: Step) => [s.op, ...s.args.slice(0, 1), s.field]),
+    [
+      ['WRITE', '/proc/<pid>/uid_map', 'linux.uidMappings'],
+      ['WRITE', '/proc/<pid>/gid_map', 'linux.gidMappings'],
+      ['WRITE', '/proc/<pid>/oom_score_adj', 'process.oomScoreAdj'],
+    ],
+  );
+  t.same(
+    printed.hooks.map((s: Step) => [s.op, s.args[0], s.field]),
+    [
+      ['HOOK', '/bin/pre', 'hooks.prestart[0]'],
+      ['HOOK', '/bin/rt', 'hooks.createRuntime[0]'],
+    ],
+  );
+  t.same(printed.before, [
+    { op: 'CGROUP_MKDIR', args: ['/sys/fs/cgroup/runt/c'], field: 'linux.cgroupsPath' },
+    { op: 'CGROUP_WRITE', args: ['/sys/fs/cgroup/runt/c/pids.max', '42'], field: 'linux.resources.pids.limit' },
+  ]);
+});
+
+/** A hybrid host: cpu and pids in v1 hierarchies, the cgroup2 one without controllers. */
+const HYBRID: CgroupHost = {
+  mode: 'hybrid',
+  hierarchies: [
+    { version: 1, mountPoint: '/cg/cpu', root: '/', controllers: ['cpu'], ownPath: '/' },
+    { version: 1, mountPoint: '/cg/pids', root: '/', controllers: ['pids'], ownPath: '/' },
+    { version: 2, mountPoint: '/cg/unified', root: '/', controllers: [], ownPath: '/' },
+  ],
+};
+const HYBRID_DIRS = { '/cg/cpu': '/cg/cpu/x', '/cg/pids': '/cg/pids/x', '/cg/unified': '/cg/unified/x' };
+
+t.test("the child joins its cgroups by each hierarchy's version: nothing is looked up in a dir", async (t) => {
+  const s = spec((s) => (s.linux!.resources = { pids: { limit: 9 } }));
+  const cgroup: ContainerCgroup = { host: HYBRID, dirs: HYBRID_DIRS, path: '/x', cloneIntoCgroup: true };
+  const p = await planOf(inputs(s, { cgroup }));
+  t.same(
+    p.parent.filter((x) => x.op.startsWith('CGROUP')).map((x) => [x.op, x.args[0]]),
+    [
+      ['CGROUP_TASKS', '/cg/cpu/x/tasks'],
+      ['CGROUP_TASKS', '/cg/pids/x/tasks'],
+      ['CGROUP_INTO', '/cg/unified/x'],
+    ],
+  );
+  t.same(p.outside, [], 'nothing is left for the runtime');
+  t.same(
+    p.before.map((x) => [x.op, ...x.args]),
+    [
+      ['CGROUP_MKDIR', '/cg/cpu/x'],
+      ['CGROUP_MKDIR', '/cg/pids/x'],
+      ['CGROUP_MKDIR', '/cg/unified/x'],
+      ['CGROUP_WRITE', '/cg/pids/x/pids.max', '9'],
+    ],
+  );
+  const old = await planOf(inputs(s, { cgroup: { ...cgroup, cloneIntoCgroup: false } }));
+  t.notOk(
+    old.parent.some((x) => x.op === 'CGROUP_INTO'),
+    'a kernel without CLONE_INTO_CGROUP',
+  );
+  t.same(old.outside, [{ op: 'CGROUP_ADD', args: ['/cg/unified/x/cgroup.procs', '<pid>'], field: 'linux.cgroupsPath' }], 'the runtime adds the pid there');
+});
+
+t.test("systemd's scope needs the pid: made from outside, with its files written and the pid added", async (t) => {
+  const s = spec((s) => (s.linux!.resources = { pids: { limit: 9 } }));
+  const unit = { slice: 'system.slice', slicePath: '/system.slice', unit: 'runt-c.scope', name: 'c' };
+  const systemd = { unit, instance: 'system' as const, properties: [] };
+  const cgroup: ContainerCgroup = { ...V2_CGROUP, dirs: { '/sys/fs/cgroup': '/sys/fs/cgroup/system.slice/runt-c.scope' }, systemd };
+  const p = await planOf(inputs(s, { cgroup }));
+  t.same(p.before, []);
+  t.notOk(
+    p.parent.some((x) => x.op.startsWith('CGROUP')),
+    'the child joins nothing by itself',
+  );
+  t.same(
+    p.outside.map((x) => [x.op, ...x.args]),
+    [
+      ['SYSTEMD_SCOPE', 'runt-c.scope', 'system.slice', 'system', '<pid>'],
+      ['CGROUP_MKDIR', '/sys/fs/cgroup/system.slice/runt-c.scope'],
+      ['CGROUP_WRITE', '/sys/fs/cgroup/system.slice/runt-c.scope/pids.max', '9'],
+      ['CGROUP_ADD', '/sys/fs/cgroup/system.slice/runt-c.scope/cgroup.procs', '<pid>'],
+    ],
+  );
+
+  // the user manager says where the scope is only once it made it: its files, the pid and the cgroup mount go there
+  const made = '/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/user.slice/runt-c.scope';
+  const noCgroupns = spec((x) => {
+    x.linux!.resources = { pids: { limit: 9 } };
+    x.linux!.namespaces = x.linux!.namespaces!.filter((n) => n.type !== 'cgroup');
+  });
+  const outside: Step[] = [];
+  let child: Step[] = [];
+  const runner: PlanRunner<number> = {
+    run: async (section, actions) => {
+      if (section === 'outside') outside.push(...actions.flatMap(actionSteps));
+    },
+    madeCgroup: () => ({ dirs: { '/sys/fs/cgroup': made }, probe: ASSUME_STANDARD_FILES }),
+    shim: async (_parent, _fds, c) => {
+      child = await c(7);
+    },
+    pidFacts: () => ({ nsPid: 7, setgroupsDenied: false, state: STATE }),
+  };
+  const user: ContainerCgroup = {
+    ...cgroup,
+    dirs: { '/sys/fs/cgroup': '/sys/fs/cgroup/<user-manager-cgroup>/user.slice/runt-c.scope' },
+    systemd: { ...systemd, instance: 'user' },
+  };
+  await createPlan(inputs(noCgroupns, { cgroup: user }), runner);
+  t.same(
+    outside.filter((x) => x.op !== 'CGROUP_MKDIR' && x.op !== 'SYSTEMD_SCOPE').map((x) => x.args[0]),
+    [`${made}/pids.max`, `${made}/cgroup.procs`],
+  );
+  t.equal(child.find((x) => x.op === 'BIND' && x.field === 'mounts[6]')?.args[0], made, "the cgroup mount binds the scope's dir");
+});
+
+t.test("rootless: the caller's own ids mapped directly, setgroups denied first, then no SETGROUPS", async (t) => {
+  const s = spec((s) => {
+    s.linux!.namespaces!.push({ type: 'user' });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+    s.linux!.resources = undefined;
+    s.mounts = s.mounts!.filter((m) => m.type !== 'cgroup');
+  });
+  const rootless = { rootless: true, caller: { uid: 1000, gid: 1000 }, cgroup: undefined };
+  const p = await planOf(inputs(s, rootless));
+  t.same(
+    p.outside.map((x) => [x.op, ...x.args]),
+    [
+      ['WRITE', '/proc/<pid>/uid_map', '0 1000 1\n'],
+      ['WRITE', '/proc/<pid>/setgroups', 'deny'],
+      ['WRITE', '/proc/<pid>/gid_map', '0 1000 1\n'],
+    ],
+  );
+  t.notOk(
+    p.child.some((x) => x.op === 'SETGROUPS'),
+    'the groups stay as they are',
+  );
+  t.same(p.before, [], 'no cgroup');
+  const withMount = spec((x) => {
+    x.linux!.namespaces!.push({ type: 'user' });
+    x.linux!.uidMappings = s.linux!.uidMappings;
+    x.linux!.gidMappings = s.linux!.gidMappings;
+  });
+  await t.rejects(planOf(inputs(withMount, rootless)), /^mounts\[6\]: rootless: the container has no cgroup to mount \(none is delegated\)$/);
+});
+
+t.test('the text: flags and capabilities by name, the seccomp rules summed up, the hooks where they run', async (t) => {
+  const s = spec((s) => {
+    everyPart(s);
+    s.mounts!.push({ destination: '/data', type: 'bind', source: '/srv', options: ['rbind', 'ro', 'rnosuid', 'rprivate'] });
+    s.linux!.seccomp = { defaultAction: 'SCMP_ACT_KILL_PROCESS', syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' }] };
+    s.process!.capabilities = { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] };
+  });
+  const text = renderPlan(await planOf(inputs(s)), 'text');
+  const expect = [
+    /^runtime, before it starts the shim:\n {2}CGROUP_MKDIR \/sys\/fs\/cgroup\/runt\/c +# linux\.cgroupsPath$/,
+    /^ {2}CLONE CLONE_NEWNS\|CLONE_NEWUTS\|CLONE_NEWIPC\|CLONE_NEWUSER\|CLONE_NEWPID\|CLONE_NEWNET$/,
+    /^ {2}MOUNT tmpfs on \/dev type tmpfs MS_NOSUID\|MS_STRICTATIME data=mode=755,size=65536k create=dir extras=procguard +# mounts\[1\]$/,
+    /^ {2}BIND \/srv on \/data \(dir\) AT_RECURSIVE set=MOUNT_ATTR_RDONLY clear=MOUNT_ATTR_NOSYMFOLLOW recursive-set=MOUNT_ATTR_NOSUID extras=procguard,prop=MS_REC\|MS_PRIVATE +# mounts\[7\]$/,
+    /^ {2}WRITE \/proc\/<pid>\/uid_map "0 100000 65536\\n" +# linux\.uidMappings$/,
+    /^ {2}SEND HOOKS\nruntime, while the child waits \(prestart and createRuntime hooks\):\n {2}HOOK \/bin\/pre \[\/bin\/pre\] env=\[\] +# hooks\.prestart\[0\]\n {2}HOOK \/bin\/rt .*\nshim, child's segment, on GO:\n {2}WAIT\n {2}HOOK \/bin\/cc/,
+    /^ {2}BOUNDING_DROP CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_DAC_READ_SEARCH,CAP_FOWNER,CAP_FSETID,CAP_SETGID,/,
+    /^ {2}CAPSET effective=CAP_KILL permitted=CAP_KILL inheritable=none +# process\.capabilities$/,
+    /^ {2}SECCOMP_INIT default=SCMP_ACT_KILL_PROCESS optimize=\S+ +# linux\.seccomp\.defaultAction$/,
+    /^ {2}SECCOMP_RULE x\d+ \(\d+ syscalls: 2 SCMP_ACT_ALLOW, \d+ SCMP_ACT_ERRNO\(ENOSYS\)\) +# linux\.seccomp\.syscalls$/,
+    /^ {2}SECCOMP_LOAD 0 +# linux\.seccomp$/,
+    /^ {2}SETRESUID 0 +# linux\.uidMappings$/,
+  ];
+  for (const re of expect) t.match(text, new RegExp(re.source, 'm'), re.source);
+  t.notOk(text.includes(STATE), "the hooks' state is left out");
+  const json = JSON.parse(renderPlan(await planOf(inputs(s)), 'json')) as PlannedContainer;
+  t.same(Object.keys(json), ['before', 'parent', 'outside', 'child', 'hooks']);
+  t.same(json.child.find((x) => x.op === 'CAPSET')!.args, ['32', '32', '0'], '64-bit masks as decimal strings');
 });
