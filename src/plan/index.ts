@@ -149,7 +149,7 @@ export function buildParentPlan(spec: Spec, ctx: PlanContext): ParentPlan {
   }
   steps.push(...netDeviceSteps(spec.linux?.netDevices, ns, ctx.rootless === true));
   if (ctx.rootless) steps.push(step('DUMPABLE', [1]));
-  steps.push(step('CLONE', [ns.cloneFlags]), step('END'));
+  steps.push(step('CLONE', [ns.cloneFlags], 'linux.namespaces'), step('END'));
   return { steps, namespaces: ns };
 }
 

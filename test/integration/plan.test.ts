@@ -2,21 +2,14 @@
 // logs under --debug as it carries each part out and sends the shim its segments), they make nothing on the
 // host, and a bad bundle fails them as it fails create.
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, setup, type Env } from './harness';
 import type { Spec } from '../../src/spec/generated/types';
+import { carriedOut, type Planned, withPlaceholders } from './plan-steps';
 
 const skip = canRun();
 if (skip) t.plan(0, skip);
-
-interface Step {
-  op: string;
-  args: (string | number)[];
-  field?: string;
-}
-const PARTS = ['before', 'parent', 'outside', 'child', 'hooks'] as const;
-type Planned = Record<(typeof PARTS)[number], Step[]>;
 
 /** A config that gives every part of the plan something: a user namespace, resources, hooks, seccomp. */
 function everyPart(s: Spec): void {
@@ -33,27 +26,6 @@ function everyPart(s: Spec): void {
     createContainer: [{ path: '/bin/true', timeout: 5 }],
   };
   s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdirat', 'mkdir'], action: 'SCMP_ACT_ERRNO' }] };
-}
-
-/** What create --debug logged it carried out and sent the shim, part by part. */
-function carriedOut(logFile: string): Planned {
-  const planned: Planned = { before: [], parent: [], outside: [], child: [], hooks: [] };
-  for (const line of readFileSync(logFile, 'utf8').split('\n').filter(Boolean)) {
-    const m = /^plan (\w+): (.*)$/s.exec((JSON.parse(line) as { msg: string }).msg);
-    if (m) planned[m[1] as keyof Planned].push(...(JSON.parse(m[2]!) as Step[]));
-  }
-  return planned;
-}
-
-/** create's steps with the placeholders of a printed plan in place of its pid and its state dir. */
-function withPlaceholders(planned: Planned, pid: number, root: string): Planned {
-  const arg = (a: string | number): string | number =>
-    a === pid
-      ? '<pid>'
-      : typeof a !== 'string'
-        ? a
-        : a.replaceAll(`/proc/${pid}/`, '/proc/<pid>/').replaceAll(`"pid":${pid},`, '"pid":"<pid>",').replaceAll(`${root}/`, '<state>/');
-  return Object.fromEntries(PARTS.map((part) => [part, planned[part].map((s) => ({ ...s, args: s.args.map(arg) }))])) as Planned;
 }
 
 function plan(env: Env, args: string[]): Planned {
@@ -176,7 +148,7 @@ t.test('the text: one step a line, flags by name, each with its config field', a
   const lines = [
     /^shim, parent's segment \(in runt's namespaces\):$/,
     /^ {2}OPEN_FIFO <state>\/\S+\/exec\.fifo$/,
-    /^ {2}CLONE CLONE_NEWNS\|CLONE_NEWUTS\|CLONE_NEWIPC\|CLONE_NEWPID\|CLONE_NEWNET$/,
+    /^ {2}CLONE CLONE_NEWNS\|CLONE_NEWUTS\|CLONE_NEWIPC\|CLONE_NEWPID\|CLONE_NEWNET +# linux\.namespaces$/,
     /^ {2}UNSHARE CLONE_NEWCGROUP +# linux\.namespaces$/,
     /^ {2}MOUNT proc on \/proc type proc 0 create=dir extras=procguard,nofollow +# mounts\[0\]$/,
     /^ {2}MOUNT sysfs on \/sys type sysfs MS_RDONLY\|MS_NOSUID\|MS_NODEV\|MS_NOEXEC create=dir extras=procguard,nofollow +# mounts\[5\]$/,

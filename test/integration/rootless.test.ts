@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { detectHost, v2Hierarchy } from '../../src/cgroups';
 import type { Spec } from '../../src/spec/generated/types';
 import { canRun, rootfs, spawnCaptured } from './harness';
+import { carriedOut, type Planned, withPlaceholders } from './plan-steps';
 import { runtFor } from './user';
 
 const NAME = `rtl${process.pid}`;
@@ -253,6 +254,56 @@ function defineTests(): void {
     tt.equal(r.status, 1);
     tt.match(r.stderr, /runt: linux\.uidMappings: \/usr\/bin\/newuidmap \d+ 0 1 10: /);
     tt.same(containerDirs(), []);
+  });
+
+  t.test('runt plan as the user: the id maps it writes or has newuidmap write, the plan create carries out', helpers, async (tt) => {
+    const range = (s: Spec): void => {
+      s.linux!.uidMappings = [{ containerID: 0, hostID: u.base, size: SUBID_COUNT }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: u.base, size: SUBID_COUNT }];
+    };
+    const cases: [string, ((s: Spec) => void) | undefined, (string | number)[][]][] = [
+      [
+        'own ids',
+        undefined,
+        [
+          ['WRITE', '/proc/<pid>/uid_map', `0 ${u.uid} 1\n`],
+          ['WRITE', '/proc/<pid>/setgroups', 'deny'],
+          ['WRITE', '/proc/<pid>/gid_map', `0 ${u.gid} 1\n`],
+        ],
+      ],
+      [
+        'a range',
+        range,
+        [
+          ['RUN', '/usr/bin/newuidmap', '<pid>', '0', String(u.base), String(SUBID_COUNT)],
+          ['RUN', '/usr/bin/newgidmap', '<pid>', '0', String(u.base), String(SUBID_COUNT)],
+        ],
+      ],
+    ];
+    for (const [name, edit, outside] of cases) {
+      const cid = id(tt, 'plan');
+      const b = bundle(tt, ['sleep', '300'], edit);
+      const p = runt(['plan', '--format', 'json', '-b', b, cid]);
+      tt.equal(p.status, 0, `${name}: ${p.stderr}`);
+      tt.same(containerDirs(), [], `${name}: plan made no state`);
+      const planned = JSON.parse(p.stdout) as Planned;
+      tt.same(
+        planned.outside.map((s) => [s.op, ...s.args]),
+        outside,
+        `${name}: the maps from outside`,
+      );
+      tt.equal(
+        planned.child.some((s) => s.op === 'SETGROUPS'),
+        edit !== undefined,
+        `${name}: SETGROUPS only where setgroups is allowed`,
+      );
+      const log = join(u.tmp, 'home', `${cid}.log`);
+      const c = runt(['--debug', '--log', log, '--log-format', 'json', 'create', '-b', b, cid]);
+      tt.equal(c.status, 0, `${name}: ${c.stderr}`);
+      const pid = (JSON.parse(runt(['state', cid]).stdout) as { pid: number }).pid;
+      tt.same(withPlaceholders(carriedOut(log), pid, join(u.xdg, 'runt')), planned, `${name}: create carried out the plan printed`);
+      tt.equal(runt(['delete', '--force', cid]).status, 0);
+    }
   });
 
   t.test('create, start, state, exec, kill, delete as the user, the state under $XDG_RUNTIME_DIR', async (tt) => {

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, readState, REPO, setup, type Env } from './harness';
+import { carriedOut, type Planned, withPlaceholders } from './plan-steps';
 import type { Spec } from '../../src/spec/generated/types';
 
 const skip = canRun() || (existsSync('/usr/bin/dbus-daemon') ? false : 'dbus-daemon is not installed');
@@ -190,6 +191,39 @@ t.test('run: the container is in a transient scope systemd made, with the proper
   );
   t.same(scopeDirs(unit), [], 'no cgroup dir of the scope is left');
   t.notOk(existsSync(`${CG}/cpuset/system.slice`), 'the slice dir runt made in cpuset is gone with its last container');
+});
+
+t.test("runt plan: systemd's scope made from outside, on the pid; planning asks systemd nothing", async (t: Test) => {
+  const e = setup(t);
+  const sd = env(e);
+  const id = e.id('sd-plan');
+  const unit = `runt-${id}.scope`;
+  const bundle = bundleFor(e, id, (s) => {
+    s.linux!.resources = { ...s.linux!.resources, pids: { limit: 50 } };
+  });
+  const from = calls().length;
+  const r = sd.runt(['plan', '--format', 'json', '-b', bundle, id]);
+  t.equal(r.status, 0, r.stderr);
+  t.same(calls(from), [], 'no D-Bus call');
+  t.same(scopeDirs(unit), [], 'no cgroup dir');
+  const planned = JSON.parse(r.stdout) as Planned;
+  t.same(planned.before, [], 'nothing before the shim: the scope needs the pid');
+  t.notOk(
+    planned.parent.some((s) => s.op.startsWith('CGROUP')),
+    'the child joins no cgroup by itself',
+  );
+  t.same(planned.outside[0], { op: 'SYSTEMD_SCOPE', args: [unit, 'system.slice', 'system', '<pid>'], field: 'linux.cgroupsPath' });
+  t.ok(
+    planned.outside.some((s) => s.op === 'CGROUP_WRITE' && String(s.args[0]).endsWith(`/${unit}/pids.max`) && s.args[1] === '50'),
+    'the resource files of the scope',
+  );
+  // create carries out that plan
+  const log = join(e.tmp, `${id}.log`);
+  const c = sd.runt(['--debug', '--log', log, '--log-format', 'json', 'create', '-b', bundle, id]);
+  t.equal(c.status, 0, c.stderr);
+  t.same(withPlaceholders(carriedOut(log), readState(e, id).pid as number, e.root), planned, 'create carried out the plan printed');
+  t.equal(sd.runt(['delete', '--force', id]).status, 0);
+  t.same(scopeDirs(unit), []);
 });
 
 t.test('a start job that fails: a clear error, nothing left behind', async (t: Test) => {
