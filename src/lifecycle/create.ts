@@ -18,6 +18,7 @@ import {
 } from '../container/store';
 import { hookStateJson, killAndWait, procStat, specState } from '../container/status';
 import { log } from '../cli/log';
+import { hostFailure } from '../errors';
 import {
   createPlan,
   planContainer,
@@ -44,6 +45,7 @@ import { writeProc } from './proc';
 import { newRecord } from './record';
 import { listenFds, nsPid, terminalAtHand } from './stdio';
 import { reclaimAbandoned } from './teardown';
+import { Undo } from './undo';
 
 export interface CreateOptions {
   /** The bundle directory (default: the current directory). */
@@ -64,26 +66,6 @@ export interface Created {
   record: ContainerRecord;
   dir: string;
   session: ShimSession;
-}
-
-/** What create made so far, undone in reverse when a later step fails: nothing is left behind. */
-class Undo {
-  private actions: (() => void | Promise<void>)[] = [];
-
-  push(action: () => void | Promise<void>): void {
-    this.actions.push(action);
-  }
-
-  async run(): Promise<void> {
-    for (const action of this.actions.reverse()) {
-      try {
-        await action();
-      } catch (e) {
-        log.warn(`cleanup after a failed create: ${(e as Error).message}`);
-      }
-    }
-    this.actions = [];
-  }
 }
 
 /**
@@ -152,7 +134,7 @@ async function containerInputs(ctx: RuntimeContext, id: string, opts: CreateOpti
 
 /** create's runner of its plan: each part carried out as it comes, recorded in the container's state. */
 class CreateRun implements PlanRunner<number> {
-  readonly undo = new Undo();
+  readonly undo = new Undo('cleanup after a failed create');
   readonly record: ContainerRecord;
   private lock = -1;
   private cgroup: cgroups.CgroupSet | undefined;
@@ -175,9 +157,13 @@ class CreateRun implements PlanRunner<number> {
     this.undo.push(() => unlockContainer(lock));
     faultPoint('dir-made');
     const { mkfifo } = await import('../sys/native');
-    mkfifo(this.inputs.execFifo, 0o622);
-    // the process opens it after taking the container user's ids: writable by others, as runc makes it
-    chmodSync(this.inputs.execFifo, 0o622);
+    try {
+      mkfifo(this.inputs.execFifo, 0o622);
+      // the process opens it after taking the container user's ids: writable by others, as runc makes it
+      chmodSync(this.inputs.execFifo, 0o622);
+    } catch (e) {
+      throw hostFailure(`making the exec fifo ${this.inputs.execFifo}`, e);
+    }
   }
 
   async run(section: RuntimeSection, actions: RuntimeAction<number>[]): Promise<void> {

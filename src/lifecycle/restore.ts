@@ -24,6 +24,7 @@ import { hostFacts } from './host';
 import { newRecord } from './record';
 import { forwardSignals } from './stdio';
 import { reclaimAbandoned } from './teardown';
+import { Undo } from './undo';
 
 export interface RestoreOptions extends CriuOptions {
   /** The directory of the checkpoint's images (default: ./checkpoint). */
@@ -65,7 +66,8 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
 
   const record = newRecord(id, bundle, spec);
   const { dir, lock } = makeContainerDir(ctx.root, record);
-  const undo: (() => void)[] = [() => removeContainerDir(dir)];
+  const undo = new Undo('cleanup after a failed restore');
+  undo.push(() => removeContainerDir(dir));
   const fds: number[] = [];
   try {
     const cgroup = ctx.rootless ? undefined : cgroups.createCgroup(cgroupHost, cgroupPath);
@@ -156,13 +158,7 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
     if (!record.pid) throw new CriuError('criu: the restore reported no pid');
     if (pidFile) writeAtomic(pidFile, String(record.pid));
   } catch (e) {
-    for (const action of undo.reverse()) {
-      try {
-        action();
-      } catch (err) {
-        log.warn(`cleanup after a failed restore: ${(err as Error).message}`);
-      }
-    }
+    await undo.run();
     throw e;
   } finally {
     for (const fd of fds) closeSync(fd);
