@@ -5,11 +5,12 @@ import { resolve } from 'node:path';
 import * as cgroups from '../cgroups';
 import { freezerOf } from '../cgroups/freezer';
 import { log } from '../cli/log';
-import { containerDir, ContainerError, loadRecord, lockContainer, NOT_RUNNING, unlockContainer, type ContainerRecord } from '../container/store';
+import { containerDir, ContainerError, loadConfig, loadRecord, lockContainer, NOT_RUNNING, unlockContainer, type ContainerRecord } from '../container/store';
 import { containerStatus } from '../container/status';
 import { ReqType } from '../criu/messages';
 import { configFile, DESCRIPTORS, dumpExtMounts, externalMounts, passThroughOpts } from '../criu/options';
 import type { Message } from '../criu/proto';
+import type { Spec } from '../spec/generated/types';
 import { criuSwrk } from '../criu/swrk';
 import { namespaceExternals, openDir, requireCriu, requireFeatures } from '../criu/host';
 import { stringFlag, type Context } from './context';
@@ -32,7 +33,7 @@ export async function checkpoint(ctx: Context): Promise<number> {
       memTrack: preDump || stringFlag(ctx.flags, 'parent-path') !== undefined,
       lazyPages: ctx.flags['lazy-pages'] === true,
     });
-    await dump(ctx, record, preDump, leaveRunning);
+    await dump(ctx, record, loadConfig(dir), preDump, leaveRunning);
   } finally {
     unlockContainer(lock);
   }
@@ -41,11 +42,10 @@ export async function checkpoint(ctx: Context): Promise<number> {
   return 0;
 }
 
-async function dump(ctx: Context, record: ContainerRecord, preDump: boolean, leaveRunning: boolean): Promise<void> {
+async function dump(ctx: Context, record: ContainerRecord, spec: Spec, preDump: boolean, leaveRunning: boolean): Promise<void> {
   const imagePath = resolve(stringFlag(ctx.flags, 'image-path') ?? 'checkpoint');
   const workPath = stringFlag(ctx.flags, 'work-path');
   const parentPath = stringFlag(ctx.flags, 'parent-path');
-  const spec = record.config;
   const fds: number[] = [];
   try {
     const imagesFd = openDir(imagePath);

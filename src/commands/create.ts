@@ -53,6 +53,7 @@ export function createOptions(ctx: Context): CreateOptions {
 
 export interface Created {
   record: ContainerRecord;
+  config: Spec;
   dir: string;
   session: ShimSession;
 }
@@ -90,7 +91,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   const undo = new Undo();
   try {
     const record: ContainerRecord = { ...newRecord(id, bundle, spec), ...(opts.noNewKeyring ? { noNewKeyring: true } : {}) };
-    const { dir, lock } = makeContainerDir(ctx.root, record);
+    const { dir, lock } = makeContainerDir(ctx.root, record, spec);
     undo.push(() => removeContainerDir(dir));
     undo.push(() => unlockContainer(lock));
     faultPoint('dir-made');
@@ -182,7 +183,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     saveRecord(dir, record);
     if (opts.pidFile) writeAtomic(opts.pidFile, String(session.pid));
     unlockContainer(lock);
-    return { record, dir, session };
+    return { record, config: spec, dir, session };
   } catch (e) {
     await undo.run();
     throw e;
@@ -202,7 +203,6 @@ export function newRecord(id: string, bundle: string, spec: Spec): ContainerReco
     created: new Date().toISOString(),
     owner: '',
     annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
-    config: spec,
   };
 }
 
@@ -232,7 +232,7 @@ export function writeProc(pid: number, file: string, content: string, field: str
   }
 }
 
-/** true in the test build only (scripts/build.mjs --faults); false in production, where esbuild drops the fault points. */
+/** true in the test build only (scripts/build.mjs --faults); false in production, where the bundler folds every fault point to `false`. */
 declare const RUNT_FAULTS: boolean;
 
 /** Whether the test build was asked (RUNT_FAULT=<point>) to fail at `point`. */

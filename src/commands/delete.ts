@@ -8,6 +8,7 @@ import { leaveRdtGroup } from '../rdt';
 import {
   ContainerError,
   containerDir,
+  loadConfig,
   loadRecord,
   lockContainer,
   NOT_EXIST,
@@ -17,6 +18,7 @@ import {
   type ContainerRecord,
 } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, waitGone } from '../container/status';
+import type { Spec } from '../spec/generated/types';
 import type { Context } from './context';
 import { signalContainer } from './kill';
 
@@ -32,8 +34,10 @@ export async function deleteContainer(ctx: Context, id: string, force: boolean):
 
 async function deleteLocked(dir: string, id: string, force: boolean, ctx: Context): Promise<void> {
   let record: ContainerRecord;
+  let config: Spec;
   try {
     record = loadRecord(ctx.root, id);
+    config = loadConfig(dir);
   } catch (e) {
     // a container's dir appears with its record (makeContainerDir): one that cannot be read is damaged, and
     // nothing else of that container can be found; the dir goes
@@ -50,7 +54,7 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
   }
   // `creating` here means the create died half-way (it would hold the lock otherwise)
   if (status !== 'stopped' && record.pid && isAlive(record)) {
-    const hasPidNs = record.config.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);
+    const hasPidNs = config.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);
     // without a pid namespace of its own, killing init would leave the rest of the container running
     signalContainer(record, 9, !hasPidNs);
     if (!waitGone(record.pid)) throw new ContainerError(`container ${id}: process ${record.pid} did not die after SIGKILL`);
@@ -63,7 +67,7 @@ async function deleteLocked(dir: string, id: string, force: boolean, ctx: Contex
   }
   if (record.rdt) leaveRdtGroup(record.rdt);
   removeContainerDir(dir);
-  await runHooks(record.config.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'), (e) => log.warn(e.message));
+  await runHooks(config.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'), (e) => log.warn(e.message));
 }
 
 /** Waits (bounded) until the processes killed with the container have left its cgroup, so it can be removed. */

@@ -8,7 +8,7 @@ import * as cgroups from '../cgroups';
 import { addRdtTask, type RdtGroup } from '../rdt';
 import { log } from '../cli/log';
 import { hookStateJson, procStat, type Status } from '../container/status';
-import { ContainerError, writeAtomic, type ContainerRecord } from '../container/store';
+import { ContainerError, loadConfig, writeAtomic, type ContainerRecord } from '../container/store';
 import { execChildPlan, execParentPlan, JOIN_ORDER, processFromFlags, processFromJson, type ExecContext } from '../plan/exec';
 import { sessionKeyringName } from '../plan/keyring';
 import { CONFIG_LSM_FIELDS, type LsmFields } from '../plan/lsm';
@@ -153,8 +153,9 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       throw new ContainerError('cannot exec in a created container as a non-root user (its namespaces can be joined once it is started)');
     }
   };
-  return withContainer(ctx, id, allowed, (record, status) => {
-    const proc = execProcess(ctx, record.config);
+  return withContainer(ctx, id, allowed, (record, status, dir) => {
+    const config = loadConfig(dir);
+    const proc = execProcess(ctx, config);
     const listen = listenFds();
     const host = hostFacts();
     // a label refused names the flag that gave it, else the process field (the container's, or --process's)
@@ -175,8 +176,8 @@ function prepare(ctx: Context, id: string, mode: 'detach' | 'wait'): Prepared {
       lsm: host.lsm,
       lsmFields,
       ...(record.noNewKeyring ? {} : { sessionKeyring: sessionKeyringName(record.id) }),
-      seccomp: record.config.linux?.seccomp,
-      linux: record.config.linux,
+      seccomp: config.linux?.seccomp,
+      linux: config.linux,
       state: hookStateJson(record, status),
       warn: (msg) => log.warn(msg),
       rootless: ctx.rootless,

@@ -46,7 +46,7 @@ export async function restore(ctx: Context): Promise<number> {
   await reclaimAbandoned(ctx, id);
 
   const record = newRecord(id, bundle, spec);
-  const { dir, lock } = makeContainerDir(ctx.root, record);
+  const { dir, lock } = makeContainerDir(ctx.root, record, spec);
   const undo: (() => void)[] = [() => removeContainerDir(dir)];
   const fds: number[] = [];
   try {

@@ -13,7 +13,7 @@ export async function run(ctx: Context): Promise<number> {
   const detach = ctx.flags.detach === true;
   const opts = createOptions(ctx);
   const created = await createContainer(ctx, id, opts, detach ? 'detach' : 'wait');
-  const proc = created.record.config.process;
+  const proc = created.config.process;
   const relayed = proc !== undefined && relaysTerminal(proc, { consoleSocket: opts.consoleSocket, consoleRelay: terminalAtHand('wait') });
   // from before start: the program may already run, and print, before start has returned
   const stop = detach ? undefined : forwardSignals(created.record.pid, relayed);

@@ -1,7 +1,7 @@
 // runtime.md "Start": release the process blocked on the exec fifo, then run the poststart hooks.
 import { constants, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { runHooks } from '../container/hooks';
-import { ContainerError, containerDir, fifoPath, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
+import { ContainerError, containerDir, fifoPath, loadConfig, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, killAndWait } from '../container/status';
 import { ConfigError } from '../plan/types';
 import type { Context } from './context';
@@ -73,8 +73,9 @@ async function startLocked(dir: string, record: ContainerRecord): Promise<Contai
   if (status === 'stopped') throw new ContainerError('cannot start a container that has stopped');
   if (status === 'running') throw new ContainerError(ALREADY_RUNNING);
   if (status !== 'created') throw new ContainerError(`cannot start a container in the ${status} state`);
+  const config = loadConfig(dir);
   // config.md: process is REQUIRED when start is called; create accepted the container without it
-  if (!record.config.process) throw new ConfigError('process: is required to start a container (config.json has none)');
+  if (!config.process) throw new ConfigError('process: is required to start a container (config.json has none)');
   const fifo = fifoPath(dir);
   try {
     releaseExecFifo(record, fifo);
@@ -85,7 +86,7 @@ async function startLocked(dir: string, record: ContainerRecord): Promise<Contai
     rmSync(fifo, { force: true });
   }
   try {
-    await runHooks(record.config.hooks?.poststart, 'poststart', hookStateJson(record, 'running'));
+    await runHooks(config.hooks?.poststart, 'poststart', hookStateJson(record, 'running'));
   } catch (e) {
     // runtime-spec 1.3: a failing poststart hook fails start, and the container is stopped
     killAndWait(record.pid);

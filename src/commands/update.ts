@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as cgroups from '../cgroups';
 import { log } from '../cli/log';
 import { UsageError } from '../cli/parse';
-import { saveRecord } from '../container/store';
+import { loadConfig, saveConfig } from '../container/store';
 import type { LinuxResources } from '../spec/generated/types';
 import { checkResources } from '../spec/validate';
 import { stringFlag, type Context } from './context';
@@ -111,7 +111,8 @@ export async function update(ctx: Context): Promise<number> {
   const { devices: askedDevices, ...change } = requestedResources(ctx.flags);
   await withContainer(ctx, ctx.args[0]!, LIVE, async (record, _status, dir) => {
     if (!record.cgroup) throw new Error('update: the container has no cgroup');
-    const linux = (record.config.linux ??= {});
+    const config = loadConfig(dir);
+    const linux = (config.linux ??= {});
     if (askedDevices && JSON.stringify(askedDevices) !== JSON.stringify(linux.resources?.devices ?? [])) {
       log.warn('linux.resources.devices: not changed (update does not change device rules, as in runc)');
     }
@@ -123,7 +124,7 @@ export async function update(ctx: Context): Promise<number> {
     if (unit) await (await import('../cgroups/systemd')).setScopeProperties(host, unit, apply);
     for (const warning of cgroups.applyResources(host, record.cgroup, apply)) log.warn(warning);
     linux.resources = merged;
-    saveRecord(dir, record);
+    saveConfig(dir, config);
   });
   return 0;
 }
