@@ -11,25 +11,28 @@ declare const RUNT_COMMIT: string;
 
 type Handler = (ctx: Context) => number | Promise<number>;
 
-/** Command name → handler. Modules load on use, so `state` never pays for what `create` needs. */
-const HANDLERS: Record<string, () => Handler> = {
-  create: () => require('./commands/create').create,
-  start: () => require('./commands/start').start,
-  state: () => require('./commands/state').state,
-  kill: () => require('./commands/kill').kill,
-  delete: () => require('./commands/delete').del,
-  run: () => require('./commands/run').run,
-  list: () => require('./commands/list').list,
-  spec: () => require('./commands/spec').spec,
-  features: () => require('./commands/features').featuresCommand,
-  exec: () => require('./commands/exec').exec,
-  update: () => require('./commands/update').update,
-  pause: () => require('./commands/pause').pause,
-  resume: () => require('./commands/pause').resume,
-  ps: () => require('./commands/ps').ps,
-  events: () => require('./commands/events').events,
-  checkpoint: () => require('./commands/checkpoint').checkpoint,
-  restore: () => require('./commands/restore').restore,
+/**
+ * Command name → handler. Modules load on use, so `state` never pays for what `create` needs: each dynamic
+ * import is a split point of the build (scripts/build.mjs), whose chunks a call loads only when it imports them.
+ */
+const HANDLERS: Record<string, () => Promise<Handler>> = {
+  create: async () => (await import('./commands/create')).create,
+  start: async () => (await import('./commands/start')).start,
+  state: async () => (await import('./commands/state')).state,
+  kill: async () => (await import('./commands/kill')).kill,
+  delete: async () => (await import('./commands/delete')).del,
+  run: async () => (await import('./commands/run')).run,
+  list: async () => (await import('./commands/list')).list,
+  spec: async () => (await import('./commands/spec')).spec,
+  features: async () => (await import('./commands/features')).featuresCommand,
+  exec: async () => (await import('./commands/exec')).exec,
+  update: async () => (await import('./commands/update')).update,
+  pause: async () => (await import('./commands/pause')).pause,
+  resume: async () => (await import('./commands/pause')).resume,
+  ps: async () => (await import('./commands/ps')).ps,
+  events: async () => (await import('./commands/events')).events,
+  checkpoint: async () => (await import('./commands/checkpoint')).checkpoint,
+  restore: async () => (await import('./commands/restore')).restore,
 };
 
 function out(text: string): void {
@@ -63,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const ctx = makeContext(global, flags, args);
     log.debug(`runt ${argv.join(' ')}`);
-    return await HANDLERS[command.name]!()(ctx);
+    return await (await HANDLERS[command.name]!())(ctx);
   } catch (e) {
     const err = e as Error;
     // a user's mistake is one line; a stack only for --debug (it is runt's bug, not theirs)
