@@ -59,6 +59,14 @@ export function flock(fd: number, operation: number): void {
   call('flock', [I32, I32], [fd, operation]);
 }
 
+/**
+ * isatty(3): node:tty has it too, but loading that module costs a call ~4.5 M instructions, and the calls that
+ * ask (run and exec in the foreground) load this binding anyway.
+ */
+export function isatty(fd: number): boolean {
+  return call('isatty', [I32], [fd]) === 1;
+}
+
 /** mkfifo(3): Node has no API to make a FIFO. */
 export function mkfifo(path: string, mode: number): void {
   call('mkfifo', [STRING, I32], [path, mode]);
@@ -198,14 +206,34 @@ export function sealedMemfd(name: string, content: Uint8Array, lowest: number): 
 }
 
 const AF_UNIX = 1;
+const SOCK_STREAM = 1;
 const SOCK_SEQPACKET = 5;
 const SOCK_CLOEXEC = 0o2000000;
 
+function socketPair(type: number): [number, number] {
+  const fds = Buffer.alloc(8);
+  call('socketpair', [I32, I32, I32, bytes(fds)], [AF_UNIX, type | SOCK_CLOEXEC, 0, fds]);
+  return [fds.readInt32LE(0), fds.readInt32LE(4)];
+}
+
 /** socketpair(2) of AF_UNIX SOCK_SEQPACKET sockets, close-on-exec (CRIU's RPC runs over one). */
 export function seqpacketPair(): [number, number] {
-  const fds = Buffer.alloc(8);
-  call('socketpair', [I32, I32, I32, bytes(fds)], [AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds]);
-  return [fds.readInt32LE(0), fds.readInt32LE(4)];
+  return socketPair(SOCK_SEQPACKET);
+}
+
+/**
+ * socketpair(2) of AF_UNIX SOCK_STREAM sockets, close-on-exec, both fds `lowest` or above (the shim's protocol
+ * runs over one; as sealedMemfd's, its fds stay clear of the numbers a child's fds are set up over).
+ */
+export function streamPair(lowest: number): [number, number] {
+  return socketPair(SOCK_STREAM).map((made) => {
+    if (made >= lowest) return made;
+    try {
+      return call('fcntl', [I32, I32, I32], [made, F_DUPFD_CLOEXEC, lowest]);
+    } finally {
+      closeSync(made);
+    }
+  }) as [number, number];
 }
 
 const MS_BIND = 0x1000;
