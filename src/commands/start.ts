@@ -5,6 +5,7 @@ import { ContainerError, containerDir, fifoPath, loadConfig, loadRecord, lockCon
 import { containerStatus, hookStateJson, isAlive, killAndWait } from '../container/status';
 import { ConfigError } from '../plan/types';
 import type { Context } from './context';
+import { setBlocking } from '../sys/native';
 import { sleepMs } from '../sys/sleep';
 
 const WRITER_TIMEOUT_MS = 10_000;
@@ -22,6 +23,7 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   const buf = Buffer.alloc(4096);
   let received = '';
+  let blocking = false;
   let exited = false;
   // a created container's shim holds the fifo's write end, so its writer is there at once; one that never
   // shows up is not waiting (its process runs something else): give up rather than spin
@@ -37,6 +39,10 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
       }
       if (n > 0) {
         received += buf.toString('utf8', 0, n);
+        // the shim is there: from now on a read waits for its next byte or its EOF (exec or exit), with no
+        // polling interval added to start
+        if (!blocking) setBlocking(fd);
+        blocking = true;
         continue;
       }
       if (n === 0 && received.length > 0) break; // the shim closed its end: exec'd or failed

@@ -67,6 +67,15 @@ export function isatty(fd: number): boolean {
   return call('isatty', [I32], [fd]) === 1;
 }
 
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+
+/** Clears O_NONBLOCK on an open fd (fcntl F_SETFL): Node opens with flags but cannot change them later. */
+export function setBlocking(fd: number): void {
+  call('fcntl', [I32, I32, I32], [fd, F_SETFL, call('fcntl', [I32, I32, I32], [fd, F_GETFL, 0]) & ~O_NONBLOCK]);
+}
+
 /** mkfifo(3): Node has no API to make a FIFO. */
 export function mkfifo(path: string, mode: number): void {
   call('mkfifo', [STRING, I32], [path, mode]);
