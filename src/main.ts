@@ -13,8 +13,8 @@ declare const RUNT_VERSION: string;
 declare const RUNT_COMMIT: string;
 
 /** Runs command N's adapter with N's options (the handler table's type pairs each name with its options). */
-function dispatch<N extends CommandName>(command: Invocation<N>, args: string[], ctx: RuntimeContext): number | Promise<number> {
-  return HANDLERS[command.name]()(command.options, args, ctx);
+async function dispatch<N extends CommandName>(command: Invocation<N>, args: string[], ctx: RuntimeContext): Promise<number> {
+  return (await HANDLERS[command.name]())(command.options, args, ctx);
 }
 
 function out(text: string): void {

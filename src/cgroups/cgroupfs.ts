@@ -171,7 +171,6 @@ function attachDeviceFilter(host: CgroupHost, set: CgroupSet, insns: Uint8Array)
   const field = 'linux.resources.devices';
   const dir = dirFor(host, set, 2, 'devices');
   if (!dir) throw new HostError(`${field}: the container has no cgroup v2 directory`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const native = require('../sys/native') as typeof import('../sys/native');
   const cgroupFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {

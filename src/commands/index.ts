@@ -1,25 +1,26 @@
-// Command name → its adapter. A module loads on use, so `state` never pays for what `create` needs; the
-// `typeof import` is a type only, which checks each adapter against its command's options.
+// Command name → its adapter. A module loads on use, so `state` never pays for what `create` needs: each
+// dynamic import is a split point of the build (scripts/build.mjs), whose chunks a call loads only when it
+// imports them. The table's type checks each adapter against its command's options.
 import type { CommandName } from '../cli/table';
 import type { Handler } from './context';
 
-export const HANDLERS: { readonly [N in CommandName]: () => Handler<N> } = {
-  create: () => (require('./create') as typeof import('./create')).create,
-  plan: () => (require('./plan') as typeof import('./plan')).plan,
-  start: () => (require('./start') as typeof import('./start')).start,
-  state: () => (require('./state') as typeof import('./state')).state,
-  kill: () => (require('./kill') as typeof import('./kill')).kill,
-  delete: () => (require('./delete') as typeof import('./delete')).del,
-  run: () => (require('./run') as typeof import('./run')).run,
-  list: () => (require('./list') as typeof import('./list')).list,
-  spec: () => (require('./spec') as typeof import('./spec')).spec,
-  features: () => (require('./features') as typeof import('./features')).features,
-  exec: () => (require('./exec') as typeof import('./exec')).exec,
-  update: () => (require('./update') as typeof import('./update')).update,
-  pause: () => (require('./pause') as typeof import('./pause')).pause,
-  resume: () => (require('./pause') as typeof import('./pause')).resume,
-  ps: () => (require('./ps') as typeof import('./ps')).ps,
-  events: () => (require('./events') as typeof import('./events')).events,
-  checkpoint: () => (require('./checkpoint') as typeof import('./checkpoint')).checkpoint,
-  restore: () => (require('./restore') as typeof import('./restore')).restore,
+export const HANDLERS: { readonly [N in CommandName]: () => Promise<Handler<N>> } = {
+  create: async () => (await import('./create')).create,
+  plan: async () => (await import('./plan')).plan,
+  start: async () => (await import('./start')).start,
+  state: async () => (await import('./state')).state,
+  kill: async () => (await import('./kill')).kill,
+  delete: async () => (await import('./delete')).del,
+  run: async () => (await import('./run')).run,
+  list: async () => (await import('./list')).list,
+  spec: async () => (await import('./spec')).spec,
+  features: async () => (await import('./features')).features,
+  exec: async () => (await import('./exec')).exec,
+  update: async () => (await import('./update')).update,
+  pause: async () => (await import('./pause')).pause,
+  resume: async () => (await import('./pause')).resume,
+  ps: async () => (await import('./ps')).ps,
+  events: async () => (await import('./events')).events,
+  checkpoint: async () => (await import('./checkpoint')).checkpoint,
+  restore: async () => (await import('./restore')).restore,
 };

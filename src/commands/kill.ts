@@ -1,5 +1,4 @@
 // `kill ID [SIGNAL]`: the signal as runc spells it, to the container's init or (--all) every process of it.
-import { constants } from 'node:os';
 import { UsageError } from '../cli/parse';
 import { killContainer } from '../lifecycle/kill';
 import type { Handler } from './context';
@@ -11,7 +10,8 @@ export function parseSignal(text: string): number {
     if (n > 0 && n <= 64) return n;
   } else {
     const name = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals;
-    const n = constants.signals[name];
+    // node:os for names only: engines send numbers, and a call that needs no module does not load one
+    const n = (require('node:os') as typeof import('node:os')).constants.signals[name];
     if (n !== undefined) return n;
   }
   throw new UsageError(`unknown signal "${text}"`);

@@ -1,7 +1,6 @@
 // config.md "POSIX-platform Hooks" run in the runtime namespace: prestart, createRuntime, poststart and
 // poststop. (createContainer and startContainer run in the container: they are shim steps.) Each hook gets
 // the state on stdin and only the env it names; the end of its output is kept for the error message.
-import { spawn } from 'node:child_process';
 import type { Hook } from '../spec/generated/types';
 import { UserError } from '../errors';
 
@@ -43,6 +42,8 @@ class Tail {
 }
 
 export function runHook(hook: Hook, field: string, state: string): Promise<void> {
+  // node:child_process only where a hook runs: start and delete, which import this module, mostly have none
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const args = hook.args ?? [hook.path];
   return new Promise((resolve, reject) => {
     const child = spawn(hook.path, args.slice(1), {

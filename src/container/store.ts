@@ -1,5 +1,6 @@
-// The state store under --root: one directory per container, holding state.json (what create recorded)
-// and, until start, the exec fifo. Calls that change a container hold an flock on its directory.
+// The state store under --root: one directory per container, holding state.json (what create recorded, the
+// few fields every call needs), config.json (the config create read, for the calls that act on it) and, until
+// start, the exec fifo. Calls that change a container hold an flock on its directory.
 import {
   chmodSync,
   closeSync,
@@ -15,15 +16,18 @@ import {
   constants,
   type Stats,
 } from 'node:fs';
-import { dirname } from 'node:path';
 import type { CgroupSet } from '../cgroups';
 import type { RdtGroup } from '../rdt';
 import type { Spec } from '../spec/generated/types';
-import { hostFailure, UserError } from '../errors';
+import { errnoOf, hostFailure, UserError } from '../errors';
 
 export const OCI_VERSION = '1.3.0';
 
-/** What create recorded. The status is never stored: it is derived from the process when asked. */
+/**
+ * What create recorded in state.json. The status is never stored: it is derived from the process when asked.
+ * The config is apart (loadConfig): `state` and `kill`, which engines call most, do not parse it (a seccomp
+ * profile alone is ~10 KB).
+ */
 export interface ContainerRecord {
   ociVersion: string;
   id: string;
@@ -41,8 +45,6 @@ export interface ContainerRecord {
   cgroup?: CgroupSet;
   /** linux.intelRdt: the resctrl group the container's processes are in. */
   rdt?: RdtGroup;
-  /** The config as create read it: later edits of config.json have no effect on this container. */
-  config: Spec;
   /** Made with --no-new-keyring: its processes keep the session keyring of their caller (exec's too). */
   noNewKeyring?: boolean;
 }
@@ -119,11 +121,11 @@ export function containerDir(root: string, id: string): string {
 }
 
 /**
- * Makes the container's directory, its record in it and its lock held: all three appear at once, under a
+ * Makes the container's directory, its record and config in it and its lock held: all appear at once, under a
  * temporary name ('~' is never in an id) renamed into place, so no other call ever sees the id's directory
  * without a record or unlocked by its create. The directory's existence is what "the id is taken" means.
  */
-export function makeContainerDir(root: string, record: ContainerRecord): { dir: string; lock: number } {
+export function makeContainerDir(root: string, record: ContainerRecord, config: Spec): { dir: string; lock: number } {
   const dir = containerDir(root, record.id);
   try {
     mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -142,6 +144,7 @@ export function makeContainerDir(root: string, record: ContainerRecord): { dir: 
   try {
     chmodSync(tmp, 0o711);
     lock = lockContainer(tmp);
+    saveConfig(tmp, config);
     saveRecord(tmp, record);
     renameSync(tmp, dir);
   } catch (e) {
@@ -166,9 +169,8 @@ export function lockContainer(dir: string): number;
 export function lockContainer(dir: string, wait: false): number | undefined;
 export function lockContainer(dir: string, wait = true): number | undefined {
   // flock needs ffi; loaded only by the commands that change a container, never by `state`.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { flock, LOCK_EX, LOCK_NB, SysError } = require('../sys/native') as typeof import('../sys/native');
-  if (!checkRoot(dirname(dir))) throw new ContainerError(NOT_EXIST);
+  if (!checkRoot(dir.slice(0, dir.lastIndexOf('/')))) throw new ContainerError(NOT_EXIST);
   for (;;) {
     let fd: number;
     try {
@@ -212,15 +214,39 @@ export function loadRecord(root: string, id: string): ContainerRecord {
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new ContainerError(NOT_EXIST);
     throw hostFailure(`reading ${dir}/state.json`, e);
   }
-  try {
-    return JSON.parse(text) as ContainerRecord;
-  } catch (e) {
-    throw new ContainerError(`${dir}/state.json: ${(e as Error).message}`);
-  }
+  return parseJson(`${dir}/state.json`, text) as ContainerRecord;
 }
 
 export function saveRecord(dir: string, record: ContainerRecord): void {
   writeAtomic(`${dir}/state.json`, JSON.stringify(record), 0o600);
+}
+
+/**
+ * The config as create read it (later edits of the bundle's config.json have no effect on the container), from
+ * the dir of a record loaded before: both are there from the dir's first moment (makeContainerDir).
+ */
+export function loadConfig(dir: string): Spec {
+  const file = `${dir}/config.json`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') throw new ContainerError(`${file}: ENOENT`);
+    throw hostFailure(`reading ${file}`, e);
+  }
+  return parseJson(file, text) as Spec;
+}
+
+export function saveConfig(dir: string, config: Spec): void {
+  writeAtomic(`${dir}/config.json`, JSON.stringify(config), 0o600);
+}
+
+function parseJson(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ContainerError(`${file}: ${(e as Error).message}`);
+  }
 }
 
 export function fifoPath(dir: string): string {
@@ -233,9 +259,8 @@ export function fifoPath(dir: string): string {
  * directory may be writable by others, who must neither redirect the write nor take the name first.
  */
 export function writeAtomic(path: string, content: string, mode = 0o644): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
-  const tmp = `${dirname(path)}/.runt-${randomBytes(8).toString('hex')}.tmp`;
+  // the Web Crypto global, not node:crypto: that module costs ~2 ms to load in every create
+  const tmp = `${path.slice(0, path.lastIndexOf('/') + 1)}.runt-${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}.tmp`;
   let fd: number;
   try {
     fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);

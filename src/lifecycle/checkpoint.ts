@@ -5,11 +5,12 @@ import { resolve } from 'node:path';
 import * as cgroups from '../cgroups';
 import { freezerOf } from '../cgroups/freezer';
 import { log } from '../cli/log';
-import { containerDir, ContainerError, loadRecord, lockContainer, NOT_RUNNING, unlockContainer, type ContainerRecord } from '../container/store';
+import { containerDir, ContainerError, loadConfig, loadRecord, lockContainer, NOT_RUNNING, unlockContainer, type ContainerRecord } from '../container/store';
 import { containerStatus } from '../container/status';
 import { ReqType } from '../criu/messages';
 import { configFile, DESCRIPTORS, dumpExtMounts, externalMounts, passThroughOpts, type CriuOptions } from '../criu/options';
 import type { Message } from '../criu/proto';
+import type { Spec } from '../spec/generated/types';
 import { criuSwrk } from '../criu/swrk';
 import { pageServerInfo, requireLazyPipeSize, STATUS_READY, statusReadySignal } from '../criu/lazy';
 import { namespaceExternals, openDir, requireCriu, requireFeatures } from '../criu/host';
@@ -50,7 +51,7 @@ export async function checkpointContainer(ctx: RuntimeContext, id: string, opts:
       lazyPages: opts.lazyPages,
     });
     if (opts.lazyPages) requireLazyPipeSize();
-    await dump(ctx, record, opts);
+    await dump(ctx, record, loadConfig(dir), opts);
   } finally {
     unlockContainer(lock);
   }
@@ -58,11 +59,10 @@ export async function checkpointContainer(ctx: RuntimeContext, id: string, opts:
   if (!preDump && !leaveRunning) await deleteContainer(ctx, id, true);
 }
 
-async function dump(ctx: RuntimeContext, record: ContainerRecord, options: CheckpointOptions): Promise<void> {
+async function dump(ctx: RuntimeContext, record: ContainerRecord, spec: Spec, options: CheckpointOptions): Promise<void> {
   const { preDump, leaveRunning, workPath, parentPath } = options;
   const imagePath = resolve(options.imagePath ?? 'checkpoint');
   const onReady = await statusReadySignal(options.statusFd, options.lazyPages);
-  const spec = record.config;
   const fds: number[] = [];
   try {
     const imagesFd = openDir(imagePath);

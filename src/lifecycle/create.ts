@@ -64,6 +64,7 @@ export interface CreateOptions {
 
 export interface Created {
   record: ContainerRecord;
+  config: Spec;
   dir: string;
   session: ShimSession;
 }
@@ -151,7 +152,7 @@ class CreateRun implements PlanRunner<number> {
 
   /** The container's state dir (its record in it, locked) and the exec fifo. */
   async makeStateDir(): Promise<void> {
-    const { lock } = makeContainerDir(this.ctx.root, this.record);
+    const { lock } = makeContainerDir(this.ctx.root, this.record, this.inputs.spec);
     this.lock = lock;
     this.undo.push(() => removeContainerDir(this.dir));
     this.undo.push(() => unlockContainer(lock));
@@ -266,7 +267,7 @@ class CreateRun implements PlanRunner<number> {
     saveRecord(this.dir, this.record);
     if (pidFile) writeAtomic(pidFile, String(this.record.pid));
     unlockContainer(this.lock);
-    return { record: this.record, dir: this.dir, session: this.session! };
+    return { record: this.record, config: this.inputs.spec, dir: this.dir, session: this.session! };
   }
 }
 
@@ -300,7 +301,7 @@ export async function planCreate(ctx: RuntimeContext, id: string, opts: CreateOp
   return planContainer(inputs, { probe, state });
 }
 
-/** true in the test build only (scripts/build.mjs --faults); false in production, where esbuild drops the fault points. */
+/** true in the test build only (scripts/build.mjs --faults); false in production, where the bundler folds every fault point to `false`. */
 declare const RUNT_FAULTS: boolean;
 
 /** Whether the test build was asked (RUNT_FAULT=<point>) to fail at `point`. */

@@ -8,7 +8,7 @@ import * as cgroups from '../cgroups';
 import { addRdtTask, type RdtGroup } from '../rdt';
 import { log } from '../cli/log';
 import { hookStateJson, procStat, type Status } from '../container/status';
-import { ContainerError, writeAtomic, type ContainerRecord } from '../container/store';
+import { ContainerError, loadConfig, writeAtomic, type ContainerRecord } from '../container/store';
 import { execChildPlan, execParentPlan, JOIN_ORDER, processFromFlags, processFromJson, type ExecContext } from '../plan/exec';
 import { sessionKeyringName } from '../plan/keyring';
 import { CONFIG_LSM_FIELDS, type LsmFields } from '../plan/lsm';
@@ -181,8 +181,9 @@ function prepare(ctx: RuntimeContext, id: string, command: string[], opts: ExecO
       throw new ContainerError('cannot exec in a created container as a non-root user (its namespaces can be joined once it is started)');
     }
   };
-  return withContainer(ctx.root, id, allowed, (record, status) => {
-    const proc = execProcess(command, opts, record.config);
+  return withContainer(ctx.root, id, allowed, (record, status, dir) => {
+    const config = loadConfig(dir);
+    const proc = execProcess(command, opts, config);
     const listen = listenFds();
     const host = hostFacts();
     // a label refused names the flag that gave it, else the process field (the container's, or --process's)
@@ -203,8 +204,8 @@ function prepare(ctx: RuntimeContext, id: string, command: string[], opts: ExecO
       lsm: host.lsm,
       lsmFields,
       ...(record.noNewKeyring ? {} : { sessionKeyring: sessionKeyringName(record.id) }),
-      seccomp: record.config.linux?.seccomp,
-      linux: record.config.linux,
+      seccomp: config.linux?.seccomp,
+      linux: config.linux,
       state: hookStateJson(record, status),
       warn: (msg) => log.warn(msg),
       rootless: ctx.rootless,

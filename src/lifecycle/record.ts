@@ -16,6 +16,5 @@ export function newRecord(id: string, bundle: string, spec: Spec): ContainerReco
     created: new Date().toISOString(),
     owner: '',
     annotations: Object.fromEntries(Object.entries(spec.annotations ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
-    config: spec,
   };
 }

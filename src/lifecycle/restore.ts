@@ -65,7 +65,7 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
   await reclaimAbandoned(ctx, id);
 
   const record = newRecord(id, bundle, spec);
-  const { dir, lock } = makeContainerDir(ctx.root, record);
+  const { dir, lock } = makeContainerDir(ctx.root, record, spec);
   const undo = new Undo('cleanup after a failed restore');
   undo.push(() => removeContainerDir(dir));
   const fds: number[] = [];

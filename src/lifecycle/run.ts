@@ -19,7 +19,7 @@ export interface RunOptions extends CreateOptions {
 /** Runs container `id`; returns its exit status, or 0 once it runs with `detach`. */
 export async function runContainer(ctx: RuntimeContext, id: string, opts: RunOptions): Promise<number> {
   const created = await createContainer(ctx, id, opts, opts.detach ? 'detach' : 'wait');
-  const proc = created.record.config.process;
+  const proc = created.config.process;
   const relayed = proc !== undefined && relaysTerminal(proc, { consoleSocket: opts.consoleSocket, consoleRelay: terminalAtHand('wait') });
   // from before start: the program may already run, and print, before start has returned
   const stop = opts.detach ? undefined : forwardSignals(created.record.pid, relayed);

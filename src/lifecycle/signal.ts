@@ -8,7 +8,7 @@ import { errnoOf, HostError, hostFailure } from '../errors';
 const SIGKILL = 9;
 
 /** kill(2), where a process already gone (ESRCH) is no failure; a refusal (EPERM) is the host's. */
-function send(pid: number, signal: number): void {
+export function send(pid: number, signal: number): void {
   try {
     process.kill(pid, signal);
   } catch (e) {

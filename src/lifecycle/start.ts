@@ -1,12 +1,13 @@
 // runtime.md "Start": release the process blocked on the exec fifo, then run the poststart hooks.
 import { constants, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { runHooks } from '../container/hooks';
-import { ContainerError, containerDir, fifoPath, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
+import { ContainerError, containerDir, fifoPath, loadConfig, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, killAndWait } from '../container/status';
 import { errnoOf, hostFailure } from '../errors';
 import { ConfigError } from '../plan/types';
 import type { RuntimeContext } from './context';
 import { undoAndThrow } from './undo';
+import { setBlocking } from '../sys/native';
 import { sleepMs } from '../sys/sleep';
 
 const WRITER_TIMEOUT_MS = 10_000;
@@ -29,6 +30,7 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
   }
   const buf = Buffer.alloc(4096);
   let received = '';
+  let blocking = false;
   let exited = false;
   // a created container's shim holds the fifo's write end, so its writer is there at once; one that never
   // shows up is not waiting (its process runs something else): give up rather than spin
@@ -44,6 +46,10 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
       }
       if (n > 0) {
         received += buf.toString('utf8', 0, n);
+        // the shim is there: from now on a read waits for its next byte or its EOF (exec or exit), with no
+        // polling interval added to start
+        if (!blocking) setBlocking(fd);
+        blocking = true;
         continue;
       }
       if (n === 0 && received.length > 0) break; // the shim closed its end: exec'd or failed
@@ -80,8 +86,9 @@ async function startLocked(dir: string, record: ContainerRecord): Promise<Contai
   if (status === 'stopped') throw new ContainerError('cannot start a container that has stopped');
   if (status === 'running') throw new ContainerError(ALREADY_RUNNING);
   if (status !== 'created') throw new ContainerError(`cannot start a container in the ${status} state`);
+  const config = loadConfig(dir);
   // config.md: process is REQUIRED when start is called; create accepted the container without it
-  if (!record.config.process) throw new ConfigError('process: is required to start a container (config.json has none)');
+  if (!config.process) throw new ConfigError('process: is required to start a container (config.json has none)');
   const fifo = fifoPath(dir);
   const stop = (): void => killAndWait(record.pid);
   const stopping = `stopping container ${record.id} after its start failed`;
@@ -94,7 +101,7 @@ async function startLocked(dir: string, record: ContainerRecord): Promise<Contai
     rmSync(fifo, { force: true });
   }
   try {
-    await runHooks(record.config.hooks?.poststart, 'poststart', hookStateJson(record, 'running'));
+    await runHooks(config.hooks?.poststart, 'poststart', hookStateJson(record, 'running'));
   } catch (e) {
     // runtime-spec 1.3: a failing poststart hook fails start, and the container is stopped
     await undoAndThrow(e, stopping, stop);

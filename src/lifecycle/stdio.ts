@@ -1,7 +1,7 @@
 // What a container's process gets of runt's own process besides fds 0-2: the signals runt receives while it
 // waits in the foreground, its terminal (relayed by the shim), and socket-activation fds.
 import { readFileSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { isatty } from '../sys/native';
 import { log } from '../cli/log';
 import { errnoOf, hostFailure, UserError } from '../errors';
 

@@ -7,16 +7,28 @@ import { sleepMs } from '../cgroups/fs';
 import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
 import { leaveRdtGroup } from '../rdt';
-import { ContainerError, containerDir, loadRecord, lockContainer, removeContainerDir, unlockContainer, type ContainerRecord } from '../container/store';
+import {
+  ContainerError,
+  containerDir,
+  loadConfig,
+  loadRecord,
+  lockContainer,
+  removeContainerDir,
+  unlockContainer,
+  type ContainerRecord,
+} from '../container/store';
 import { containerStatus, hookStateJson, isAlive, waitGone, type Status } from '../container/status';
+import type { Spec } from '../spec/generated/types';
 import type { RuntimeContext } from './context';
 import { signalContainer } from './signal';
 
 /** Removes container `record` (its dir `dir`, held locked; its status `status`), killing it first if it runs. */
 export async function tearDown(ctx: RuntimeContext, dir: string, record: ContainerRecord, status: Status): Promise<void> {
+  const config = damagedOrConfig(dir);
   // `creating` here means the create died half-way (it would hold the lock otherwise)
   if (status !== 'stopped' && record.pid && isAlive(record)) {
-    const hasPidNs = record.config.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);
+    // a damaged config: as without a pid namespace, every process of the cgroup is killed
+    const hasPidNs = config?.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);
     // without a pid namespace of its own, killing init would leave the rest of the container running
     signalContainer(record, 9, !hasPidNs);
     if (!waitGone(record.pid)) throw new ContainerError(`container ${record.id}: process ${record.pid} did not die after SIGKILL`);
@@ -29,7 +41,18 @@ export async function tearDown(ctx: RuntimeContext, dir: string, record: Contain
   }
   if (record.rdt) leaveRdtGroup(record.rdt);
   removeContainerDir(dir);
-  await runHooks(record.config.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'), (e) => log.warn(e.message));
+  await runHooks(config?.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'), (e) => log.warn(e.message));
+}
+
+/** The container's recorded config, or undefined when it is missing or not JSON (the rest still goes). */
+function damagedOrConfig(dir: string): Spec | undefined {
+  try {
+    return loadConfig(dir);
+  } catch (e) {
+    if (!(e instanceof ContainerError)) throw e;
+    log.warn(`${e.message}: the poststop hooks cannot be run`);
+    return undefined;
+  }
 }
 
 /** Waits (bounded) until the processes killed with the container have left its cgroup, so it can be removed. */

@@ -4,7 +4,7 @@
 import * as cgroups from '../cgroups';
 import { log } from '../cli/log';
 import { LIVE, withContainer } from '../container/locked';
-import { ContainerError, saveRecord } from '../container/store';
+import { ContainerError, loadConfig, saveConfig } from '../container/store';
 import type { LinuxResources } from '../spec/generated/types';
 import type { RuntimeContext } from './context';
 
@@ -36,7 +36,8 @@ export async function updateContainer(ctx: RuntimeContext, id: string, resources
   await withContainer(ctx.root, id, LIVE, async (record, _status, dir) => {
     // rootless without a delegated cgroup: create made none, so there is no limit to change
     if (!record.cgroup) throw new ContainerError(`container ${id} has no cgroup: update has no limit to change`);
-    const linux = (record.config.linux ??= {});
+    const config = loadConfig(dir);
+    const linux = (config.linux ??= {});
     if (askedDevices && JSON.stringify(askedDevices) !== JSON.stringify(linux.resources?.devices ?? [])) {
       log.warn('linux.resources.devices: not changed (update does not change device rules, as in runc)');
     }
@@ -48,6 +49,6 @@ export async function updateContainer(ctx: RuntimeContext, id: string, resources
     if (unit) await (await import('../cgroups/systemd')).setScopeProperties(host, unit, apply, record.cgroup.systemdInstance ?? 'system');
     for (const warning of cgroups.applyResources(host, record.cgroup, apply)) log.warn(warning);
     linux.resources = merged;
-    saveRecord(dir, record);
+    saveConfig(dir, config);
   });
 }

@@ -1,9 +1,8 @@
 // The runtime's side of the shim protocol (native-shim/README.md): start the shim, send the plan's two
 // segments, answer sync points, and turn an ERR into an error naming the config field of the failed step.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, readSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { Socket } from 'node:net';
 import { log } from '../cli/log';
 import { encodePlan } from '../plan/encode';
 import { stepsJson } from '../plan/render';
@@ -19,10 +18,8 @@ export class ShimError extends UserError {}
  * runs on without copying itself). The executable is part of runt's own binary: the build embeds
  * build/runt-shim as the module `runt-shim-image` (scripts/build.mjs).
  */
-function spawnShim(args: string[], stdio: (number | 'inherit' | 'pipe')[]): ChildProcess {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+function spawnShim(args: string[], stdio: (number | 'inherit')[]): ChildProcess {
   const { sealedMemfd } = require('../sys/native') as typeof import('../sys/native');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const shimImage = require('runt-shim-image') as Uint8Array;
   let image: number;
   try {
@@ -69,51 +66,49 @@ export interface ShimSession {
   execed?: Promise<void>;
 }
 
-/** Reads the shim's messages line by line. */
-class Lines {
-  private buffered = '';
-  private waiting: ((line: string | undefined) => void) | undefined;
-  private lines: string[] = [];
+/**
+ * The runtime's end of the shim's socket, read line by line with blocking reads. A socketpair of its own, not
+ * a `pipe` of the spawn: that one comes as a stream socket of node:net, whose loading and set-up cost a call
+ * ~6.5 M instructions, a sixth of create's. Blocking is what the runtime does anyway until the child's READY:
+ * the shim and the child wait for its answers, and nothing else of its own runs meanwhile (a hook, systemd's
+ * D-Bus run between two reads). A `wait` parent that holds its end until the program ends is read only after
+ * it has exited (runShim's `execed`), so the event loop runs, and forwards signals, while the program does.
+ */
+class Channel {
+  private buffered = Buffer.alloc(0);
   private ended = false;
 
-  constructor(socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.buffered += chunk;
-      let nl: number;
-      while ((nl = this.buffered.indexOf('\n')) >= 0) {
-        this.lines.push(this.buffered.slice(0, nl));
-        this.buffered = this.buffered.slice(nl + 1);
-      }
-      this.flush();
-    });
-    const end = (): void => {
-      this.ended = true;
-      this.flush();
-    };
-    socket.on('end', end);
-    socket.on('close', end);
-    socket.on('error', end);
-  }
+  constructor(readonly fd: number) {}
 
-  private flush(): void {
-    if (!this.waiting) return;
-    if (this.lines.length) {
-      const w = this.waiting;
-      this.waiting = undefined;
-      w(this.lines.shift());
-    } else if (this.ended) {
-      const w = this.waiting;
-      this.waiting = undefined;
-      w(undefined);
+  /** The next line, undefined at EOF (every holder of the other end has closed it: exited or exec'd). */
+  next(): string | undefined {
+    for (;;) {
+      const nl = this.buffered.indexOf(0x0a);
+      if (nl >= 0) {
+        const line = this.buffered.toString('utf8', 0, nl);
+        this.buffered = this.buffered.subarray(nl + 1);
+        return line;
+      }
+      if (this.ended) return undefined;
+      const chunk = Buffer.alloc(4096);
+      const n = readSync(this.fd, chunk);
+      if (n === 0) this.ended = true;
+      else this.buffered = Buffer.concat([this.buffered, chunk.subarray(0, n)]);
     }
   }
 
-  next(): Promise<string | undefined> {
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-      this.flush();
-    });
+  /** A shim that is gone (EPIPE) is not an error here: the next read finds EOF, which names the failure. */
+  write(data: string | Uint8Array): void {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
   }
 }
 
@@ -123,23 +118,31 @@ class Lines {
  */
 export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallbacks, opts: ShimOptions = {}): Promise<ShimSession> {
   const syncFd = 3 + preserveFds;
-  const stdio: (number | 'inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
+  const passFds = opts.passFds ?? [];
+  const [mine, theirs] = (require('../sys/native') as typeof import('../sys/native')).streamPair(syncFd + 1 + passFds.length);
+  const stdio: (number | 'inherit')[] = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-  stdio.push('pipe', ...(opts.passFds ?? []));
-  const shim = spawnShim([String(syncFd)], stdio);
+  stdio.push(theirs, ...passFds);
+  let shim: ChildProcess;
+  try {
+    shim = spawnShim([String(syncFd)], stdio);
+  } catch (e) {
+    closeSync(mine);
+    throw e;
+  } finally {
+    closeSync(theirs);
+  }
   const exited = new Promise<number>((resolve) => {
     shim.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
   });
   const spawnError = new Promise<never>((_, reject) => shim.on('error', (e) => reject(hostFailure('cannot start runt-shim', e))));
-  const socket = shim.stdio[syncFd] as Socket;
-  const lines = new Lines(socket);
+  spawnError.catch(() => undefined); // raced by fail(), when the shim ends without a report
+  const channel = new Channel(mine);
   const steps: Step[] = [...parent];
-  log.debug(() => `plan parent: ${stepsJson(parent)}`);
-  socket.write(encodePlan(parent));
 
   const fail = async (line: string | undefined): Promise<never> => {
     if (line === undefined) {
-      const status = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), 2000))]);
+      const status = await Promise.race([exited, spawnError, new Promise<number>((r) => setTimeout(() => r(-1), 2000))]);
       throw new ShimError(`runt-shim ended without a report (status ${status})`);
     }
     const m = /^ERR (\d+) (\d+) (.*)$/.exec(line);
@@ -148,43 +151,49 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
     throw new ShimError(field ? `${field}: ${m[3]}` : m[3]!);
   };
 
-  const first = await Promise.race([lines.next(), spawnError]);
-  const pidMatch = first && /^PID (\d+)$/.exec(first);
-  if (!pidMatch) return fail(first);
-  const pid = Number(pidMatch[1]);
+  let pid: number;
   try {
+    log.debug(() => `plan parent: ${stepsJson(parent)}`);
+    channel.write(encodePlan(parent));
+    const first = channel.next();
+    const pidMatch = first && /^PID (\d+)$/.exec(first);
+    if (!pidMatch) return await fail(first);
+    pid = Number(pidMatch[1]);
     const child = await cb.onPid(pid);
     steps.push(...child);
     log.debug(() => `plan child: ${stepsJson(child)}`);
-    socket.write(encodePlan(child));
+    channel.write(encodePlan(child));
     for (;;) {
-      const line = await lines.next();
+      const line = channel.next();
       if (line === 'READY') break;
       if (line === 'HOOKS' && cb.onHooks) {
         await cb.onHooks();
-        socket.write('GO\n');
+        channel.write('GO\n');
         continue;
       }
       await fail(line);
     }
   } catch (e) {
     // the child waits for us: closing the socket ends it (the caller, told the pid, also kills it)
-    socket.destroy();
+    channel.close();
     throw e;
   }
   if (!opts.followExec) {
-    socket.destroy();
+    channel.close();
     return { pid, shim, exited };
   }
+  // after READY the child execs the program; a `detach` parent has exited right after CLONE, a `wait` one keeps
+  // its end to send EXIT when the program ends: read once the parent is gone, then to the child's exec (EOF)
   const execed = (async (): Promise<void> => {
     try {
+      await exited;
       for (;;) {
-        const line = await lines.next();
+        const line = channel.next();
         if (line === undefined || line.startsWith('EXIT ')) return;
         await fail(line);
       }
     } finally {
-      socket.destroy();
+      channel.close();
     }
   })();
   execed.catch(() => undefined); // the caller awaits it when it is ready to report

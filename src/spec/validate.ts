@@ -29,7 +29,6 @@ let validators: Validators | undefined;
 
 /** The generated validator (~285 KB), loaded on first use. */
 function load(): Validators {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   validators ??= require('./generated/validators.cjs') as Validators;
   return validators;
 }

@@ -19,7 +19,6 @@ let binding: Binding | undefined;
 
 function libc(): Binding {
   if (!binding) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     binding = require('@yuuang/ffi-rs-linux-x64-gnu') as Binding;
     binding.open({ library: LIBC, path: 'libc.so.6' });
   }
@@ -63,6 +62,23 @@ export const LOCK_NB = 4;
 /** flock(2) on an open fd. */
 export function flock(fd: number, operation: number): void {
   call('flock', [I32, I32], [fd, operation]);
+}
+
+/**
+ * isatty(3): node:tty has it too, but loading that module costs a call ~4.5 M instructions, and the calls that
+ * ask (run and exec in the foreground) load this binding anyway.
+ */
+export function isatty(fd: number): boolean {
+  return call('isatty', [I32], [fd]) === 1;
+}
+
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+
+/** Clears O_NONBLOCK on an open fd (fcntl F_SETFL): Node opens with flags but cannot change them later. */
+export function setBlocking(fd: number): void {
+  call('fcntl', [I32, I32, I32], [fd, F_SETFL, call('fcntl', [I32, I32, I32], [fd, F_GETFL, 0]) & ~O_NONBLOCK]);
 }
 
 /** mkfifo(3): Node has no API to make a FIFO. */
@@ -175,7 +191,6 @@ const F_ADD_SEALS = 1033;
 const SEALS = 0x1 /* F_SEAL_SEAL */ | 0x2 /* F_SEAL_SHRINK */ | 0x4 /* F_SEAL_GROW */ | 0x8; /* F_SEAL_WRITE */
 
 const F_DUPFD_CLOEXEC = 1030;
-const F_GETFL = 3;
 
 /** fcntl(F_GETFL): an open fd's status flags (its access mode in O_ACCMODE); Node has no API for it. */
 export function fdStatusFlags(fd: number): number {
@@ -210,17 +225,36 @@ export function sealedMemfd(name: string, content: Uint8Array, lowest: number): 
 }
 
 const AF_UNIX = 1;
+const SOCK_STREAM = 1;
 const SOCK_SEQPACKET = 5;
 const SOCK_CLOEXEC = 0o2000000;
 
-/** socketpair(2) of AF_UNIX SOCK_SEQPACKET sockets, close-on-exec (CRIU's RPC runs over one). */
-export function seqpacketPair(): [number, number] {
+function socketPair(type: number): [number, number] {
   const fds = Buffer.alloc(8);
-  call('socketpair', [I32, I32, I32, bytes(fds)], [AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds]);
+  call('socketpair', [I32, I32, I32, bytes(fds)], [AF_UNIX, type | SOCK_CLOEXEC, 0, fds]);
   return [fds.readInt32LE(0), fds.readInt32LE(4)];
 }
 
-const SOCK_STREAM = 1;
+/** socketpair(2) of AF_UNIX SOCK_SEQPACKET sockets, close-on-exec (CRIU's RPC runs over one). */
+export function seqpacketPair(): [number, number] {
+  return socketPair(SOCK_SEQPACKET);
+}
+
+/**
+ * socketpair(2) of AF_UNIX SOCK_STREAM sockets, close-on-exec, both fds `lowest` or above (the shim's protocol
+ * runs over one; as sealedMemfd's, its fds stay clear of the numbers a child's fds are set up over).
+ */
+export function streamPair(lowest: number): [number, number] {
+  return socketPair(SOCK_STREAM).map((made) => {
+    if (made >= lowest) return made;
+    try {
+      return call('fcntl', [I32, I32, I32], [made, F_DUPFD_CLOEXEC, lowest]);
+    } finally {
+      closeSync(made);
+    }
+  }) as [number, number];
+}
+
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const MSG_CMSG_CLOEXEC = 0x40000000;

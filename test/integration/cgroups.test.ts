@@ -36,7 +36,7 @@ function start(t: Test, env: Env, name: string, script: string, edit?: (s: Spec)
   };
 }
 
-const recorded = (env: Env, id: string): Spec => (JSON.parse(readFileSync(join(env.root, id, 'state.json'), 'utf8')) as { config: Spec }).config;
+const recorded = (env: Env, id: string): Spec => JSON.parse(readFileSync(join(env.root, id, 'config.json'), 'utf8')) as Spec;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -11,8 +11,8 @@ const skip = canRun();
 if (skip) t.plan(0, skip);
 
 t.test('the production build has no fault point', async (t) => {
-  t.notMatch(readFileSync(join(REPO, 'build/runt.cjs'), 'utf8'), /RUNT_FAULT/, 'RUNT_FAULT is nowhere in the bundle, build/runt.cjs');
-  t.notOk(readFileSync(join(REPO, 'build/runt')).includes('RUNT_FAULT'), 'nor in the executable compiled from it, build/runt');
+  // the executable holds the bundle's source next to its bytecode
+  t.notOk(readFileSync(join(REPO, 'build/runt')).includes('RUNT_FAULT'), 'RUNT_FAULT is nowhere in the executable, build/runt');
 });
 
 t.test('RUNT_FAULT in the environment of the production runt changes nothing', async (t) => {

@@ -1,13 +1,13 @@
 // Calls on one container are serialised by an flock on its state dir. A call that waits for the lock while the
 // container is deleted, and a new one made under the same id, gets the lock of a dir that is gone: it must
 // not act on the new container (whose create, or another call, holds the new dir's lock), but take that
-// lock in turn.
+// lock in turn. `kill` of a created or running container takes no lock (src/commands/kill.ts says why).
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { flock, LOCK_EX } from '../../src/sys/native';
-import { canRun, readState, RUNT } from '../integration/harness';
+import { canRun, readState, runningContainer, RUNT } from '../integration/harness';
 import { attack } from './attack';
 
 const skip = canRun();
@@ -65,4 +65,30 @@ t.test('a call that waited for the lock of a deleted dir does not act on the con
   closeSync(second);
   t.equal(await exited, 0, 'with that lock, delete goes ahead');
   t.notOk(existsSync(dir), 'and deletes the container that is there now');
+});
+
+t.test('kill signals a running container without its lock, and waits for it where a create is under way', async (t) => {
+  const { env } = attack(t);
+  const { id, pid } = runningContainer(env);
+  const dir = join(env.root, id);
+  const held = hold(dir);
+  const r = env.runt(['kill', id, 'KILL']);
+  t.equal(r.status, 0, `kill succeeds while another call holds the lock: ${r.stderr}`);
+  t.ok(await until(() => readState(env, id).status === 'stopped'), `and its process (${pid}) is gone`);
+  closeSync(held);
+
+  // a record that create has not finished (`creating`): kill takes the lock, as every call on it does
+  const second = env.id('creating');
+  t.equal(env.runt(['create', '-b', env.bundle(['sleep', '300']), second]).status, 0);
+  const secondDir = join(env.root, second);
+  const record = JSON.parse(readFileSync(join(secondDir, 'state.json'), 'utf8')) as { createdDone: boolean };
+  record.createdDone = false;
+  writeFileSync(join(secondDir, 'state.json'), JSON.stringify(record));
+  const lock = hold(secondDir);
+  const waiter = spawn(RUNT, ['--root', env.root, 'kill', second, 'KILL'], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => waiter.on('exit', (code) => resolve(code)));
+  t.teardown(() => waiter.kill('SIGKILL'));
+  t.ok(await until(() => waitsFor(waiter.pid!, statSync(secondDir).ino)), 'kill of a creating container waits for the lock');
+  closeSync(lock);
+  t.equal(await exited, 1, 'and then refuses it: a create that did not finish is no live container');
 });

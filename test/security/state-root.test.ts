@@ -57,7 +57,7 @@ function defineTests(v: Victim): void {
     spawnCaptured(v.tmp, 'setpriv', ['--reuid', NAME, '--regid', NAME, '--init-groups', v.runt, ...args], { env: { PATH: process.env.PATH } });
   const mark = join(v.out, 'pwned');
 
-  /** A stopped container's record in `root`, whose poststop hook leaves `mark`; root and dir owned as given. */
+  /** A stopped container's record and config in `root`, whose poststop hook leaves `mark`; root and dir owned as given. */
   function plant(root: string, rootOwner: number, rootMode: number, dirOwner: number): void {
     const dir = join(root, 'planted');
     mkdirSync(dir, { recursive: true });
@@ -72,12 +72,13 @@ function defineTests(v: Victim): void {
       created: new Date().toISOString(),
       owner: '',
       annotations: {},
-      config: { ociVersion: '1.3.0', root: { path: v.tmp }, hooks: { poststop: [{ path: '/bin/sh', args: ['sh', '-c', `id -u > ${mark}`] }] } },
     };
+    const config = { ociVersion: '1.3.0', root: { path: v.tmp }, hooks: { poststop: [{ path: '/bin/sh', args: ['sh', '-c', `id -u > ${mark}`] }] } };
     // open to all, as an attacker leaves it: so that the victim's delete can remove it and go on to the hooks
     writeFileSync(join(dir, 'state.json'), JSON.stringify(record), { mode: 0o666 });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config), { mode: 0o666 });
     chmodSync(dir, 0o777);
-    for (const f of [join(dir, 'state.json'), dir]) chownSync(f, dirOwner, dirOwner);
+    for (const f of [join(dir, 'state.json'), join(dir, 'config.json'), dir]) chownSync(f, dirOwner, dirOwner);
     chownSync(root, rootOwner, rootOwner);
     chmodSync(root, rootMode);
   }

@@ -18,7 +18,7 @@ t.test('update --resources: a document the schema refuses changes nothing', asyn
     s.linux!.resources = { pids: { limit: 50 } };
   });
   const cgroupsPath = (JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { linux: { cgroupsPath: string } }).linux.cgroupsPath;
-  const recorded = (): unknown => JSON.parse(readFileSync(join(env.root, id, 'state.json'), 'utf8')).config.linux.resources;
+  const recorded = (): unknown => JSON.parse(readFileSync(join(env.root, id, 'config.json'), 'utf8')).linux.resources;
   const before = recorded();
   const cases: [string, RegExp][] = [
     ['{"memory": "64m"}', /^runt: --resources: memory: must be object\n$/],

@@ -36,7 +36,6 @@ t.test('the state document is valid in every status', async (t) => {
     created: '2026-01-01T00:00:00Z',
     owner: '',
     annotations: { a: 'b' },
-    config: defaultSpec(false),
   };
   for (const status of ['creating', 'created', 'running', 'stopped'] as const) {
     t.equal(checkState(specState(record, status)).ok, true, status);
