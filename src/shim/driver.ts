@@ -7,7 +7,7 @@ import { log } from '../cli/log';
 import { encodePlan } from '../plan/encode';
 import { stepsJson } from '../plan/render';
 import type { Step } from '../plan/types';
-import { hostFailure, UserError } from '../errors';
+import { errnoOf, hostFailure, UserError } from '../errors';
 
 /** A step of the plan failed: what the config asked for cannot be done here; the message names the field. */
 export class ShimError extends UserError {}
@@ -91,9 +91,22 @@ class Channel {
       }
       if (this.ended) return undefined;
       const chunk = Buffer.alloc(4096);
-      const n = readSync(this.fd, chunk);
+      const n = this.read(chunk);
       if (n === 0) this.ended = true;
       else this.buffered = Buffer.concat([this.buffered, chunk.subarray(0, n)]);
+    }
+  }
+
+  /**
+   * A read where a shim that died with runt's bytes unread (the kernel resets the stream: ECONNRESET) is EOF
+   * as any other end of the shim: the caller names the failure.
+   */
+  private read(chunk: Buffer): number {
+    try {
+      return readSync(this.fd, chunk);
+    } catch (e) {
+      if (errnoOf(e) === 'ECONNRESET') return 0;
+      throw e;
     }
   }
 
@@ -103,7 +116,7 @@ class Channel {
     try {
       for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+      if (errnoOf(e) !== 'EPIPE') throw e;
     }
   }
 
