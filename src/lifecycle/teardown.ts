@@ -3,7 +3,7 @@
 // create that died half-way under the same id.
 import { existsSync } from 'node:fs';
 import * as cgroups from '../cgroups';
-import { sleepMs } from '../cgroups/fs';
+import { sleepMs } from '../sys/sleep';
 import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
 import { leaveRdtGroup } from '../rdt';
