@@ -1,8 +1,5 @@
 // What a user's input or a container's state caused, as opposed to a bug in runt: main prints its message
 // alone, and keeps stack traces (with --debug) for everything else.
-import { constants } from 'node:os';
-import { getSystemErrorMap } from 'node:util';
-
 export class UserError extends Error {}
 
 /**
@@ -26,10 +23,33 @@ export function errnoOf(e: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+let errnoNames: Map<number, string> | undefined;
+
+// node:os and node:util are loaded only on these error paths: every call imports this module, and loading the
+// two cost it ~2.5 ms in the compiled binary
+function errnoNumbers(): Record<string, number | undefined> {
+  return (require('node:os') as typeof import('node:os')).constants.errno;
+}
+
+/** The system's error map: name and words by -errno. */
+function systemErrorMap(): Map<number, [string, string]> {
+  return (require('node:util') as typeof import('node:util')).getSystemErrorMap();
+}
+
+/** The name of errno number `n` ("ENOENT"); the first of aliases (EAGAIN, not EWOULDBLOCK). */
+export function errnoName(n: number): string | undefined {
+  if (!errnoNames) {
+    errnoNames = new Map();
+    for (const [name, value] of Object.entries(errnoNumbers())) if (value !== undefined && !errnoNames.has(value)) errnoNames.set(value, name);
+  }
+  // os.constants.errno lacks a few (ESHUTDOWN, EHOSTDOWN, ...)
+  return errnoNames.get(n) ?? systemErrorMap().get(-n)?.[0];
+}
+
 /** "EBUSY (resource busy or locked)": an errno name with the system's words for it. */
 export function errnoText(code: string): string {
-  const n = (constants.errno as Record<string, number | undefined>)[code];
-  const words = n === undefined ? undefined : getSystemErrorMap().get(-n)?.[1];
+  const n = errnoNumbers()[code];
+  const words = n === undefined ? undefined : systemErrorMap().get(-n)?.[1];
   return words ? `${code} (${words})` : code;
 }
 

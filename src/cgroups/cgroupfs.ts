@@ -1,6 +1,5 @@
 // The cgroupfs driver: makes, fills, joins and removes the container's cgroup directories.
 import * as fs from 'node:fs';
-import { release } from 'node:os';
 import { splitCgroupJoin, type CgroupJoin } from '../plan/cgroup-join';
 import type { LinuxResources } from '../spec/generated/types';
 import { errnoText, HostError, UserError } from '../errors';
@@ -211,6 +210,8 @@ export function addProcess(set: Pick<CgroupSet, 'dirs'>, pid: number): void {
 
 /** clone3 with CLONE_INTO_CGROUP: Linux 5.7. */
 export function hasCloneIntoCgroup(): boolean {
+  // node:os here, where create and exec ask: delete and the other readers of this module do not load it
+  const { release } = require('node:os') as typeof import('node:os');
   const [major = 0, minor = 0] = release()
     .split('.')
     .map((n) => parseInt(n, 10));

@@ -1,7 +1,7 @@
 // Rootless mode: whether the caller may make the container's cgroup and move a process into it, i.e. whether
 // an administrator (or systemd's Delegate=) handed it that part of every hierarchy runt uses.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import * as path from '../sys/path';
 import { errnoOf, hostFailure } from '../errors';
 import type { CgroupHost } from './host';
 import { cgroupDir } from './path';
@@ -21,7 +21,7 @@ function writable(file: string): boolean {
 
 function nearestExisting(dir: string): string {
   let d = dir;
-  while (!fs.existsSync(d) && path.posix.dirname(d) !== d) d = path.posix.dirname(d);
+  while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
   return d;
 }
 

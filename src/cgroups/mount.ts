@@ -1,5 +1,5 @@
 // The container's `cgroup` mount (config.json mounts[] with type "cgroup"), as a list of operations.
-import { posix } from 'node:path';
+import { basename } from '../sys/path';
 import { type CgroupHost, type Hierarchy, v2Hierarchy } from './host';
 import type { CgroupSet } from './cgroupfs';
 
@@ -63,7 +63,7 @@ export function cgroupMountPlan(host: CgroupHost, set: Pick<CgroupSet, 'dirs'>, 
   const links: CgroupMountOp[] = [];
   for (const h of host.hierarchies) {
     if (h.version !== 1) continue;
-    const name = posix.basename(h.mountPoint);
+    const name = basename(h.mountPoint);
     ops.push(
       cgroupns
         ? { kind: 'mount', source: 'cgroup', target: name, fstype: 'cgroup', options: [...fresh, ...h.controllers] }

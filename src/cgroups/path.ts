@@ -1,6 +1,6 @@
 // Where a container's cgroup goes: linux.cgroupsPath → a cgroup path, then a directory per hierarchy.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import * as path from '../sys/path';
 import type { CgroupHost, Hierarchy } from './host';
 import { HostError, UserError } from '../errors';
 
@@ -12,7 +12,7 @@ export const SYSTEMD_NOT_RUNNING = 'systemd cgroup driver requested (--systemd-c
  */
 export function cleanPath(p: string): string {
   if (p === '') return '';
-  const abs = path.posix.normalize('/' + p);
+  const abs = path.normalize('/' + p);
   const clean = abs.length > 1 && abs.endsWith('/') ? abs.slice(0, -1) : abs;
   if (p.startsWith('/')) return clean;
   return clean === '/' ? '' : clean.slice(1);
@@ -65,7 +65,7 @@ export function resolveCgroupsPath(
  */
 export function defaultParent(root: string): string {
   let hash = 0xcbf29ce484222325n;
-  for (const byte of Buffer.from(path.posix.resolve(root))) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  for (const byte of Buffer.from(path.resolve(root))) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
   return `/runt-${hash.toString(16).padStart(16, '0').slice(0, 12)}`;
 }
 
@@ -81,8 +81,8 @@ function ownUnderMount(h: Hierarchy): string {
 
 /** The directory of cgroup path `cgPath` (from resolveCgroupsPath) in hierarchy `h`. */
 export function cgroupDir(h: Hierarchy, cgPath: string): string {
-  if (cgPath.startsWith('/')) return path.posix.join(h.mountPoint, cgPath);
-  return path.posix.join(h.mountPoint, ownUnderMount(h), cleanPath(cgPath));
+  if (cgPath.startsWith('/')) return path.join(h.mountPoint, cgPath);
+  return path.join(h.mountPoint, ownUnderMount(h), cleanPath(cgPath));
 }
 
 /** The container's dir in every hierarchy of `host` (mount point → dir): those createCgroup makes. */

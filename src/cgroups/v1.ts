@@ -1,5 +1,5 @@
 // cgroup v1 driver: OCI resources → writes into the per-controller hierarchies, and v1-only set-up.
-import * as path from 'node:path';
+import * as path from '../sys/path';
 import type { LinuxBlockIO, LinuxMemory, LinuxNetwork, LinuxResources } from '../spec/generated/types';
 import { deviceRuleV1 } from './devices';
 import {
@@ -159,7 +159,7 @@ export function v1Writes(ctx: Ctx, r: LinuxResources): void {
  * empty one from its parent, top-down, from the hierarchy's mount point to `leaf`.
  */
 export function initCpuset(h: Hierarchy, leaf: string): void {
-  const rel = path.posix.relative(h.mountPoint, leaf);
+  const rel = path.relative(h.mountPoint, leaf);
   if (!rel || rel.startsWith('..')) return;
   let parent = h.mountPoint;
   for (const part of rel.split('/')) {

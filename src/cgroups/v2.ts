@@ -1,5 +1,5 @@
 // cgroup v2 driver: OCI resources → writes into the unified hierarchy, and controller delegation.
-import * as path from 'node:path';
+import * as path from '../sys/path';
 import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxResources } from '../spec/generated/types';
 import { deviceFilter } from './ebpf';
 import {
@@ -194,7 +194,7 @@ export function unifiedWrites(ctx: Ctx, u: { [k: string]: string | undefined }):
  * then lacks its file fails in applyResources, naming the field.
  */
 export function enableControllers(h: Hierarchy, leaf: string): void {
-  const rel = path.posix.relative(h.mountPoint, leaf);
+  const rel = path.relative(h.mountPoint, leaf);
   if (!rel || rel.startsWith('..')) return;
   const parts = rel.split('/');
   let dir = h.mountPoint;

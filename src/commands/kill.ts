@@ -1,6 +1,7 @@
 // `kill ID [SIGNAL]`: the signal as runc spells it, to the container's init or (--all) every process of it.
 import { UsageError } from '../cli/parse';
 import { killContainer } from '../lifecycle/kill';
+import { SIGNALS } from '../sys/signals';
 import type { Handler } from './context';
 
 /** A signal as runc takes it: KILL, SIGKILL or 9. */
@@ -9,9 +10,8 @@ export function parseSignal(text: string): number {
     const n = Number(text);
     if (n > 0 && n <= 64) return n;
   } else {
-    const name = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals;
-    // node:os for names only: engines send numbers, and a call that needs no module does not load one
-    const n = (require('node:os') as typeof import('node:os')).constants.signals[name];
+    const name = text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
+    const n = SIGNALS[name];
     if (n !== undefined) return n;
   }
   throw new UsageError(`unknown signal "${text}"`);

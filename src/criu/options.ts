@@ -1,7 +1,7 @@
 // What runt tells CRIU about a container (criu_opts), as pure functions of the options and the container's
 // config: the options runc passes through, and the mounts CRIU must treat as external (their sources are
 // outside the container: bind mounts, the cgroup binds of a v1 host, /dev/null over masked files, devices).
-import { resolve } from 'node:path';
+import { resolve } from '../sys/path';
 import type { CgroupMountOp } from '../cgroups';
 import { UserError } from '../errors';
 import type { Spec } from '../spec/generated/types';

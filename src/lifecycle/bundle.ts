@@ -1,6 +1,6 @@
 // Reading a bundle: config.json parsed, validated against the schema, and checked for what runt cannot do.
 import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve } from '../sys/path';
 import { OCI_VERSION } from '../container/store';
 import { DEVICE_TYPE_BITS, S_IFMT } from '../plan/linux';
 import { ConfigError } from '../plan/types';

@@ -1,7 +1,7 @@
 // `checkpoint`: CRIU dumps the container's process tree into an image directory (runc's options). Without
 // leaveRunning (or with preDump) the container is gone afterwards, as with runc: `restore` brings it back.
 import { closeSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve } from '../sys/path';
 import * as cgroups from '../cgroups';
 import { freezerOf } from '../cgroups/freezer';
 import { log } from '../cli/log';

@@ -3,7 +3,7 @@
 // `detach` it returns once the process runs, and the process belongs to the caller, as a container's init
 // does after create.
 import { closeSync, existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join } from '../sys/path';
 import * as cgroups from '../cgroups';
 import { addRdtTask, type RdtGroup } from '../rdt';
 import { log } from '../cli/log';

@@ -3,7 +3,7 @@
 // the tree as its sibling (rst_sibling): the restored init is runt's own child. Its NOTIFY callbacks run the
 // prestart/createRuntime hooks (setup-namespaces) and record the new pid (post-restore).
 import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, constants } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve } from '../sys/path';
 import * as cgroups from '../cgroups';
 import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';

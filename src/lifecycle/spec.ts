@@ -1,6 +1,6 @@
 // `spec`: a default config.json that runs `sh` in a busybox-like rootfs, as `runc spec` writes one.
 import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve } from '../sys/path';
 import { ContainerError, OCI_VERSION } from '../container/store';
 import type { Spec } from '../spec/generated/types';
 

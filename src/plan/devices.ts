@@ -1,5 +1,5 @@
 // config-linux.md "Devices" and "Default Devices": nodes and links made in the container's /dev.
-import { posix } from 'node:path';
+import { normalize } from '../sys/path';
 import type { LinuxDevice, Mount } from '../spec/generated/types';
 import { DEVICE_TYPE_BITS } from './linux';
 import { bindStep, isBindMount, parseMountOptions } from './mounts';
@@ -38,7 +38,7 @@ const DEFAULT_LINKS: [target: string, link: string][] = [
  * (as in "/dev/../etc/x") would otherwise put a device node anywhere in the rootfs.
  */
 function devicePath(raw: string, field: string): string {
-  const clean = posix.normalize(raw);
+  const clean = normalize(raw);
   if (!raw.startsWith('/') || !clean.startsWith('/dev/') || clean.length === '/dev/'.length) {
     throw new ConfigError(`${field}.path: "${raw}" is not under /dev`);
   }

@@ -1,5 +1,5 @@
 // config.md "Mounts": options → mount(2) flags, propagation and data; one mount becomes one or more steps.
-import { posix } from 'node:path';
+import { normalize } from '../sys/path';
 import type { LinuxIDMapping, Mount, Spec } from '../spec/generated/types';
 import { MS } from './linux';
 import { labeledData } from './lsm';
@@ -246,7 +246,7 @@ function extras(fstype: string, opts: MountOptions): string {
 /** A mount's destination, cleaned as runc does (`//`, `.`, `..` and a trailing `/` removed). */
 export function cleanDestination(destination: string, field: string): string {
   if (!destination.startsWith('/')) throw new ConfigError(`${field}.destination: must be an absolute path, got "${destination}"`);
-  return posix.normalize(destination).replace(/(.)\/+$/, '$1');
+  return normalize(destination).replace(/(.)\/+$/, '$1');
 }
 
 /**

@@ -1,12 +1,12 @@
 // `runt plan`'s output: create's plan (src/plan/container.ts) as JSON, each step as the shim or the runtime
 // takes it, or as text, one step a line with its arguments made readable (flags and capabilities by name, the
 // seccomp rules summed up, the hooks' state left out) and `# field`, the config field it comes from.
-import { constants } from 'node:os';
 import type { PlannedContainer } from './container';
 import { CAPABILITIES, CLONE, DEVICE_TYPE_BITS, MS, RLIMITS, S_IFMT } from './linux';
 import { MOUNT_ATTR } from './mounts';
 import { SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_FLAGS } from './seccomp';
 import type { Arg, Step } from './types';
+import { errnoName } from '../errors';
 
 /** JSON has no 64-bit integers: a capability mask or a seccomp value (bigint) goes as its decimal string. */
 const bigintAsString = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
@@ -62,14 +62,12 @@ function attributes(set: number, clear: number): string[] {
   return [...(setNames.length ? [`set=${setNames.join('|')}`] : []), ...(clearNames.length ? [`clear=${clearNames.join('|')}`] : [])];
 }
 
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
 function seccompAction(value: Arg): string {
   const v = Number(value) >>> 0;
   const high = (v & 0xffff0000) >>> 0;
   const name = Object.entries(SECCOMP_ACTIONS).find(([, base]) => base >>> 0 === high)?.[0] ?? `0x${v.toString(16)}`;
   const data = v & 0xffff;
-  if (name === 'SCMP_ACT_ERRNO') return `${name}(${ERRNO_NAMES.get(data) ?? data})`;
+  if (name === 'SCMP_ACT_ERRNO') return `${name}(${errnoName(data) ?? data})`;
   return name === 'SCMP_ACT_TRACE' ? `${name}(${data})` : name;
 }
 

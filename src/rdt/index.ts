@@ -2,7 +2,7 @@
 // resctrl filesystem), its schemata written, an optional monitoring group. File writes done by the runtime, as
 // for cgroups; the directory operations go through ResctrlOps so that tests can run them on a fake tree.
 import { mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join } from '../sys/path';
 import { errnoOf, writeCgroupFile } from '../cgroups/fs';
 import { errnoText, HostError, hostFailure } from '../errors';
 import { ConfigError } from '../plan/types';

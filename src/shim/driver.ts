@@ -2,12 +2,12 @@
 // segments, answer sync points, and turn an ERR into an error naming the config field of the failed step.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, readSync, writeSync } from 'node:fs';
-import { constants } from 'node:os';
 import { log } from '../cli/log';
 import { encodePlan } from '../plan/encode';
 import { stepsJson } from '../plan/render';
 import type { Step } from '../plan/types';
 import { errnoOf, hostFailure, UserError } from '../errors';
+import { SIGNALS } from '../sys/signals';
 
 /** A step of the plan failed: what the config asked for cannot be done here; the message names the field. */
 export class ShimError extends UserError {}
@@ -146,7 +146,7 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
     closeSync(theirs);
   }
   const exited = new Promise<number>((resolve) => {
-    shim.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    shim.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? (SIGNALS[signal] ?? 0) : 0)));
   });
   const spawnError = new Promise<never>((_, reject) => shim.on('error', (e) => reject(hostFailure('cannot start runt-shim', e))));
   spawnError.catch(() => undefined); // raced by fail(), when the shim ends without a report

@@ -2,8 +2,8 @@
 // into an Error. The platform binding is required directly: ffi-rs's own index costs ~9 ms per start
 // (its musl check builds a process report).
 import { closeSync, writeSync } from 'node:fs';
-import { getSystemErrorMap } from 'node:util';
 import type * as FfiRs from 'ffi-rs';
+import { errnoName } from '../errors';
 
 type Binding = Pick<typeof FfiRs, 'open' | 'load'>;
 
@@ -36,7 +36,7 @@ export class SysError extends Error {
     text: string,
   ) {
     super(`${call}: ${text}`);
-    this.code = getSystemErrorMap().get(-errno)?.[0];
+    this.code = errnoName(errno);
   }
 }
 

@@ -3,7 +3,7 @@
 # be compared on a busy machine: the instructions runt's own process executes (valgrind's callgrind, every
 # thread, the median of 3 calls) and its peak RSS (GNU time, the median of 3). JavaScriptCore's concurrent JIT
 # and GC are off for the count (BUN_JSC_*: their threads' share otherwise varies from call to call by ±4 %);
-# the RSS is measured as users run it. Child processes (the shim, the container) are not counted.
+# the RSS and the page faults (each a trap to the hypervisor on this VM, see README "Speed") are measured as users run it. Child processes (the shim, the container) are not counted.
 #
 # Usage: test/bench/instructions.sh [RUNT] [OUTDIR]     (default build/runt, /tmp/runt-instructions; root)
 #   COMMANDS="version state kill pause resume exec create start delete run"   a subset
@@ -39,17 +39,17 @@ count() {  # count CMD...: instructions of one call
     --log-file="$OUT/callgrind.log" "$@" </dev/null >/dev/null 2>&1 || true
   sed -n 's/.*Collected : //p' "$OUT/callgrind.log"
 }
-peak() {  # peak CMD...: peak RSS of one call, KiB
-  /usr/bin/time -o "$OUT/time.out" -f %M "$@" </dev/null >/dev/null 2>&1 || true
+memory() {  # memory CMD...: peak RSS of one call (KiB) and its page faults
+  /usr/bin/time -o "$OUT/time.out" -f '%M %R' "$@" </dev/null >/dev/null 2>&1 || true
   tail -1 "$OUT/time.out"
 }
 median() { sort -n | sed -n 2p; }
 
 echo "runt: $RUNT ($("$RUNT" --version | head -1))"
-echo "| command | instructions (M) | peak RSS (MiB) |"
-echo "|---|---|---|"
+echo "| command | instructions (M) | peak RSS (MiB) | page faults |"
+echo "|---|---|---|---|"
 for c in $COMMANDS; do
-  counts=() peaks=()
+  counts=() peaks=() faults=()
   for i in 1 2 3 4 5 6; do
     # each call gets the container it needs, made untimed
     case $c in
@@ -65,8 +65,8 @@ for c in $COMMANDS; do
       run) rt delete -f rn || true; cmd=(run --bundle "$OUT/bundle" rn) ;;
       *) echo "instructions: unknown command $c" >&2; exit 1 ;;
     esac
-    if [ "$i" -le 3 ]; then counts+=("$(count "$RUNT" --root "$ROOT" "${cmd[@]}")"); else peaks+=("$(peak "$RUNT" --root "$ROOT" "${cmd[@]}")"); fi
+    if [ "$i" -le 3 ]; then counts+=("$(count "$RUNT" --root "$ROOT" "${cmd[@]}")"); else read -r k f < <(memory "$RUNT" --root "$ROOT" "${cmd[@]}"); peaks+=("$k"); faults+=("$f"); fi
   done
   awk -v c="$c" -v n="$(printf '%s\n' "${counts[@]}" | median)" -v k="$(printf '%s\n' "${peaks[@]}" | median)" \
-    'BEGIN {printf "| %s | %.2f | %.1f |\n", c, n / 1e6, k / 1024}'
+    -v f="$(printf '%s\n' "${faults[@]}" | median)" 'BEGIN {printf "| %s | %.2f | %.1f | %d |\n", c, n / 1e6, k / 1024, f}'
 done
