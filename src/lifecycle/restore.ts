@@ -170,14 +170,10 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
 
 /** In the foreground: forwards signals to the restored init (runt's child) and returns its exit status. */
 async function waitForExit(pid: number): Promise<number> {
-  const { reapIfExited } = await import('../sys/native');
+  const { childExit } = await import('../sys/reap');
   const stop = forwardSignals(pid, false);
   try {
-    for (;;) {
-      const status = reapIfExited(pid);
-      if (status !== undefined) return status;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    return await childExit(pid);
   } finally {
     stop();
   }

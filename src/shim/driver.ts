@@ -1,13 +1,11 @@
 // The runtime's side of the shim protocol (native-shim/README.md): start the shim, send the plan's two
 // segments, answer sync points, and turn an ERR into an error naming the config field of the failed step.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { log } from '../cli/log';
 import { encodePlan } from '../plan/encode';
 import { stepsJson } from '../plan/render';
 import type { Step } from '../plan/types';
 import { errnoOf, hostFailure, UserError } from '../errors';
-import { SIGNALS } from '../sys/signals';
 
 /** A step of the plan failed: what the config asked for cannot be done here; the message names the field. */
 export class ShimError extends UserError {}
@@ -18,18 +16,20 @@ export class ShimError extends UserError {}
  * runs on without copying itself). The executable is part of runt's own binary: the build embeds
  * build/runt-shim as the module `runt-shim-image` (scripts/build.mjs).
  */
-function spawnShim(args: string[], stdio: (number | 'inherit')[]): ChildProcess {
-  const { sealedMemfd } = require('../sys/native') as typeof import('../sys/native');
+function spawnShim(args: string[], fds: number[]): number {
+  const { sealedMemfd, spawnExecutable } = require('../sys/native') as typeof import('../sys/native');
   const shimImage = require('runt-shim-image') as Uint8Array;
   let image: number;
   try {
-    image = sealedMemfd('runt-shim', shimImage, stdio.length);
+    image = sealedMemfd('runt-shim', shimImage, fds.length);
   } catch (e) {
     throw hostFailure('runt-shim: making its sealed memfd', e);
   }
   try {
     // the fd is close-on-exec: execve opens the file before it closes the fd
-    return spawn(`/proc/self/fd/${image}`, args, { argv0: 'runt-shim', stdio, env: {} });
+    return spawnExecutable(`/proc/self/fd/${image}`, ['runt-shim', ...args], fds);
+  } catch (e) {
+    throw hostFailure('cannot start runt-shim', e);
   } finally {
     closeSync(image);
   }
@@ -59,7 +59,6 @@ export function passedFd(preserveFds: number, i: number): number {
 
 export interface ShimSession {
   pid: number;
-  shim: ChildProcess;
   /** The shim's exit status (in `wait` mode the container's). */
   exited: Promise<number>;
   /** With `followExec`: resolves once the program runs, rejects with the ERR of a failed exec. */
@@ -133,29 +132,25 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
   const syncFd = 3 + preserveFds;
   const passFds = opts.passFds ?? [];
   const [mine, theirs] = (require('../sys/native') as typeof import('../sys/native')).streamPair(syncFd + 1 + passFds.length);
-  const stdio: (number | 'inherit')[] = ['inherit', 'inherit', 'inherit'];
-  for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-  stdio.push(theirs, ...passFds);
-  let shim: ChildProcess;
+  // the shim's fds: runt's 0..syncFd-1 as they are, its end of the socket, then passFds
+  const fds = [...Array(syncFd).keys(), theirs, ...passFds];
+  let shimPid: number;
   try {
-    shim = spawnShim([String(syncFd)], stdio);
+    shimPid = spawnShim([String(syncFd)], fds);
   } catch (e) {
     closeSync(mine);
     throw e;
   } finally {
     closeSync(theirs);
   }
-  const exited = new Promise<number>((resolve) => {
-    shim.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? (SIGNALS[signal] ?? 0) : 0)));
-  });
-  const spawnError = new Promise<never>((_, reject) => shim.on('error', (e) => reject(hostFailure('cannot start runt-shim', e))));
-  spawnError.catch(() => undefined); // raced by fail(), when the shim ends without a report
+  const { childExit } = require('../sys/reap') as typeof import('../sys/reap');
+  const exited = childExit(shimPid);
   const channel = new Channel(mine);
   const steps: Step[] = [...parent];
 
   const fail = async (line: string | undefined): Promise<never> => {
     if (line === undefined) {
-      const status = await Promise.race([exited, spawnError, new Promise<number>((r) => setTimeout(() => r(-1), 2000))]);
+      const status = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), 2000))]);
       throw new ShimError(`runt-shim ended without a report (status ${status})`);
     }
     const m = /^ERR (\d+) (\d+) (.*)$/.exec(line);
@@ -193,7 +188,7 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
   }
   if (!opts.followExec) {
     channel.close();
-    return { pid, shim, exited };
+    return { pid, exited };
   }
   // after READY the child execs the program; a `detach` parent has exited right after CLONE, a `wait` one keeps
   // its end to send EXIT when the program ends: read once the parent is gone, then to the child's exec (EOF)
@@ -210,5 +205,5 @@ export async function runShim(parent: Step[], preserveFds: number, cb: ShimCallb
     }
   })();
   execed.catch(() => undefined); // the caller awaits it when it is ready to report
-  return { pid, shim, exited, execed };
+  return { pid, exited, execed };
 }
