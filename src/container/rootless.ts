@@ -4,7 +4,6 @@
 // setuid helpers newuidmap/newgidmap (Debian's uidmap) where they map more, within the ranges /etc/subuid and
 // /etc/subgid grant. A cgroup is made only where one is delegated to the caller.
 import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import type { CgroupHost } from '../cgroups';
 import { undelegatedFile } from '../cgroups/delegation';
 import { ConfigError } from '../plan/types';
@@ -56,6 +55,8 @@ export function runIdMapHelper(action: Extract<IdMapAction, { kind: 'helper' }>)
   if (!existsSync(program)) {
     throw new ConfigError(`${field}: mapping more than the caller's own id needs ${program}, which is missing (Debian: apt-get install uidmap)`);
   }
+  // node:child_process only here, where a rootless create maps more than its own id: it costs a call ~2 ms to load
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync(program, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     const why = r.error?.message ?? (r.stderr.trim().split('\n').pop() || `exit status ${r.status ?? r.signal}`);

@@ -215,6 +215,17 @@ t.test('detectHost', async (t) => {
   });
 });
 
+t.test("defaultParent's tag: the first 12 hex digits of the root's 64-bit FNV-1a hash", async (t) => {
+  const fnv1a64 = (text: string): string => {
+    let hash = 0xcbf29ce484222325n;
+    for (const byte of Buffer.from(text)) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+    return hash.toString(16).padStart(16, '0').slice(0, 12);
+  };
+  for (const root of ['/', '/run/runt', '/run/containerd/runc/k8s.io', '/tmp/\u00e9t\u00e9/\u{1f600}', `/${'x'.repeat(300)}`]) {
+    t.equal(defaultParent(root), `/runt-${fnv1a64(root)}`, root);
+  }
+});
+
 t.test('resolveCgroupsPath and cgroupDir', async (t) => {
   const parent = defaultParent('/run/runt');
   t.match(parent, /^\/runt-[0-9a-f]{12}$/, 'the default parent names the state root');
