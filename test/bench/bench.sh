@@ -9,13 +9,14 @@
 #   RUNTIMES="build/runt /usr/sbin/runc /usr/bin/crun"
 #
 # Cases:
-#   start-up  the engine's bare start (a Bun-compiled empty program), `runt --version`, `runc --version`
+#   start-up  the engine's bare start (a Bun-compiled empty program), the same with node:fs reading a /proc file
+#             (the floor of any call that reads one), `runt --version`, `runc --version`
 #   state     RT state ID on a container left in "created"
 #   run       RT run ID: the container runs /bin/true, run deletes it
 #   cycle     RT create; RT start; wait for the process to exit; RT delete (four runtime calls)
 #   exec      RT exec ID /bin/true in a running container
 #   kill      RT kill ID KILL of a running container (brought there, untimed, by --prepare)
-#   memory    peak RSS of one call (state, run) of each runtime, and of the engine's bare start, from GNU time
+#   memory    peak RSS of one call (state, run) of each runtime, and of the two floors above, from GNU time
 #   podman    podman --runtime RT run --rm --network none IMAGE echo hi (test/engines/podman.sh's setup)
 #   ctr       ctr run --rm --runc-binary RT IMAGE id echo hi (test/engines/containerd.sh's private daemon)
 #   docker    docker run --rm --runtime RT --network none IMAGE true (a private dockerd, its own data root and
@@ -105,6 +106,10 @@ hf() {  # hf CASE [hyperfine args...]
 BUN=$(cd "$REPO" && node -p "require('path').join(require('path').dirname(require.resolve('@oven/bun-linux-x64/package.json')), 'bin', 'bun')")
 echo >"$OUT/empty.cjs"
 "$BUN" build "$OUT/empty.cjs" --compile --bytecode --format=cjs --outfile "$OUT/empty-bun" >/dev/null
+# the floor of an engine-neutral call that reads a file: the same with node:fs, which reads a /proc file and
+# writes a line (what `state` does at the least)
+echo "const fs = require('node:fs'); fs.writeSync(1, fs.readFileSync('/proc/self/stat', 'latin1').slice(0, 1) + '\\n');" >"$OUT/fs.cjs"
+"$BUN" build "$OUT/fs.cjs" --compile --bytecode --format=cjs --compile-jit-policy=100 --outfile "$OUT/fs-bun" >/dev/null
 
 # a private dockerd (its own data root, exec root and socket) with each usable runtime registered by name
 DOCKER_DIR=/var/tmp/runt-bench-docker
@@ -139,7 +144,8 @@ for c in $CASES; do
   args=()
   case $c in
     start-up)
-      args=(-n "bare engine start (Bun-compiled empty program)" "$OUT/empty-bun" -n "runt --version" "$REPO/build/runt --version")
+      args=(-n "bare engine start (Bun-compiled empty program)" "$OUT/empty-bun" -n "engine + node:fs (reads a /proc file, writes a line)" "$OUT/fs-bun"
+        -n "runt --version" "$REPO/build/runt --version")
       command -v runc >/dev/null && args+=(-n "runc --version" "$(command -v runc) --version")
       hf start-up "${args[@]}" ;;
     state)
@@ -176,6 +182,7 @@ for c in $CASES; do
         ru[$n]=$(peak "$rt" run --bundle "$B" "bench-mem-$n")
       done
       echo "| memory | bare engine start: peak RSS | $(awk -v k="$(peak "$OUT/empty-bun")" 'BEGIN {printf "%.1f MiB", k / 1024}') | | | | |"
+      echo "| memory | engine + node:fs: peak RSS | $(awk -v k="$(peak "$OUT/fs-bun")" 'BEGIN {printf "%.1f MiB", k / 1024}') | | | | |"
       for rt in "${usable[@]}"; do
         n=$(basename "$rt")
         awk -v n="$n" -v s="${st[$n]}" -v r="${ru[$n]}" -v base="${st[runc]:-${st[$n]}}" \
