@@ -372,37 +372,39 @@ const SIGSET_SIZE = 128;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 
-const F_GETFD = 1;
-const FD_CLOEXEC = 1;
-const EBADF = 9;
-
-/** fcntl F_GETFD: the fd's flags, undefined when it is not open. */
-function descriptorFlags(fd: number): number | undefined {
-  try {
-    return call('fcntl', [I32, I32, I32], [fd, F_GETFD, 0]);
-  } catch (e) {
-    if (e instanceof SysError && e.errno === EBADF) return undefined;
-    throw e;
-  }
-}
-
 /** A call of the posix_spawn family: it returns the error number itself, 0 on success. */
 function spawnCall(funcName: string, paramsType: ParamType[], paramsValue: unknown[]): void {
   const res = libc().load({ library: LIBC, funcName, retType: I32, paramsType, paramsValue, freeResultMemory: false }) as unknown as number;
   if (res !== 0) throw new SysError(funcName, res, errnoName(res) ?? `error ${res}`);
 }
 
-/** A NULL-terminated array of C strings in native memory; every allocation is appended to `owned`. */
-function cStringArray(strings: string[], owned: number[]): number {
-  const table = Buffer.alloc(8 * (strings.length + 1));
-  strings.forEach((text, i) => {
-    const addr = nativeCopy(Buffer.from(`${text}\0`));
-    owned.push(addr);
-    table.writeBigUInt64LE(BigInt(addr), 8 * i);
-  });
-  const addr = nativeCopy(table);
-  owned.push(addr);
-  return addr;
+/**
+ * What posix_spawn reads, laid out for one native allocation (each ffi call costs, the first of a kind most):
+ * the file actions and attributes (zeroed, for libc to initialize), an empty signal set, a full one, argv's
+ * pointer table, an empty envp, then argv's strings. `place(base)` writes the table's pointers for the
+ * address the image is copied to.
+ */
+function spawnImage(argv: string[]) {
+  const attr = SPAWN_FILE_ACTIONS_SIZE;
+  const empty = attr + SPAWNATTR_SIZE;
+  const all = empty + SIGSET_SIZE;
+  const argvTable = all + SIGSET_SIZE;
+  const envp = argvTable + 8 * (argv.length + 1);
+  const strings = argv.map((arg) => Buffer.from(`${arg}\0`));
+  const image = Buffer.alloc(envp + 8 + strings.reduce((n, b) => n + b.length, 0));
+  // every bit set: sigfillset leaves out the two signals glibc reserves (32, 33), which would stay ignored
+  image.fill(0xff, all, all + SIGSET_SIZE);
+  const stringAt: number[] = [];
+  strings.reduce((at, bytes) => {
+    stringAt.push(at);
+    bytes.copy(image, at);
+    return at + bytes.length;
+  }, envp + 8);
+  const place = (base: number) => {
+    stringAt.forEach((at, i) => image.writeBigUInt64LE(BigInt(base + at), argvTable + 8 * i));
+    return { actions: base, attr: base + attr, empty: base + empty, all: base + all, argv: base + argvTable, envp: base + envp };
+  };
+  return { image, place };
 }
 
 /**
@@ -410,38 +412,32 @@ function cStringArray(strings: string[], owned: number[]): number {
  * nothing else of ours (every other fd of runt's is close-on-exec); its signal mask empty and every signal's
  * disposition the default (the engine ignores SIGPIPE and SIGXFSZ, which an exec would pass on). Returns its
  * pid; reap it with reapIfExited. glibc's posix_spawn is a vfork-style clone, safe in a threaded process, and
- * reports a failed exec as its own error. node:child_process would do the same at ~3 ms a call for loading it.
+ * reports a failed exec as its own error. node:child_process would do the same at several ms a call for
+ * loading it and its machinery.
  */
 export function spawnExecutable(path: string, argv: string[], fds: number[]): number {
-  const owned: number[] = [];
+  const { image, place } = spawnImage(argv);
+  const base = call('malloc', [I64], [image.length], I64);
+  if (base === 0) throw new SysError('malloc', 12, 'out of memory');
   const moved: number[] = [];
-  const actions = nativeCopy(new Uint8Array(SPAWN_FILE_ACTIONS_SIZE));
-  const attr = nativeCopy(new Uint8Array(SPAWNATTR_SIZE));
-  owned.push(actions, attr);
   try {
+    const { actions, attr, empty, all, argv: argvAt, envp } = place(base);
+    call('memcpy', [I64, bytes(image), I64], [base, image, image.length], I64);
     spawnCall('posix_spawn_file_actions_init', [I64], [actions]);
     spawnCall('posix_spawnattr_init', [I64], [attr]);
     try {
-      // a source numbered like another fd's target would be replaced before its own dup2: move it above them
-      const sources = fds.map((fd, i) => {
-        if (fd === i || fd >= fds.length) return fd;
-        moved.push(call('fcntl', [I32, I32, I32], [fd, F_DUPFD_CLOEXEC, fds.length]));
-        return moved[moved.length - 1]!;
+      fds.forEach((fd, i) => {
+        // a source numbered like another fd's target would be replaced before its own dup2: move it above them
+        let source = fd;
+        if (fd !== i && fd < fds.length) moved.push((source = call('fcntl', [I32, I32, I32], [fd, F_DUPFD_CLOEXEC, fds.length])));
+        // onto itself, dup2 clears close-on-exec (glibc 2.29): each target is open in the child
+        spawnCall('posix_spawn_file_actions_adddup2', [I64, I32, I32], [actions, source, i]);
       });
-      sources.forEach((fd, i) => {
-        if (fd !== i) spawnCall('posix_spawn_file_actions_adddup2', [I64, I32, I32], [actions, fd, i]);
-        // an fd the child keeps as it is: one that is closed stays so; dup2 onto itself clears close-on-exec
-        else if ((descriptorFlags(fd) ?? 0) & FD_CLOEXEC) spawnCall('posix_spawn_file_actions_adddup2', [I64, I32, I32], [actions, fd, fd]);
-      });
-      const empty = nativeCopy(new Uint8Array(SIGSET_SIZE));
-      // every bit set: sigfillset leaves out the two signals glibc reserves (32, 33), which would stay ignored
-      const all = nativeCopy(new Uint8Array(SIGSET_SIZE).fill(0xff));
-      owned.push(empty, all);
       spawnCall('posix_spawnattr_setsigmask', [I64, I64], [attr, empty]);
       spawnCall('posix_spawnattr_setsigdefault', [I64, I64], [attr, all]);
       spawnCall('posix_spawnattr_setflags', [I64, I32], [attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK]);
       const pid = Buffer.alloc(4);
-      spawnCall('posix_spawn', [bytes(pid), STRING, I64, I64, I64, I64], [pid, path, actions, attr, cStringArray(argv, owned), cStringArray([], owned)]);
+      spawnCall('posix_spawn', [bytes(pid), STRING, I64, I64, I64, I64], [pid, path, actions, attr, argvAt, envp]);
       return pid.readInt32LE(0);
     } finally {
       call('posix_spawn_file_actions_destroy', [I64], [actions]);
@@ -449,7 +445,7 @@ export function spawnExecutable(path: string, argv: string[], fds: number[]): nu
     }
   } finally {
     for (const fd of moved) closeSync(fd);
-    for (const addr of owned) nativeFree(addr);
+    nativeFree(base);
   }
 }
 
