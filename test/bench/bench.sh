@@ -4,7 +4,8 @@
 # over runc's in the same run.
 #
 # Usage: test/bench/bench.sh [OUTDIR]          (default /tmp/runt-bench; root)
-#   RUNS=40 WARMUP=3      hyperfine runs per command
+#   RUNS=40 WARMUP=3      hyperfine runs per command (in all), warm-ups per round
+#   ROUNDS=4              rounds, each running every runtime's command in turn
 #   CASES="start-up state run cycle exec kill memory podman ctr docker"   a subset
 #   RUNTIMES="build/runt /usr/sbin/runc /usr/bin/crun"
 #
@@ -31,6 +32,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 OUT=${1:-/tmp/runt-bench}
 RUNS=${RUNS:-40}
 WARMUP=${WARMUP:-3}
+ROUNDS=${ROUNDS:-4}
 CASES=${CASES:-start-up state run cycle exec kill memory podman ctr docker}
 RUNTIMES=${RUNTIMES:-$REPO/build/runt $(command -v runc || true) $(command -v crun || true)}
 unset NODE_EXTRA_CA_CERTS NODE_OPTIONS
@@ -96,9 +98,21 @@ summary() {  # hyperfine json → rows; ratio: each median over runc's in the sa
     | $r[] | "| \($c) | \(.command) | \(.median*1000|.*10|round/10) | \(.stddev*1000|.*10|round/10) | \(.min*1000|.*10|round/10) | \(.max*1000|.*10|round/10) | \((.median/$base)*100|round/100) |"' "$2"
 }
 
-hf() {  # hf CASE [hyperfine args...]
-  local c=$1; shift
-  hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/$c.json" "$@" >"$OUT/$c.txt" 2>&1 || { cat "$OUT/$c.txt"; return 1; }
+# hf CASE [hyperfine args...]: the case's commands in ROUNDS rounds of RUNS/ROUNDS runs each, one command after
+# the other in each round, so that a drift of the machine's speed (this VM's varies by a fifth within minutes)
+# falls on every runtime alike; the statistics are over all the runs
+hf() {
+  local c=$1 r; shift
+  for ((r = 1; r <= ROUNDS; r++)); do
+    hyperfine -N --warmup "$WARMUP" --runs "$(((RUNS + ROUNDS - 1) / ROUNDS))" --export-json "$OUT/$c.$r.json" "$@" >"$OUT/$c.txt" 2>&1 || { cat "$OUT/$c.txt"; return 1; }
+  done
+  jq -s '{results: [range(0; .[0].results | length) as $i | (map(.results[$i].times) | add) as $t | ($t | sort) as $s
+    | ($t | add / length) as $mean
+    | {command: .[0].results[$i].command, times: $t, min: $s[0], max: $s[-1],
+       median: (($s[(($s | length) - 1) / 2 | floor] + $s[($s | length) / 2 | floor]) / 2),
+       stddev: (if ($t | length) > 1 then ($t | map((. - $mean) * (. - $mean)) | add / (length - 1) | sqrt) else 0 end)}]}' \
+    "$OUT/$c".[0-9]*.json >"$OUT/$c.json"
+  rm -f "$OUT/$c".[0-9]*.json
   summary "$c" "$OUT/$c.json"
 }
 
