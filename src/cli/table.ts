@@ -231,7 +231,13 @@ export type CommandName = (typeof COMMANDS)[number]['name'];
 export type OptionKey<Name extends string> = Name extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<OptionKey<Tail>>}` : Name;
 
 export function optionKey(name: string): string {
-  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  let key = '';
+  for (let i = 0; i < name.length; i++) {
+    const next = name[i + 1];
+    if (name[i] === '-' && next !== undefined && next >= 'a' && next <= 'z') key += name[++i]!.toUpperCase();
+    else key += name[i];
+  }
+  return key;
 }
 
 /** An option key's flag, for messages: `pidFile` → `pid-file`. */
