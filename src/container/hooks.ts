@@ -29,6 +29,12 @@ class Tail {
   constructor(private readonly limit: number) {}
 
   push(chunk: Buffer): void {
+    // a chunk as long as the limit replaces what was kept without a copy of both: a flood costs one copy a chunk
+    if (chunk.length >= this.limit) {
+      this.cut += this.kept.length + chunk.length - this.limit;
+      this.kept = Buffer.from(chunk.subarray(chunk.length - this.limit));
+      return;
+    }
     const all = Buffer.concat([this.kept, chunk]);
     const over = Math.max(0, all.length - this.limit);
     this.cut += over;

@@ -29,7 +29,8 @@ t.test('ids too long for a file name, or for the state root, are refused by name
 
 t.test('a hook that writes 200 MB: runt keeps the end of it, its memory stays bounded', async (t) => {
   const { env } = attack(t);
-  const hook = 'head -c 200000000 /dev/zero | tr "\\0" x; echo; echo "the reason it failed" >&2; exit 3';
+  // the reason comes a moment after the flood: stdout and stderr are two pipes, which keep no order between them
+  const hook = 'head -c 200000000 /dev/zero | tr "\\0" x; echo; sleep 0.1; echo "the reason it failed" >&2; exit 3';
   const bundle = env.bundle(['true'], (s) => {
     s.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', hook] }] };
   });
