@@ -2,6 +2,7 @@
 // refuses is a HostError naming the file, its errno in `code` for the callers that add the config field.
 import * as fs from 'node:fs';
 import { errnoOf, hostFailure } from '../errors';
+import { dirname } from '../sys/path';
 
 // with the helpers it goes with, for the cgroup modules and their users
 export { errnoOf };
@@ -39,14 +40,13 @@ export function writeCgroupFile(file: string, value: string): void {
   }
 }
 
-/** mkdir -p of absolute path `dir` that appends every directory it made to `created`, outermost first. */
+/** mkdir -p that appends every directory it made to `created`, outermost first. */
 export function mkdirP(dir: string, created: string[]): void {
   const missing: string[] = [];
   let d = dir;
   while (!fs.existsSync(d)) {
     missing.push(d);
-    // the dirname of an absolute path: node:path's load would cost every call that reads a cgroup file ~1 ms
-    const parent = d.slice(0, d.lastIndexOf('/')) || '/';
+    const parent = dirname(d);
     if (parent === d) break;
     d = parent;
   }

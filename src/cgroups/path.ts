@@ -64,7 +64,8 @@ export function resolveCgroupsPath(
  * picks both roots runs both runtimes), so not SHA-256: node:crypto costs each create ~4.9 M instructions.
  */
 export function defaultParent(root: string): string {
-  // 64-bit arithmetic in two 32-bit halves: BigInt's, interpreted (the build's JIT policy), cost create ~5 ms.
+  // 64-bit arithmetic in two 32-bit halves: BigInt's allocates at each step and stays interpreted (the build's
+  // JIT policy).
   // FNV's prime is 2^40 + 0x1b3, so hash * prime = hash * 0x1b3 + (lo << 40), and lo << 40 adds lo << 8 to hi.
   let hi = 0xcbf29ce4;
   let lo = 0x84222325;

@@ -117,9 +117,15 @@ function bpf(cmd: number, cmdName: string, attr: Uint8Array): number {
 
 /** Native memory holding a copy of `data`, for pointers inside a syscall's argument struct. */
 function nativeCopy(data: Uint8Array): number {
-  const addr = call('malloc', [I64], [Math.max(data.length, 1)], I64);
-  if (addr === 0) throw new SysError('malloc', 12, 'out of memory');
+  const addr = nativeAlloc(data.length);
   call('memcpy', [I64, bytes(data), I64], [addr, data, data.length], I64);
+  return addr;
+}
+
+/** `size` bytes of native memory (malloc), for nativeFree. */
+function nativeAlloc(size: number): number {
+  const addr = call('malloc', [I64], [Math.max(size, 1)], I64);
+  if (addr === 0) throw new SysError('malloc', 12, 'out of memory');
   return addr;
 }
 
@@ -390,18 +396,26 @@ function spawnImage(argv: string[]) {
   const all = empty + SIGSET_SIZE;
   const argvTable = all + SIGSET_SIZE;
   const envp = argvTable + 8 * (argv.length + 1);
-  const strings = argv.map((arg) => Buffer.from(`${arg}\0`));
-  const image = Buffer.alloc(envp + 8 + strings.reduce((n, b) => n + b.length, 0));
+  // plain loops, as in the CLI parser: each array builtin written in JavaScript costs its first use
+  const strings: Buffer[] = [];
+  let size = envp + 8;
+  for (const arg of argv) {
+    const bytes = Buffer.from(`${arg}\0`);
+    strings.push(bytes);
+    size += bytes.length;
+  }
+  const image = Buffer.alloc(size);
   // every bit set: sigfillset leaves out the two signals glibc reserves (32, 33), which would stay ignored
   image.fill(0xff, all, all + SIGSET_SIZE);
   const stringAt: number[] = [];
-  strings.reduce((at, bytes) => {
+  let at = envp + 8;
+  for (const bytes of strings) {
     stringAt.push(at);
     bytes.copy(image, at);
-    return at + bytes.length;
-  }, envp + 8);
+    at += bytes.length;
+  }
   const place = (base: number) => {
-    stringAt.forEach((at, i) => image.writeBigUInt64LE(BigInt(base + at), argvTable + 8 * i));
+    for (let i = 0; i < stringAt.length; i++) image.writeBigUInt64LE(BigInt(base + stringAt[i]!), argvTable + 8 * i);
     return { actions: base, attr: base + attr, empty: base + empty, all: base + all, argv: base + argvTable, envp: base + envp };
   };
   return { image, place };
@@ -411,14 +425,13 @@ function spawnImage(argv: string[]) {
  * posix_spawn(3) of executable `path` with `argv` and no environment: its fd i is this process's `fds[i]`, and
  * nothing else of ours (every other fd of runt's is close-on-exec); its signal mask empty and every signal's
  * disposition the default (the engine ignores SIGPIPE and SIGXFSZ, which an exec would pass on). Returns its
- * pid; reap it with reapIfExited. glibc's posix_spawn is a vfork-style clone, safe in a threaded process, and
+ * pid; reap it with reapIfExited (src/sys/reap.ts waits for it). glibc's posix_spawn is a vfork-style clone, safe in a threaded process, and
  * reports a failed exec as its own error. node:child_process would do the same at several ms a call for
  * loading it and its machinery.
  */
 export function spawnExecutable(path: string, argv: string[], fds: number[]): number {
   const { image, place } = spawnImage(argv);
-  const base = call('malloc', [I64], [image.length], I64);
-  if (base === 0) throw new SysError('malloc', 12, 'out of memory');
+  const base = nativeAlloc(image.length);
   const moved: number[] = [];
   try {
     const { actions, attr, empty, all, argv: argvAt, envp } = place(base);
@@ -426,13 +439,13 @@ export function spawnExecutable(path: string, argv: string[], fds: number[]): nu
     spawnCall('posix_spawn_file_actions_init', [I64], [actions]);
     spawnCall('posix_spawnattr_init', [I64], [attr]);
     try {
-      fds.forEach((fd, i) => {
+      for (let i = 0; i < fds.length; i++) {
         // a source numbered like another fd's target would be replaced before its own dup2: move it above them
-        let source = fd;
-        if (fd !== i && fd < fds.length) moved.push((source = call('fcntl', [I32, I32, I32], [fd, F_DUPFD_CLOEXEC, fds.length])));
+        let source = fds[i]!;
+        if (source !== i && source < fds.length) moved.push((source = call('fcntl', [I32, I32, I32], [source, F_DUPFD_CLOEXEC, fds.length])));
         // onto itself, dup2 clears close-on-exec (glibc 2.29): each target is open in the child
         spawnCall('posix_spawn_file_actions_adddup2', [I64, I32, I32], [actions, source, i]);
-      });
+      }
       spawnCall('posix_spawnattr_setsigmask', [I64, I64], [attr, empty]);
       spawnCall('posix_spawnattr_setsigdefault', [I64, I64], [attr, all]);
       spawnCall('posix_spawnattr_setflags', [I64, I32], [attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK]);
