@@ -1,6 +1,7 @@
 // The state store under --root: one directory per container, holding state.json (what create recorded, the
 // few fields every call needs), config.json (the config create read, for the calls that act on it) and, until
-// start, the exec fifo. Calls that change a container hold an flock on its directory.
+// start, the exec fifo. Calls that change a container hold an flock on its directory (start and kill do without
+// it: their comments say why).
 import {
   chmodSync,
   closeSync,
@@ -168,7 +169,7 @@ export function removeContainerDir(dir: string): void {
 export function lockContainer(dir: string): number;
 export function lockContainer(dir: string, wait: false): number | undefined;
 export function lockContainer(dir: string, wait = true): number | undefined {
-  // flock needs ffi; loaded only by the commands that change a container, never by `state`.
+  // flock needs ffi; loaded only by the calls that take the lock, never by `state`, `start` or `kill`.
   const { flock, LOCK_EX, LOCK_NB, SysError } = require('../sys/native') as typeof import('../sys/native');
   if (!checkRoot(dir.slice(0, dir.lastIndexOf('/')))) throw new ContainerError(NOT_EXIST);
   for (;;) {

@@ -72,15 +72,6 @@ export function isatty(fd: number): boolean {
   return call('isatty', [I32], [fd]) === 1;
 }
 
-const F_GETFL = 3;
-const F_SETFL = 4;
-const O_NONBLOCK = 0o4000;
-
-/** Clears O_NONBLOCK on an open fd (fcntl F_SETFL): Node opens with flags but cannot change them later. */
-export function setBlocking(fd: number): void {
-  call('fcntl', [I32, I32, I32], [fd, F_SETFL, call('fcntl', [I32, I32, I32], [fd, F_GETFL, 0]) & ~O_NONBLOCK]);
-}
-
 /** mkfifo(3): Node has no API to make a FIFO. */
 export function mkfifo(path: string, mode: number): void {
   call('mkfifo', [STRING, I32], [path, mode]);
@@ -196,6 +187,7 @@ const F_ADD_SEALS = 1033;
 /** No write, no resize, no more seal changes: what native-shim/sealed.c checks before it skips its self-copy. */
 const SEALS = 0x1 /* F_SEAL_SEAL */ | 0x2 /* F_SEAL_SHRINK */ | 0x4 /* F_SEAL_GROW */ | 0x8; /* F_SEAL_WRITE */
 
+const F_GETFL = 3;
 const F_DUPFD_CLOEXEC = 1030;
 
 /** fcntl(F_GETFL): an open fd's status flags (its access mode in O_ACCMODE); Node has no API for it. */

@@ -105,3 +105,32 @@ t.test('delete racing start: the container is created or running, never stopped,
     t.equal(readState(env, id).status, 'running', 'running, untouched by the delete');
   }
 });
+
+t.test('concurrent starts of one container: exactly one starts it, the others are told it runs', async (t) => {
+  const env = setup(t);
+  for (let i = 0; i < 5; i++) {
+    const id = env.id(`ss${i}`);
+    t.equal((await runtAsync(env, ['create', '-b', env.bundle(['sleep', '100']), id])).status, 0);
+    const starts = await Promise.all(Array.from({ length: 6 }, () => runtAsync(env, ['start', id])));
+    t.equal(starts.filter((r) => r.status === 0).length, 1, 'one start succeeded');
+    for (const r of starts.filter((x) => x.status !== 0)) t.match(r.stderr, /cannot start an already running container/);
+    t.equal(readState(env, id).status, 'running');
+  }
+});
+
+t.test('a start during the create waits for it, then starts the container', async (t) => {
+  const env = setup(t);
+  const id = env.id('sc');
+  const mark = join(env.tmp, 'prestart-ran');
+  // the create holds the container (status "creating") for the second its prestart hook sleeps
+  const bundle = env.bundle(['sleep', '100'], (s) => {
+    s.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${mark}; sleep 1`] }] };
+  });
+  const create = runtAsync(env, ['create', '-b', bundle, id]);
+  while (!existsSync(mark)) await new Promise((r) => setTimeout(r, 10));
+  t.equal(readState(env, id).status, 'creating');
+  const start = await runtAsync(env, ['start', id]);
+  t.equal((await create).status, 0);
+  t.equal(start.status, 0, `start: ${start.stderr.trim() || 'ok'}`);
+  t.equal(readState(env, id).status, 'running');
+});
