@@ -11,6 +11,7 @@
 // RUNT_FAULT=<point> makes create die there (test/integration/faults.test.ts). In the production build
 // RUNT_FAULTS is false and the bundler folds every fault point to `false`: no environment variable can reach them.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -19,17 +20,27 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const faults = process.argv.includes('--faults');
 const out = join(root, faults ? 'build/faults' : 'build');
-const shimImage = join(out, 'runt-shim-image.cjs');
+const require = createRequire(import.meta.url);
+// Files whose bytes build/runt carries, each as a module of its own (`require(name)` is a Uint8Array; its chunk
+// is loaded only by a call that requires it):
+// - runt-shim-image (src/shim/driver.ts): build/runt-shim, written per create/run/exec into a sealed memfd that
+//   is exec'd;
+// - runt-ffi-rs-binding (src/sys/binding.ts): ffi-rs's platform binding, written once to a file the calls dlopen.
+const images = {
+  'runt-shim-image': join(out, 'runt-shim'),
+  'runt-ffi-rs-binding': require.resolve('@yuuang/ffi-rs-linux-x64-gnu'),
+};
+const imageModule = (name) => join(out, `${name}.cjs`);
 
 if (!process.versions.bun) {
   mkdirSync(out, { recursive: true });
   // the shim first: build/runt embeds it
   execFileSync('make', ['-s', '-C', join(root, 'native-shim'), `OUT=${out}`], { stdio: 'inherit' });
-  // `require('runt-shim-image')` (src/shim/driver.ts): build/runt-shim's bytes, written per create/run/exec
-  // into a sealed memfd that is exec'd
-  const image = readFileSync(join(out, 'runt-shim')).toString('base64');
-  writeFileSync(shimImage, `module.exports = new Uint8Array(Buffer.from('${image}', 'base64'));\n`);
-  const bun = join(dirname(createRequire(import.meta.url).resolve('@oven/bun-linux-x64/package.json')), 'bin', 'bun');
+  for (const [name, file] of Object.entries(images)) {
+    const image = readFileSync(file).toString('base64');
+    writeFileSync(imageModule(name), `module.exports = new Uint8Array(Buffer.from('${image}', 'base64'));\n`);
+  }
+  const bun = join(dirname(require.resolve('@oven/bun-linux-x64/package.json')), 'bin', 'bun');
   execFileSync(bun, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
 } else {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -39,6 +50,9 @@ if (!process.versions.bun) {
   } catch {
     // not a git checkout
   }
+  // the binding's file is named by its content: a build with another binding never takes this one's
+  const binding = readFileSync(images['runt-ffi-rs-binding']);
+  const bindingFile = `.runt-ffi-rs-${createHash('sha256').update(binding).digest('hex').slice(0, 16)}.node`;
   const result = await Bun.build({
     entrypoints: [join(root, 'src/main.ts')],
     // the runtime reads no file of its caller's directory (an engine runs it in the bundle's)
@@ -57,12 +71,18 @@ if (!process.versions.bun) {
     format: 'esm',
     splitting: true,
     bytecode: true,
-    define: { RUNT_VERSION: JSON.stringify(pkg.version), RUNT_COMMIT: JSON.stringify(commit), RUNT_FAULTS: String(faults) },
+    define: {
+      RUNT_VERSION: JSON.stringify(pkg.version),
+      RUNT_COMMIT: JSON.stringify(commit),
+      RUNT_FAULTS: String(faults),
+      RUNT_FFI_RS_BINDING_FILE: JSON.stringify(bindingFile),
+      RUNT_FFI_RS_BINDING_SIZE: String(binding.length),
+    },
     plugins: [
       {
-        name: 'runt-shim-image',
+        name: 'runt-images',
         setup(build) {
-          build.onResolve({ filter: /^runt-shim-image$/ }, () => ({ path: shimImage }));
+          build.onResolve({ filter: /^runt-(shim-image|ffi-rs-binding)$/ }, (args) => ({ path: imageModule(args.path) }));
         },
       },
     ],

@@ -1,9 +1,10 @@
 // The only module that touches ffi-rs: the few libc calls Node has no API for, typed, with errno turned
-// into an Error. The platform binding is required directly: ffi-rs's own index costs ~9 ms per start
-// (its musl check builds a process report).
+// into an Error. The platform binding is loaded directly (sys/binding.ts): ffi-rs's own index costs ~9 ms per
+// start (its musl check builds a process report).
 import { closeSync, writeSync } from 'node:fs';
 import type * as FfiRs from 'ffi-rs';
 import { errnoName } from '../errors';
+import { loadFfiRsBinding } from './binding';
 
 type Binding = Pick<typeof FfiRs, 'open' | 'load'>;
 
@@ -19,7 +20,7 @@ let binding: Binding | undefined;
 
 function libc(): Binding {
   if (!binding) {
-    binding = require('@yuuang/ffi-rs-linux-x64-gnu') as Binding;
+    binding = loadFfiRsBinding() as Binding;
     binding.open({ library: LIBC, path: 'libc.so.6' });
   }
   return binding;

@@ -117,20 +117,3 @@ t.test('concurrent starts of one container: exactly one starts it, the others ar
     t.equal(readState(env, id).status, 'running');
   }
 });
-
-t.test('a start during the create waits for it, then starts the container', async (t) => {
-  const env = setup(t);
-  const id = env.id('sc');
-  const mark = join(env.tmp, 'prestart-ran');
-  // the create holds the container (status "creating") for the second its prestart hook sleeps
-  const bundle = env.bundle(['sleep', '100'], (s) => {
-    s.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${mark}; sleep 1`] }] };
-  });
-  const create = runtAsync(env, ['create', '-b', bundle, id]);
-  while (!existsSync(mark)) await new Promise((r) => setTimeout(r, 10));
-  t.equal(readState(env, id).status, 'creating');
-  const start = await runtAsync(env, ['start', id]);
-  t.equal((await create).status, 0);
-  t.equal(start.status, 0, `start: ${start.stderr.trim() || 'ok'}`);
-  t.equal(readState(env, id).status, 'running');
-});

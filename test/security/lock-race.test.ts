@@ -1,7 +1,8 @@
 // Calls on one container are serialised by an flock on its state dir. A call that waits for the lock while the
 // container is deleted, and a new one made under the same id, gets the lock of a dir that is gone: it must
 // not act on the new container (whose create, or another call, holds the new dir's lock), but take that
-// lock in turn. `kill` of a created or running container takes no lock (src/commands/kill.ts says why).
+// lock in turn. `kill` of a created or running container and `start` of a created one take no lock
+// (src/lifecycle/kill.ts and start.ts say why).
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -91,4 +92,35 @@ t.test('kill signals a running container without its lock, and waits for it wher
   t.ok(await until(() => waitsFor(waiter.pid!, statSync(secondDir).ino)), 'kill of a creating container waits for the lock');
   closeSync(lock);
   t.equal(await exited, 1, 'and then refuses it: a create that did not finish is no live container');
+});
+
+t.test('start releases a created container without its lock, and waits for it where a create is under way', async (t) => {
+  const { env } = attack(t);
+  const id = env.id('start');
+  t.equal(env.runt(['create', '-b', env.bundle(['sleep', '300']), id]).status, 0);
+  const dir = join(env.root, id);
+  const held = hold(dir);
+  const r = env.runt(['start', id]);
+  t.equal(r.status, 0, `start succeeds while another call holds the lock: ${r.stderr}`);
+  t.equal(readState(env, id).status, 'running');
+  closeSync(held);
+
+  // a record that create has not finished (`creating`): start waits for the create's lock, then looks again
+  const second = env.id('creating');
+  t.equal(env.runt(['create', '-b', env.bundle(['sleep', '300']), second]).status, 0);
+  const secondDir = join(env.root, second);
+  const record = JSON.parse(readFileSync(join(secondDir, 'state.json'), 'utf8')) as { createdDone: boolean };
+  record.createdDone = false;
+  writeFileSync(join(secondDir, 'state.json'), JSON.stringify(record));
+  const lock = hold(secondDir);
+  const waiter = spawn(RUNT, ['--root', env.root, 'start', second], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => waiter.on('exit', (code) => resolve(code)));
+  t.teardown(() => waiter.kill('SIGKILL'));
+  t.ok(await until(() => waitsFor(waiter.pid!, statSync(secondDir).ino)), 'start of a creating container waits for the lock');
+  // the create finishes while start waits
+  record.createdDone = true;
+  writeFileSync(join(secondDir, 'state.json'), JSON.stringify(record));
+  closeSync(lock);
+  t.equal(await exited, 0, 'and then starts it');
+  t.equal(readState(env, second).status, 'running');
 });
