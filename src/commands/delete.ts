@@ -1,11 +1,14 @@
 // `delete [--force] ID`.
-import { ContainerError, NOT_EXIST } from '../container/store';
-import { deleteContainer } from '../lifecycle/delete';
+import { existsSync } from 'node:fs';
+import { ContainerError, containerDir, NOT_EXIST } from '../container/store';
 import type { Handler } from './context';
 
 export const del: Handler<'delete'> = async ({ force }, [id], ctx) => {
   try {
-    await deleteContainer(ctx, id!, force);
+    // containerd's shim deletes every container twice, the second time with --force when it is gone: that one
+    // is answered before the modules of a teardown load (they cost a call ~5 ms)
+    if (!existsSync(containerDir(ctx.root, id!))) throw new ContainerError(NOT_EXIST);
+    await (await import('../lifecycle/delete')).deleteContainer(ctx, id!, force);
   } catch (e) {
     // as in runc, `delete --force` of a container that is gone succeeds: podman and containerd's shim clean up
     // after a failed create this way, and an error here becomes a second, misleading one in their output
