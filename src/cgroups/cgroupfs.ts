@@ -9,6 +9,7 @@ import { type CgroupHost, type Hierarchy, v1Hierarchy, v2Hierarchy } from './hos
 import { isFrozen } from './freezer';
 import { cgroupDir } from './path';
 import { pidsOf } from './procs';
+import { removeCgroup } from './remove';
 import { type ResourcePlan, resourcePlan } from './resources';
 import { v1Driver } from './v1';
 import { v2Driver } from './v2';
@@ -227,38 +228,4 @@ export function selfJoin(set: CgroupSet, clone3: boolean): { join: CgroupJoin; l
   const dirs = Object.entries(set.dirs).map(([mountPoint, dir]) => ({ mountPoint, dir, version: fs.existsSync(`${dir}/tasks`) ? (1 as const) : (2 as const) }));
   const { join, left } = splitCgroupJoin(dirs, clone3 && hasCloneIntoCgroup());
   return { join, left: { dirs: left, created: [] } };
-}
-
-/** Sleeps between rmdir attempts of a busy cgroup (a process that just died may still be counted). */
-const BUSY_RETRY_MS = [10, 20, 40, 80, 160];
-
-/**
- * rmdir of the dirs in set.created, deepest first. A container's own dir that is busy is retried a few
- * times, then reported; a shared parent (/runt) still holding other containers is left alone. ENOENT is
- * fine. Dirs not in `created` are never touched.
- */
-export function removeCgroup(set: CgroupSet): void {
-  const own = new Set(Object.values(set.dirs));
-  const errors: string[] = [];
-  for (let i = set.created.length - 1; i >= 0; i--) {
-    const dir = set.created[i]!;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        fs.rmdirSync(dir);
-        break;
-      } catch (e) {
-        const code = errnoOf(e);
-        if (!code) throw e;
-        if (code === 'ENOENT') break;
-        if (!own.has(dir) && (code === 'EBUSY' || code === 'ENOTEMPTY' || code === 'EEXIST')) break;
-        if (code === 'EBUSY' && attempt < BUSY_RETRY_MS.length) {
-          sleepMs(BUSY_RETRY_MS[attempt]!);
-          continue;
-        }
-        errors.push(`${dir} (${code})`);
-        break;
-      }
-    }
-  }
-  if (errors.length > 0) throw new HostError(`cgroups: cannot remove ${errors.join(', ')}`);
 }

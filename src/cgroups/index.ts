@@ -21,9 +21,9 @@ export {
   dirFor,
   dirProbe,
   hasCloneIntoCgroup,
-  removeCgroup,
   selfJoin,
 } from './cgroupfs';
+export { removeCgroup } from './remove';
 
 export { recordParents, removeEmptyParents } from './parents';
 export { pidsOf } from './procs';

@@ -2,7 +2,10 @@
 // state dir removed, then the poststop hooks. delete does it on request; create and restore do it first for a
 // create that died half-way under the same id.
 import { existsSync } from 'node:fs';
-import * as cgroups from '../cgroups';
+import type { CgroupSet } from '../cgroups/cgroupfs';
+import { removeEmptyParents } from '../cgroups/parents';
+import { pidsOf } from '../cgroups/procs';
+import { removeCgroup } from '../cgroups/remove';
 import { sleepMs } from '../sys/sleep';
 import { log } from '../cli/log';
 import { runHooks } from '../container/hooks';
@@ -36,8 +39,8 @@ export async function tearDown(ctx: RuntimeContext, dir: string, record: Contain
   }
   if (record.cgroup) {
     if (record.cgroup.systemdUnit) await (await import('../cgroups/systemd')).stopScope(record.cgroup.systemdUnit, record.cgroup.systemdInstance ?? 'system');
-    cgroups.removeCgroup(record.cgroup);
-    cgroups.removeEmptyParents(ctx.root, record.cgroup);
+    removeCgroup(record.cgroup);
+    removeEmptyParents(ctx.root, record.cgroup);
   }
   if (record.rdt) leaveRdtGroup(record.rdt);
   removeContainerDir(dir);
@@ -56,9 +59,9 @@ function damagedOrConfig(dir: string): Spec | undefined {
 }
 
 /** Waits (bounded) until the processes killed with the container have left its cgroup, so it can be removed. */
-function waitCgroupEmpty(set: cgroups.CgroupSet, timeoutMs = 2000): void {
+function waitCgroupEmpty(set: CgroupSet, timeoutMs = 2000): void {
   const deadline = Date.now() + timeoutMs;
-  for (let wait = 1; cgroups.pidsOf(set).length > 0 && Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
+  for (let wait = 1; pidsOf(set).length > 0 && Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
     sleepMs(wait);
   }
 }
