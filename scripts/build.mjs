@@ -21,8 +21,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const faults = process.argv.includes('--faults');
 const out = join(root, faults ? 'build/faults' : 'build');
 const require = createRequire(import.meta.url);
-// Files whose bytes build/runt carries, each as a module of its own (`require(name)` is a Uint8Array; its chunk
-// is loaded only by a call that requires it):
+// Files whose bytes build/runt carries, each as an ES module of its own (`require(name).default` is a Uint8Array):
+// the bundler makes a required ES module a chunk of its own, loaded when the require runs, so a call that does
+// not need the bytes does not load them (the binding's 1 MB in the chunk of sys/native cost every call ~2 ms):
 // - runt-shim-image (src/shim/driver.ts): build/runt-shim, written per create/run/exec into a sealed memfd that
 //   is exec'd;
 // - runt-ffi-rs-binding (src/sys/binding.ts): ffi-rs's platform binding, written once to a file the calls dlopen.
@@ -30,7 +31,7 @@ const images = {
   'runt-shim-image': join(out, 'runt-shim'),
   'runt-ffi-rs-binding': require.resolve('@yuuang/ffi-rs-linux-x64-gnu'),
 };
-const imageModule = (name) => join(out, `${name}.cjs`);
+const imageModule = (name) => join(out, `${name}.mjs`);
 
 if (!process.versions.bun) {
   mkdirSync(out, { recursive: true });
@@ -38,7 +39,7 @@ if (!process.versions.bun) {
   execFileSync('make', ['-s', '-C', join(root, 'native-shim'), `OUT=${out}`], { stdio: 'inherit' });
   for (const [name, file] of Object.entries(images)) {
     const image = readFileSync(file).toString('base64');
-    writeFileSync(imageModule(name), `module.exports = new Uint8Array(Buffer.from('${image}', 'base64'));\n`);
+    writeFileSync(imageModule(name), `export default new Uint8Array(Buffer.from('${image}', 'base64'));\n`);
   }
   const bun = join(dirname(require.resolve('@oven/bun-linux-x64/package.json')), 'bin', 'bun');
   execFileSync(bun, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });

@@ -18,7 +18,7 @@ export class ShimError extends UserError {}
  */
 function spawnShim(args: string[], fds: number[]): number {
   const { sealedMemfd, spawnExecutable } = require('../sys/native') as typeof import('../sys/native');
-  const shimImage = require('runt-shim-image') as Uint8Array;
+  const shimImage = (require('runt-shim-image') as { default: Uint8Array }).default;
   let image: number;
   try {
     image = sealedMemfd('runt-shim', shimImage, fds.length);

@@ -45,7 +45,7 @@ function openTrusted(path: string): number | undefined {
  * rename fails (another user's file in a sticky /tmp under that name).
  */
 function writeBinding(path: string): number {
-  const bytes = require('runt-ffi-rs-binding') as Uint8Array;
+  const bytes = (require('runt-ffi-rs-binding') as { default: Uint8Array }).default;
   const tmp = `${path}.${process.pid}`;
   let fd: number;
   try {
