@@ -104,9 +104,19 @@ const ID_MAX = 255 - '~.XXXXXX'.length;
 const PATH_MAX = 4096;
 const LONGEST_BELOW_DIR = '~.XXXXXX/.runt-0123456789abcdef.tmp'.length;
 
-/** runc's rule: letters, digits, and _ + - . ; not "." or "..". So an id is always one path component. */
+/** An id's characters by runc's rule (/^[\w+.-]+$/): ASCII letters and digits, _ + - . */
+function isIdChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2b || c === 0x2d || c === 0x2e;
+}
+
+/**
+ * runc's rule: letters, digits, and _ + - . ; not "." or "..". So an id is always one path component. A loop, not
+ * runc's regular expression: it is the first one most calls would run, and a process's first costs it ~0.4 ms.
+ */
 export function checkId(id: string): void {
-  if (!/^[\w+.-]+$/.test(id) || id === '.' || id === '..') {
+  let valid = id.length > 0 && id !== '.' && id !== '..';
+  for (let i = 0; valid && i < id.length; i++) valid = isIdChar(id.charCodeAt(i));
+  if (!valid) {
     throw new ContainerError(`invalid container id format: "${id}" (allowed: letters, digits, _ + - .)`);
   }
   if (id.length > ID_MAX) throw new ContainerError(`invalid container id: ${id.length} characters long, at most ${ID_MAX} are allowed`);

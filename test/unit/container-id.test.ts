@@ -5,7 +5,10 @@ import { checkId, containerDir } from '../../src/container/store';
 const RUNC_RULE = /^[\w+.-]+$/;
 
 t.test('checkId takes exactly the ids runc takes', async (t) => {
+  // every character of Latin-1 and beyond, alone and between two letters
+  const chars = Array.from({ length: 0x180 }, (_, c) => String.fromCharCode(c));
   const ids = ['a', 'A-z_0.9+x', 'x'.repeat(247), '', '.', '..', '...', '.a', 'a/b', '../x', 'a b', 'é', 'a\u0000', 'a:b', 'a@b', '-', '+', '_'];
+  ids.push(...chars, ...chars.map((c) => `a${c}b`));
   const verdicts = ids.map((id) => {
     try {
       checkId(id);
