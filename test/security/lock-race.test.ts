@@ -8,7 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { flock, LOCK_EX } from '../../src/sys/native';
-import { canRun, readState, runningContainer, RUNT } from '../integration/harness';
+import type { Test } from 'tap';
+import { canRun, type Env, readState, runningContainer, RUNT } from '../integration/harness';
 import { attack } from './attack';
 
 const skip = canRun();
@@ -31,6 +32,29 @@ function waitsFor(pid: number, ino: number): boolean {
 async function until(what: () => boolean, ms = 10_000): Promise<boolean> {
   for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) if (what()) return true;
   return false;
+}
+
+/**
+ * A container whose record says its create is under way (`creating`), its lock held as that create holds it;
+ * `finish` writes the record a finished create leaves, `lock` is to be closed as the create's end.
+ */
+function creating(tt: Test, env: Env): { id: string; dir: string; lock: number; finish: () => void } {
+  const id = env.id('creating');
+  tt.equal(env.runt(['create', '-b', env.bundle(['sleep', '300']), id]).status, 0);
+  const dir = join(env.root, id);
+  const file = join(dir, 'state.json');
+  const record = JSON.parse(readFileSync(file, 'utf8')) as { createdDone: boolean };
+  record.createdDone = false;
+  writeFileSync(file, JSON.stringify(record));
+  const lock = hold(dir);
+  return { id, dir, lock, finish: () => writeFileSync(file, JSON.stringify({ ...record, createdDone: true })) };
+}
+
+/** `runt args` in the background: its pid and its exit status to come (killed at the test's end). */
+function background(tt: Test, env: Env, args: string[]): { pid: number; exited: Promise<number | null> } {
+  const child = spawn(RUNT, ['--root', env.root, ...args], { stdio: 'ignore' });
+  tt.teardown(() => child.kill('SIGKILL'));
+  return { pid: child.pid!, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
 }
 
 t.test('a call that waited for the lock of a deleted dir does not act on the container made in its place', async (t) => {
@@ -79,19 +103,11 @@ t.test('kill signals a running container without its lock, and waits for it wher
   closeSync(held);
 
   // a record that create has not finished (`creating`): kill takes the lock, as every call on it does
-  const second = env.id('creating');
-  t.equal(env.runt(['create', '-b', env.bundle(['sleep', '300']), second]).status, 0);
-  const secondDir = join(env.root, second);
-  const record = JSON.parse(readFileSync(join(secondDir, 'state.json'), 'utf8')) as { createdDone: boolean };
-  record.createdDone = false;
-  writeFileSync(join(secondDir, 'state.json'), JSON.stringify(record));
-  const lock = hold(secondDir);
-  const waiter = spawn(RUNT, ['--root', env.root, 'kill', second, 'KILL'], { stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => waiter.on('exit', (code) => resolve(code)));
-  t.teardown(() => waiter.kill('SIGKILL'));
-  t.ok(await until(() => waitsFor(waiter.pid!, statSync(secondDir).ino)), 'kill of a creating container waits for the lock');
-  closeSync(lock);
-  t.equal(await exited, 1, 'and then refuses it: a create that did not finish is no live container');
+  const second = creating(t, env);
+  const waiter = background(t, env, ['kill', second.id, 'KILL']);
+  t.ok(await until(() => waitsFor(waiter.pid, statSync(second.dir).ino)), 'kill of a creating container waits for the lock');
+  closeSync(second.lock);
+  t.equal(await waiter.exited, 1, 'and then refuses it: a create that did not finish is no live container');
 });
 
 t.test('start releases a created container without its lock, and waits for it where a create is under way', async (t) => {
@@ -106,21 +122,11 @@ t.test('start releases a created container without its lock, and waits for it wh
   closeSync(held);
 
   // a record that create has not finished (`creating`): start waits for the create's lock, then looks again
-  const second = env.id('creating');
-  t.equal(env.runt(['create', '-b', env.bundle(['sleep', '300']), second]).status, 0);
-  const secondDir = join(env.root, second);
-  const record = JSON.parse(readFileSync(join(secondDir, 'state.json'), 'utf8')) as { createdDone: boolean };
-  record.createdDone = false;
-  writeFileSync(join(secondDir, 'state.json'), JSON.stringify(record));
-  const lock = hold(secondDir);
-  const waiter = spawn(RUNT, ['--root', env.root, 'start', second], { stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => waiter.on('exit', (code) => resolve(code)));
-  t.teardown(() => waiter.kill('SIGKILL'));
-  t.ok(await until(() => waitsFor(waiter.pid!, statSync(secondDir).ino)), 'start of a creating container waits for the lock');
-  // the create finishes while start waits
-  record.createdDone = true;
-  writeFileSync(join(secondDir, 'state.json'), JSON.stringify(record));
-  closeSync(lock);
-  t.equal(await exited, 0, 'and then starts it');
-  t.equal(readState(env, second).status, 'running');
+  const second = creating(t, env);
+  const waiter = background(t, env, ['start', second.id]);
+  t.ok(await until(() => waitsFor(waiter.pid, statSync(second.dir).ino)), 'start of a creating container waits for the lock');
+  second.finish();
+  closeSync(second.lock);
+  t.equal(await waiter.exited, 0, 'and then starts it');
+  t.equal(readState(env, second.id).status, 'running');
 });
