@@ -173,6 +173,42 @@ export function removeContainerDir(dir: string): void {
 }
 
 /**
+ * An fd of the container's dir `dir` as it is now (O_NOFOLLOW), checked (checkOwned): it keeps that dir, and
+ * `${heldPath(fd)}/...` its files, even when the path comes to name another one. The root is checked too.
+ */
+export function openContainerDir(dir: string): number {
+  if (!checkRoot(dir.slice(0, dir.lastIndexOf('/')))) throw new ContainerError(NOT_EXIST);
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ContainerError(NOT_EXIST);
+    if (code === 'ELOOP' || code === 'ENOTDIR') throw new ContainerError(`state dir ${dir} is not a directory`);
+    throw hostFailure(`state dir ${dir}`, e);
+  }
+  try {
+    checkOwned(dir, fstatSync(fd));
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/** The path of a dir held open by `fd`, through the kernel's link to it (not the name it was opened by). */
+export function heldPath(fd: number): string {
+  return `/proc/self/fd/${fd}`;
+}
+
+/** Whether `dir` still names the dir held by `fd` (it was not deleted, or replaced by another one). */
+export function isCurrentDir(dir: string, fd: number): boolean {
+  const now = lstatSync(dir, { throwIfNoEntry: false });
+  const held = fstatSync(fd);
+  return now !== undefined && now.ino === held.ino && now.dev === held.dev;
+}
+
+/**
  * Takes the container's lock (the kernel drops it when this process dies). With `wait` false, returns
  * undefined instead of waiting when another process holds it. The root and the dir are checked (checkOwned).
  */
@@ -181,19 +217,9 @@ export function lockContainer(dir: string, wait: false): number | undefined;
 export function lockContainer(dir: string, wait = true): number | undefined {
   // flock needs ffi; loaded only by the calls that take the lock, never by `state`, `start` or `kill`.
   const { flock, LOCK_EX, LOCK_NB, SysError } = require('../sys/native') as typeof import('../sys/native');
-  if (!checkRoot(dir.slice(0, dir.lastIndexOf('/')))) throw new ContainerError(NOT_EXIST);
   for (;;) {
-    let fd: number;
+    const fd = openContainerDir(dir);
     try {
-      fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new ContainerError(NOT_EXIST);
-      if (code === 'ELOOP' || code === 'ENOTDIR') throw new ContainerError(`state dir ${dir} is not a directory`);
-      throw hostFailure(`state dir ${dir}`, e);
-    }
-    try {
-      checkOwned(dir, fstatSync(fd));
       flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
     } catch (e) {
       closeSync(fd);
@@ -202,11 +228,9 @@ export function lockContainer(dir: string, wait = true): number | undefined {
     }
     // while this call waited, the dir may have been deleted, and another one made under its name by a
     // create that holds that one's lock: the lock taken is then worthless, and the current dir's is needed
-    const now = lstatSync(dir, { throwIfNoEntry: false });
-    const held = fstatSync(fd);
-    if (now && now.ino === held.ino && now.dev === held.dev) return fd;
+    if (isCurrentDir(dir, fd)) return fd;
     closeSync(fd);
-    if (!now) throw new ContainerError(NOT_EXIST);
+    if (!lstatSync(dir, { throwIfNoEntry: false })) throw new ContainerError(NOT_EXIST);
   }
 }
 

@@ -1,36 +1,54 @@
 // runtime.md "Start": release the process blocked on the exec fifo, then run the poststart hooks.
 import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
 import { runHooks } from '../container/hooks';
-import { ContainerError, containerDir, fifoPath, loadConfig, loadRecord, lockContainer, unlockContainer, type ContainerRecord } from '../container/store';
-import { containerStatus, hookStateJson, isAlive, killAndWait } from '../container/status';
-import { hostFailure } from '../errors';
+import {
+  ContainerError,
+  containerDir,
+  fifoPath,
+  heldPath,
+  isCurrentDir,
+  loadConfig,
+  loadRecord,
+  lockContainer,
+  NOT_EXIST,
+  openContainerDir,
+  type ContainerRecord,
+} from '../container/store';
+import { containerStatus, hookStateJson, isAlive, killAndWait, type Status } from '../container/status';
+import { errnoOf, hostFailure } from '../errors';
 import { ConfigError } from '../plan/types';
 import type { RuntimeContext } from './context';
 import { undoAndThrow } from './undo';
 
 const ALREADY_RUNNING = 'cannot start an already running container';
 
-/** The fifo outlived a start that was killed after releasing it: the process runs, and must not be stopped. */
-class NotWaiting extends ContainerError {}
+/** This start did not release the process: another one did, or it is gone. Nothing of it is this start's to stop. */
+class NotReleased extends ContainerError {}
+
+function notReleased(record: ContainerRecord): NotReleased {
+  return new NotReleased(isAlive(record) ? ALREADY_RUNNING : 'container process exited before start');
+}
 
 /**
  * The exec fifo opened for blocking reads, at once: an O_RDWR open of a fifo never waits (Linux), and while it is
  * held a writer exists, so the O_RDONLY open through it returns at once too. It is closed straight away: from then
  * on a read waits for the shim's next bytes and sees EOF when no writer is left (the shim exec'd, or is gone),
  * never waits for one that will not come. (Node cannot clear O_NONBLOCK on an fd; fcntl through ffi-rs would
- * cost start its ~2 ms load.)
+ * cost start its ~2 ms load.) No fifo: another start released the process and removed it, or a delete the
+ * container.
  */
-function openExecFifo(fifo: string): number {
+function openExecFifo(record: ContainerRecord, fifo: string, shown: string): number {
   let rw: number;
   try {
     rw = openSync(fifo, constants.O_RDWR);
   } catch (e) {
-    throw hostFailure(`start: opening the exec fifo ${fifo}`, e);
+    if (errnoOf(e) === 'ENOENT') throw notReleased(record);
+    throw new NotReleased(hostFailure(`start: opening the exec fifo ${shown}`, e).message);
   }
   try {
     return openSync(`/proc/self/fd/${rw}`, constants.O_RDONLY);
   } catch (e) {
-    throw hostFailure(`start: opening the exec fifo ${fifo}`, e);
+    throw new NotReleased(hostFailure(`start: opening the exec fifo ${shown}`, e).message);
   } finally {
     closeSync(rw);
   }
@@ -40,11 +58,13 @@ function openExecFifo(fifo: string): number {
  * Reads the fifo to its end. The shim filled it ('1', then newlines, as much as the pipe holds) at create and
  * now writes one more byte to it: that write returns once this has read what was there. Then the shim writes an
  * error text if a startContainer hook fails, and closes the fifo by exec'ing the user's program: EOF after '1'
- * and whitespace means the program runs. Of starts racing, the one whose read took the fill's '1' started the
- * container; the others are told it runs (or, if it died, that it exited).
+ * and whitespace means the program runs. Of starts racing, the one whose read took the fill's '1' released the
+ * process; the others throw NotReleased. (What the shim writes after the fill goes to whichever of them reads
+ * it: an error text read by another than the one that released the process leaves that one's start reporting
+ * success for a container that then exits, as runc's does; runc has no such error text at all.)
  */
-function releaseExecFifo(record: ContainerRecord, fifo: string): void {
-  const fd = openExecFifo(fifo);
+function releaseExecFifo(record: ContainerRecord, fifo: string, shown: string): void {
+  const fd = openExecFifo(record, fifo, shown);
   const buf = Buffer.alloc(4096);
   let received = '';
   try {
@@ -53,7 +73,8 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
       try {
         n = readSync(fd, buf);
       } catch (e) {
-        throw hostFailure(`start: reading the exec fifo ${fifo}`, e);
+        if (received.startsWith('1')) throw hostFailure(`start: reading the exec fifo ${shown}`, e);
+        throw new NotReleased(hostFailure(`start: reading the exec fifo ${shown}`, e).message);
       }
       if (n === 0) break;
       received += buf.toString('utf8', 0, n);
@@ -63,58 +84,74 @@ function releaseExecFifo(record: ContainerRecord, fifo: string): void {
   }
   // nothing of create's fill: another start released the process, or a start killed after releasing it left
   // the fifo behind (the process runs and must not be stopped), or the shim died before start
-  if (!received.startsWith('1')) {
-    if (isAlive(record)) throw new NotWaiting(ALREADY_RUNNING);
-    throw new ContainerError('container process exited before start');
-  }
+  if (!received.startsWith('1')) throw notReleased(record);
   const error = received.slice(1).trim();
   if (error) throw new ContainerError(error.replace(/^ERR \d+ \d+ /, ''));
+}
+
+/**
+ * The record of the container at `dir` and its status, both of the dir held by `held`: the record is read by
+ * name, and is that dir's only if the name still leads there afterwards (a deleted dir never comes back).
+ */
+function look(root: string, id: string, dir: string, held: number): { record: ContainerRecord; status: Status } {
+  const record = loadRecord(root, id);
+  if (!isCurrentDir(dir, held)) throw new ContainerError(NOT_EXIST);
+  return { record, status: containerStatus(record, heldPath(held)) };
 }
 
 /**
  * Starts a created container without its lock: the lock is the one thing start would need ffi-rs for (its load is
  * a tenth of start's time), and engines start every container they run. What the lock kept apart, the fifo
  * decides or the order of the calls explains:
- * - the record is read whole (each write is a rename); a container still `creating` is waited for by taking
- *   its lock, which the create holds until the container is created, and looked at again;
- * - starts racing: exactly one read takes the fill's '1' (releaseExecFifo);
+ * - the container's dir is held open from the first look: its record, config and fifo are that dir's, even if
+ *   it is deleted and another made under its id meanwhile; a container still `creating` is waited for by
+ *   taking its lock, which the create holds until the container is created, and looked at again;
+ * - starts racing: exactly one read takes the fill's '1' (releaseExecFifo); only that start ever stops the
+ *   container when its start fails;
  * - a delete (it must be --force for a created container) or kill meanwhile kills the process: the start then
- *   either released it first, or reads EOF and fails, as either order under the lock;
+ *   either released it first, or reads EOF or finds no fifo, and fails without stopping anything; a delete
+ *   after the release may run the poststop hooks while this start runs the poststart ones (under the lock the
+ *   delete waited for them);
  * - a pause that froze the cgroup since the check keeps the shim from answering the release: start returns
  *   once the container is resumed;
  * - exec, update and checkpoint need a running container, which only this start makes.
  */
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<ContainerRecord> {
   const dir = containerDir(ctx.root, id);
-  let record = loadRecord(ctx.root, id);
-  let status = containerStatus(record, dir);
-  if (status === 'creating') {
-    unlockContainer(lockContainer(dir));
-    record = loadRecord(ctx.root, id);
-    status = containerStatus(record, dir);
-  }
-  if (status === 'stopped') throw new ContainerError('cannot start a container that has stopped');
-  if (status === 'running') throw new ContainerError(ALREADY_RUNNING);
-  if (status !== 'created') throw new ContainerError(`cannot start a container in the ${status} state`);
-  const config = loadConfig(dir);
-  // config.md: process is REQUIRED when start is called; create accepted the container without it
-  if (!config.process) throw new ConfigError('process: is required to start a container (config.json has none)');
-  const fifo = fifoPath(dir);
-  const stop = (): void => killAndWait(record.pid);
-  const stopping = `stopping container ${record.id} after its start failed`;
+  let held = openContainerDir(dir);
   try {
-    releaseExecFifo(record, fifo);
-  } catch (e) {
-    if (e instanceof NotWaiting) throw e;
-    await undoAndThrow(e, stopping, stop);
+    let { record, status } = look(ctx.root, id, dir, held);
+    if (status === 'creating') {
+      closeSync(held);
+      held = lockContainer(dir);
+      ({ record, status } = look(ctx.root, id, dir, held));
+    }
+    if (status === 'stopped') throw new ContainerError('cannot start a container that has stopped');
+    if (status === 'running') throw new ContainerError(ALREADY_RUNNING);
+    if (status !== 'created') throw new ContainerError(`cannot start a container in the ${status} state`);
+    const at = heldPath(held);
+    const config = loadConfig(at);
+    // config.md: process is REQUIRED when start is called; create accepted the container without it
+    if (!config.process) throw new ConfigError('process: is required to start a container (config.json has none)');
+    const started = record;
+    const stop = (): void => killAndWait(started.pid);
+    const stopping = `stopping container ${record.id} after its start failed`;
+    try {
+      releaseExecFifo(record, fifoPath(at), fifoPath(dir));
+    } catch (e) {
+      if (e instanceof NotReleased) throw e;
+      await undoAndThrow(e, stopping, stop);
+    } finally {
+      rmSync(fifoPath(at), { force: true });
+    }
+    try {
+      await runHooks(config.hooks?.poststart, 'poststart', hookStateJson(record, 'running'));
+    } catch (e) {
+      // runtime-spec 1.3: a failing poststart hook fails start, and the container is stopped
+      await undoAndThrow(e, stopping, stop);
+    }
+    return record;
   } finally {
-    rmSync(fifo, { force: true });
+    closeSync(held);
   }
-  try {
-    await runHooks(config.hooks?.poststart, 'poststart', hookStateJson(record, 'running'));
-  } catch (e) {
-    // runtime-spec 1.3: a failing poststart hook fails start, and the container is stopped
-    await undoAndThrow(e, stopping, stop);
-  }
-  return record;
 }
