@@ -26,7 +26,8 @@ const require = createRequire(import.meta.url);
 // not need the bytes does not load them (the binding's 1 MB in the chunk of sys/native cost every call ~2 ms):
 // - runt-shim-image (src/shim/driver.ts): build/runt-shim, written per create/run/exec into a sealed memfd that
 //   is exec'd;
-// - runt-ffi-rs-binding (src/sys/binding.ts): ffi-rs's platform binding, written once to a file the calls dlopen.
+// - runt-ffi-rs-binding (src/sys/binding.ts): ffi-rs's platform binding, written once to a file in the state root
+//   that the calls dlopen.
 const images = {
   'runt-shim-image': join(out, 'runt-shim'),
   'runt-ffi-rs-binding': require.resolve('@yuuang/ffi-rs-linux-x64-gnu'),
@@ -53,7 +54,7 @@ if (!process.versions.bun) {
   }
   // the binding's file is named by its content: a build with another binding never takes this one's
   const binding = readFileSync(images['runt-ffi-rs-binding']);
-  const bindingFile = `.runt-ffi-rs-${createHash('sha256').update(binding).digest('hex').slice(0, 16)}.node`;
+  const bindingFile = `~ffi-rs-${createHash('sha256').update(binding).digest('hex').slice(0, 16)}.node`;
   const result = await Bun.build({
     entrypoints: [join(root, 'src/main.ts')],
     // the runtime reads no file of its caller's directory (an engine runs it in the bundle's)

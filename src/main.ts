@@ -7,6 +7,7 @@ import { UserError } from './errors';
 import { runtimeContext } from './commands/context';
 import { HANDLERS } from './commands';
 import { OCI_VERSION } from './container/store';
+import { keepFfiRsBindingIn } from './sys/binding';
 import type { RuntimeContext } from './lifecycle/context';
 
 declare const RUNT_VERSION: string;
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const ctx = runtimeContext(global);
+    keepFfiRsBindingIn(ctx.root);
     log.debug(`runt ${argv.join(' ')}`);
     return await dispatch(command, args, ctx);
   } catch (e) {

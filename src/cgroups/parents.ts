@@ -11,7 +11,7 @@ import { errnoOf } from './fs';
 // '~' is not allowed in container ids, so the list can never be taken for a container's directory
 const REGISTRY = '~cgroup-parents';
 
-/** Runs `update` on the list under its lock; an emptied list is removed, so an idle root holds no file. */
+/** Runs `update` on the list under its lock; an emptied list is removed, so an idle root keeps no list. */
 function withRegistry(root: string, update: (dirs: Set<string>) => void): void {
   const file = `${root}/${REGISTRY}`;
   for (;;) {
