@@ -12,6 +12,7 @@ import {
   lockContainer,
   NOT_EXIST,
   openContainerDir,
+  unlockContainer,
   type ContainerRecord,
 } from '../container/store';
 import { containerStatus, hookStateJson, isAlive, killAndWait, type Status } from '../container/status';
@@ -83,8 +84,12 @@ function releaseExecFifo(record: ContainerRecord, fifo: string, shown: string): 
     closeSync(fd);
   }
   // nothing of create's fill: another start released the process, or a start killed after releasing it left
-  // the fifo behind (the process runs and must not be stopped), or the shim died before start
-  if (!received.startsWith('1')) throw notReleased(record);
+  // the fifo behind (the process runs and must not be stopped), or the shim died before start. The fifo goes
+  // (a status reads its presence as `created`); one this start could not open or read stays
+  if (!received.startsWith('1')) {
+    rmSync(fifo, { force: true });
+    throw notReleased(record);
+  }
   const error = received.slice(1).trim();
   if (error) throw new ContainerError(error.replace(/^ERR \d+ \d+ /, ''));
 }
@@ -118,12 +123,12 @@ function look(root: string, id: string, dir: string, held: number): { record: Co
  */
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<ContainerRecord> {
   const dir = containerDir(ctx.root, id);
-  let held = openContainerDir(dir);
+  const held = openContainerDir(dir);
   try {
     let { record, status } = look(ctx.root, id, dir, held);
     if (status === 'creating') {
-      closeSync(held);
-      held = lockContainer(dir);
+      // the create holds the lock until the container is created; start then goes on without it
+      unlockContainer(lockContainer(dir));
       ({ record, status } = look(ctx.root, id, dir, held));
     }
     if (status === 'stopped') throw new ContainerError('cannot start a container that has stopped');
@@ -140,10 +145,10 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<C
       releaseExecFifo(record, fifoPath(at), fifoPath(dir));
     } catch (e) {
       if (e instanceof NotReleased) throw e;
-      await undoAndThrow(e, stopping, stop);
-    } finally {
       rmSync(fifoPath(at), { force: true });
+      await undoAndThrow(e, stopping, stop);
     }
+    rmSync(fifoPath(at), { force: true });
     try {
       await runHooks(config.hooks?.poststart, 'poststart', hookStateJson(record, 'running'));
     } catch (e) {

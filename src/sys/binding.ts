@@ -15,8 +15,8 @@ import { checkRoot } from '../container/store';
 declare const RUNT_FFI_RS_BINDING_FILE: string;
 declare const RUNT_FFI_RS_BINDING_SIZE: number;
 
-/** O_TMPFILE on Linux (with O_DIRECTORY, as the kernel's headers define it): a file with no name. */
-const O_TMPFILE = 0o20200000;
+/** O_TMPFILE on Linux: a file with no name (__O_TMPFILE with O_DIRECTORY, as the kernel's headers define it). */
+const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 
 let keptIn: string | undefined;
 
