@@ -207,7 +207,7 @@ for c in $CASES; do
       # shellcheck source=../engines/podman.sh
       ( set -eo pipefail; source "$REPO/test/engines/podman.sh"; podman_setup >/dev/null
         for rt in "${usable[@]}"; do n=$(basename "$rt"); args+=(-n "podman --runtime $n" "podman --runtime $rt run --rm --network none $RUNT_PODMAN_IMAGE echo hi"); done
-        hf podman "${args[@]}" ) ;;
+        hf podman "${args[@]}"; forget_runt_root /run/runt ) ;;
     ctr)
       command -v containerd >/dev/null || { echo "| ctr | skipped: containerd is not installed | | | | | |"; continue; }
       # shellcheck source=../engines/containerd.sh

@@ -9,3 +9,11 @@ unmount_under() {
     umount -l "$m" 2>/dev/null || true
   done
 }
+
+# Removes what runt keeps in a state root that an engine chose on the host (ffi-rs's binding, src/sys/binding.ts),
+# then the root itself if that leaves it empty: an engine's tests and bench runs leave the host's roots as they
+# found them (the binding is a cache: the next call writes it again).
+forget_runt_root() {
+  rm -f "$1"/~ffi-rs-*.node
+  rmdir "$1" 2>/dev/null || true
+}

@@ -125,6 +125,8 @@ ctrd_stop() {
     [ -d /proc/"$pid" ] && { echo "containerd $pid still runs 5 s after SIGTERM" >&2; return 1; }
   fi
   rm -f "$RUNT_CTRD_DIR/containerd.pid"
+  # the runc shim gives the runtime --root /run/containerd/runc/<namespace>
+  forget_runt_root "/run/containerd/runc/$RUNT_CTRD_NS"
 }
 
 ctrd_clean() {

@@ -93,6 +93,8 @@ podman_clean() {
   # the overlay driver keeps its home (and any container's rootfs) mounted: unmount before deleting
   unmount_under "$RUNT_PODMAN_DIR"
   rm -rf "$RUNT_PODMAN_DIR"
+  # podman passes runt no --root: runt's own default
+  forget_runt_root /run/runt
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
