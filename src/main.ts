@@ -7,7 +7,7 @@ import { UserError } from './errors';
 import { runtimeContext } from './commands/context';
 import { HANDLERS } from './commands';
 import { OCI_VERSION } from './container/store';
-import { keepFfiRsBindingIn } from './sys/binding';
+import { setCallRoot } from './container/owner';
 import type { RuntimeContext } from './lifecycle/context';
 
 declare const RUNT_VERSION: string;
@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const ctx = runtimeContext(global);
-    keepFfiRsBindingIn(ctx.root);
+    setCallRoot(ctx.root);
     log.debug(`runt ${argv.join(' ')}`);
     return await dispatch(command, args, ctx);
   } catch (e) {

@@ -21,6 +21,7 @@ import type { CgroupSet } from '../cgroups';
 import type { RdtGroup } from '../rdt';
 import type { Spec } from '../spec/generated/types';
 import { errnoOf, hostFailure, UserError } from '../errors';
+import { notOwned } from './owner';
 
 export const OCI_VERSION = '1.3.0';
 
@@ -74,13 +75,8 @@ export function defaultRoot(): string {
  * that runt signals and removes.
  */
 function checkOwned(path: string, st: Stats): void {
-  const uid = process.geteuid!();
-  if (!st.isDirectory()) throw new ContainerError(`state dir ${path} is not a directory`);
-  if (st.uid !== uid) throw new ContainerError(`state dir ${path} is owned by uid ${st.uid}, not by uid ${uid} that runs runt: refusing to use it`);
-  if (st.mode & 0o022) {
-    const who = [st.mode & 0o020 ? 'its group' : '', st.mode & 0o002 ? 'others' : ''].filter(Boolean).join(' and ');
-    throw new ContainerError(`state dir ${path} is writable by ${who} (mode ${(st.mode & 0o7777).toString(8)}): refusing to use it`);
-  }
+  const why = notOwned(st);
+  if (why) throw new ContainerError(`state dir ${path} ${why}`);
 }
 
 /** The dir's lstat, checked by checkOwned; undefined when it does not exist. */

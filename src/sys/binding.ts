@@ -8,9 +8,9 @@
 // regular file of the caller's, writable by no one else, of one link and the binding's size, and dlopen'd
 // through the fd that was checked. Where the root's filesystem is mounted noexec (a /run can be), or the root
 // is not there yet, the binding goes to an unnamed file (O_TMPFILE) in $TMPDIR instead, written at each call.
-import { closeSync, constants, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { HostError, hostFailure } from '../errors';
-import { checkRoot } from '../container/store';
+import { callRoot, notOwned } from '../container/owner';
 
 declare const RUNT_FFI_RS_BINDING_FILE: string;
 declare const RUNT_FFI_RS_BINDING_SIZE: number;
@@ -18,16 +18,10 @@ declare const RUNT_FFI_RS_BINDING_SIZE: number;
 /** O_TMPFILE on Linux: a file with no name (__O_TMPFILE with O_DIRECTORY, as the kernel's headers define it). */
 const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 
-let keptIn: string | undefined;
-
-/** Where the binding's file is kept: the state root of this call. */
-export function keepFfiRsBindingIn(root: string): void {
-  keptIn = root;
-}
-
 export function loadFfiRsBinding(): unknown {
   // run from source (tests on Node): the package's binding. In build/runt the bundler folds this test to false.
   if (typeof RUNT_FFI_RS_BINDING_FILE === 'undefined') return require('@yuuang/ffi-rs-linux-x64-gnu');
+  const keptIn = callRoot();
   const kept = keptIn !== undefined && trustedDir(keptIn) ? keptFile(`${keptIn}/${RUNT_FFI_RS_BINDING_FILE}`) : undefined;
   if (kept !== undefined) {
     try {
@@ -55,11 +49,8 @@ function dlopenFd(fd: number): unknown {
 }
 
 function trustedDir(dir: string): boolean {
-  try {
-    return checkRoot(dir);
-  } catch {
-    return false;
-  }
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  return st !== undefined && notOwned(st) === undefined;
 }
 
 /** An fd of the kept binding, written first if what is at `path` is not it; undefined when that cannot be. */
