@@ -1,7 +1,7 @@
 // Drives the built CLI (build/runt) the way a client does: argv, stdio, pid file, log file, exit codes.
 // Every container a test makes is deleted and every temp dir removed in teardown, even when it fails.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Test } from 'tap';
 import { defaultSpec } from '../../src/lifecycle/spec';
@@ -234,4 +234,14 @@ export function cgroupDirs(rel: string): string[] {
   const out: string[] = [];
   for (const c of readdirSync('/sys/fs/cgroup')) if (existsSync(join('/sys/fs/cgroup', c, rel))) out.push(join('/sys/fs/cgroup', c, rel));
   return out;
+}
+
+/**
+ * Removes what runt keeps in a state root the test did not choose (ffi-rs's binding, src/sys/binding.ts), then the
+ * root itself if that leaves it empty, as test/engines/common.sh's forget_runt_root does for the engines' roots.
+ */
+export function forgetRuntRoot(root: string): void {
+  if (!existsSync(root)) return;
+  for (const name of readdirSync(root)) if (name.startsWith('~ffi-rs-')) rmSync(join(root, name), { force: true });
+  if (readdirSync(root).length === 0) rmdirSync(root);
 }
