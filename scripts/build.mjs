@@ -24,10 +24,11 @@ const require = createRequire(import.meta.url);
 // Files whose bytes build/runt carries, each as an ES module of its own (`require(name).default` is a Uint8Array):
 // the bundler makes a required ES module a chunk of its own, loaded when the require runs, so a call that does
 // not need the bytes does not load them (the binding's 1 MB in the chunk of sys/native cost every call ~2 ms):
-// - runt-shim-image (src/shim/driver.ts): build/runt-shim, written per create/run/exec into a sealed memfd that
-//   is exec'd;
+// - runt-shim-image (src/shim/driver.ts): build/runt-shim, written once to a file in the state root that the
+//   kernel copies into a sealed memfd per create/run/exec, which is exec'd;
 // - runt-ffi-rs-binding (src/sys/binding.ts): ffi-rs's platform binding, written once to a file in the state root
 //   that the calls dlopen.
+// Each file in the root is named by its content (src/sys/kept.ts): a build with other bytes never takes this one's.
 const images = {
   'runt-shim-image': join(out, 'runt-shim'),
   'runt-ffi-rs-binding': require.resolve('@yuuang/ffi-rs-linux-x64-gnu'),
@@ -52,9 +53,12 @@ if (!process.versions.bun) {
   } catch {
     // not a git checkout
   }
-  // the binding's file is named by its content: a build with another binding never takes this one's
-  const binding = readFileSync(images['runt-ffi-rs-binding']);
-  const bindingFile = `~ffi-rs-${createHash('sha256').update(binding).digest('hex').slice(0, 16)}.node`;
+  const kept = (image, name) => {
+    const bytes = readFileSync(images[image]);
+    return { file: JSON.stringify(name(createHash('sha256').update(bytes).digest('hex').slice(0, 16))), size: String(bytes.length) };
+  };
+  const binding = kept('runt-ffi-rs-binding', (hash) => `~ffi-rs-${hash}.node`);
+  const shim = kept('runt-shim-image', (hash) => `~runt-shim-${hash}`);
   const result = await Bun.build({
     entrypoints: [join(root, 'src/main.ts')],
     // the runtime reads no file of its caller's directory (an engine runs it in the bundle's)
@@ -77,8 +81,10 @@ if (!process.versions.bun) {
       RUNT_VERSION: JSON.stringify(pkg.version),
       RUNT_COMMIT: JSON.stringify(commit),
       RUNT_FAULTS: String(faults),
-      RUNT_FFI_RS_BINDING_FILE: JSON.stringify(bindingFile),
-      RUNT_FFI_RS_BINDING_SIZE: String(binding.length),
+      RUNT_FFI_RS_BINDING_FILE: binding.file,
+      RUNT_FFI_RS_BINDING_SIZE: binding.size,
+      RUNT_SHIM_FILE: shim.file,
+      RUNT_SHIM_SIZE: shim.size,
     },
     plugins: [
       {

@@ -6,24 +6,35 @@ import { encodePlan } from '../plan/encode';
 import { stepsJson } from '../plan/render';
 import type { Step } from '../plan/types';
 import { errnoOf, hostFailure, UserError } from '../errors';
+import { openKept, type KeptImage } from '../sys/kept';
 
 /** A step of the plan failed: what the config asked for cannot be done here; the message names the field. */
 export class ShimError extends UserError {}
+
+declare const RUNT_SHIM_FILE: string;
+declare const RUNT_SHIM_SIZE: number;
+
+const shimBytes = (): Uint8Array => (require('runt-shim-image') as { default: Uint8Array }).default;
 
 /**
  * Starts the shim from a sealed memfd holding its executable (CVE-2019-5736: /proc/PID/exe of the shim, and
  * of a created container's init, is then that memfd, which nothing can write; the shim sees the seals and
  * runs on without copying itself). The executable is part of runt's own binary: the build embeds
- * build/runt-shim as the module `runt-shim-image` (scripts/build.mjs).
+ * build/runt-shim as the module `runt-shim-image` (scripts/build.mjs), which runt writes once to a file kept in
+ * the state root (sys/kept.ts); the kernel copies that file into each memfd. Where no file can be kept there
+ * (the root is not made yet, or cannot be written), the image's bytes are written to the memfd.
  */
 function spawnShim(args: string[], fds: number[]): number {
   const { sealedMemfd, spawnExecutable } = require('../sys/native') as typeof import('../sys/native');
-  const shimImage = (require('runt-shim-image') as { default: Uint8Array }).default;
+  const shim: KeptImage = { file: RUNT_SHIM_FILE, size: RUNT_SHIM_SIZE, bytes: shimBytes };
+  const kept = openKept(shim);
   let image: number;
   try {
-    image = sealedMemfd('runt-shim', shimImage, fds.length);
+    image = sealedMemfd('runt-shim', kept === undefined ? shimBytes() : { fd: kept, size: shim.size }, fds.length);
   } catch (e) {
     throw hostFailure('runt-shim: making its sealed memfd', e);
+  } finally {
+    if (kept !== undefined) closeSync(kept);
   }
   try {
     // the fd is close-on-exec: execve opens the file before it closes the fd

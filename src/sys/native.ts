@@ -196,12 +196,19 @@ export function fdStatusFlags(fd: number): number {
   return call('fcntl', [I32, I32, I32], [fd, F_GETFL, 0]);
 }
 
+/** The first `size` bytes of the file open at `fd` (read from offset 0, whatever the fd's own offset). */
+export interface FileContent {
+  fd: number;
+  size: number;
+}
+
 /**
  * A close-on-exec memfd named `name` holding `content`, sealed with SEALS (CVE-2019-5736: what runs from it
  * cannot be written through /proc/PID/exe). Returns its fd, which is `lowest` or above: a child's fds
- * 0..lowest-1 are set up over the parent's numbers before it execs the memfd.
+ * 0..lowest-1 are set up over the parent's numbers before it execs the memfd. A file's content is copied by
+ * the kernel (sendfile(2)): its bytes never pass through this process's memory.
  */
-export function sealedMemfd(name: string, content: Uint8Array, lowest: number): number {
+export function sealedMemfd(name: string, content: Uint8Array | FileContent, lowest: number): number {
   let made: number;
   try {
     made = call('memfd_create', [STRING, I32], [name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC]);
@@ -212,7 +219,8 @@ export function sealedMemfd(name: string, content: Uint8Array, lowest: number): 
   let fd = made;
   try {
     if (fd < lowest) fd = call('fcntl', [I32, I32, I32], [made, F_DUPFD_CLOEXEC, lowest]);
-    for (let off = 0; off < content.length; ) off += writeSync(fd, content, off);
+    if (content instanceof Uint8Array) for (let off = 0; off < content.length; ) off += writeSync(fd, content, off);
+    else sendFile(fd, content);
     call('fcntl', [I32, I32, I32], [fd, F_ADD_SEALS, SEALS]);
   } catch (e) {
     closeSync(fd);
@@ -221,6 +229,16 @@ export function sealedMemfd(name: string, content: Uint8Array, lowest: number): 
     if (fd !== made) closeSync(made);
   }
   return fd;
+}
+
+/** sendfile(2) of `from`'s bytes to the end of `to`; a file that ends before `from.size` is an error. */
+function sendFile(to: number, from: FileContent): void {
+  const offset = Buffer.alloc(8); // the in-file offset sendfile reads at, and advances
+  for (let done = 0; done < from.size; ) {
+    const n = call('sendfile', [I32, I32, bytes(offset), I64], [to, from.fd, offset, from.size - done], I64);
+    if (n === 0) throw new SysError('sendfile', 5 /* EIO */, `the file ends after ${done} of ${from.size} bytes`);
+    done += n;
+  }
 }
 
 const AF_UNIX = 1;

@@ -10,10 +10,10 @@ unmount_under() {
   done
 }
 
-# Removes what runt keeps in a state root that an engine chose on the host (ffi-rs's binding, src/sys/binding.ts),
-# then the root itself if that leaves it empty: an engine's tests and bench runs leave the host's roots as they
-# found them (the binding is a cache: the next call writes it again).
+# Removes what runt keeps in a state root that an engine chose on the host (ffi-rs's binding and the shim's
+# executable, src/sys/kept.ts), then the root itself if that leaves it empty: an engine's tests and bench runs
+# leave the host's roots as they found them (the files are a cache: the next call writes them again).
 forget_runt_root() {
-  rm -f "$1"/~ffi-rs-*.node
+  rm -f "$1"/~ffi-rs-*.node "$1"/~runt-shim-*
   rmdir "$1" 2>/dev/null || true
 }

@@ -236,12 +236,15 @@ export function cgroupDirs(rel: string): string[] {
   return out;
 }
 
+/** The files runt keeps in a state root (src/sys/kept.ts): ffi-rs's binding and the shim's executable. */
+export const KEPT_FILE = /^~(ffi-rs-[0-9a-f]{16}\.node|runt-shim-[0-9a-f]{16})$/;
+
 /**
- * Removes what runt keeps in a state root the test did not choose (ffi-rs's binding, src/sys/binding.ts), then the
- * root itself if that leaves it empty, as test/engines/common.sh's forget_runt_root does for the engines' roots.
+ * Removes what runt keeps in a state root the test did not choose (KEPT_FILE), then the root itself if that
+ * leaves it empty, as test/engines/common.sh's forget_runt_root does for the engines' roots.
  */
 export function forgetRuntRoot(root: string): void {
   if (!existsSync(root)) return;
-  for (const name of readdirSync(root)) if (name.startsWith('~ffi-rs-')) rmSync(join(root, name), { force: true });
+  for (const name of readdirSync(root)) if (KEPT_FILE.test(name)) rmSync(join(root, name), { force: true });
   if (readdirSync(root).length === 0) rmdirSync(root);
 }
