@@ -24,15 +24,17 @@ export function hasFreezer(set: CgroupSet): boolean {
 /** Whether the container's cgroup is frozen or freezing (false when there is no freezer or no cgroup). */
 export function isFrozen(set: CgroupSet | undefined): boolean {
   if (!set) return false;
-  // where the v1 freezer is mounted as usual, its dir is found on the first read
-  const dirs = Object.entries(set.dirs);
-  const byName = [...dirs.filter(([m]) => m.endsWith('/freezer')), ...dirs.filter(([m]) => !m.endsWith('/freezer'))].map(([, d]) => d);
-  for (const dir of byName) {
-    const v1 = readTrim(`${dir}/freezer.state`);
+  // where the v1 freezer is mounted as usual, its dir is found on the first read. Plain loops: `state` asks
+  // this, and each array builtin (filter, map, spread) compiles from source at its first use in a call (~0.5 ms)
+  const byName: string[] = [];
+  for (const mount in set.dirs) if (mount.endsWith('/freezer')) byName.push(set.dirs[mount]!);
+  for (const mount in set.dirs) if (!mount.endsWith('/freezer')) byName.push(set.dirs[mount]!);
+  for (let i = 0; i < byName.length; i++) {
+    const v1 = readTrim(`${byName[i]}/freezer.state`);
     if (v1 !== undefined) return v1 !== 'THAWED';
   }
-  for (const dir of byName) {
-    const v2 = readTrim(`${dir}/cgroup.freeze`);
+  for (let i = 0; i < byName.length; i++) {
+    const v2 = readTrim(`${byName[i]}/cgroup.freeze`);
     if (v2 !== undefined) return v2 === '1';
   }
   return false;

@@ -35,6 +35,16 @@ function findFlag(specs: readonly FlagSpec[], arg: string): { spec: FlagSpec; in
   return undefined;
 }
 
+/**
+ * Whether `text` is one or more decimal digits. A loop rather than /^\d+$/: a call's first regular expression
+ * costs it ~0.4 ms (the engine's regexp machinery starts), and kill's signal number is read on its every call.
+ */
+export function isDigits(text: string): boolean {
+  let digits = text.length > 0;
+  for (let i = 0; digits && i < text.length; i++) digits = text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39;
+  return digits;
+}
+
 function flagValue(spec: FlagSpec, inline: string | undefined, next: () => string | undefined): FlagValue {
   if (spec.type === 'bool') {
     if (inline === undefined) return true;
@@ -44,7 +54,7 @@ function flagValue(spec: FlagSpec, inline: string | undefined, next: () => strin
   const value = inline ?? next();
   if (value === undefined) throw new UsageError(`flag needs an argument: --${spec.name}`);
   if (spec.type === 'int') {
-    if (!/^\d+$/.test(value)) throw new UsageError(`invalid value "${value}" for --${spec.name}: must be a non-negative integer`);
+    if (!isDigits(value)) throw new UsageError(`invalid value "${value}" for --${spec.name}: must be a non-negative integer`);
     return Number(value);
   }
   if (spec.choices && !spec.choices.includes(value)) {

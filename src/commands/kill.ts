@@ -1,12 +1,12 @@
 // `kill ID [SIGNAL]`: the signal as runc spells it, to the container's init or (--all) every process of it.
-import { UsageError } from '../cli/parse';
+import { isDigits, UsageError } from '../cli/parse';
 import { killContainer } from '../lifecycle/kill';
 import { SIGNALS } from '../sys/signals';
 import type { Handler } from './context';
 
 /** A signal as runc takes it: KILL, SIGKILL or 9. */
 export function parseSignal(text: string): number {
-  if (/^\d+$/.test(text)) {
+  if (isDigits(text)) {
     const n = Number(text);
     if (n > 0 && n <= 64) return n;
   } else {

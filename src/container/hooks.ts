@@ -89,12 +89,16 @@ export function runHook(hook: Hook, field: string, state: string): Promise<void>
 
 /**
  * Runs hooks in order. The first failure stops the rest and is thrown, unless `onFailure` is given: then each
- * failure goes to it and the remaining hooks still run (poststop: runtime.md "Lifecycle" step 13).
+ * failure goes to it and the remaining hooks still run (poststop: runtime.md "Lifecycle" step 13). The state
+ * they get on stdin is made at the first hook: start and delete call this for every container, most often
+ * with no hook, and a call pays the first JSON.stringify or array iterator it runs (an index loop here).
  */
-export async function runHooks(hooks: Hook[] | undefined, name: string, state: string, onFailure?: (e: Error) => void): Promise<void> {
-  for (const [i, hook] of (hooks ?? []).entries()) {
+export async function runHooks(hooks: Hook[] | undefined, name: string, state: () => string, onFailure?: (e: Error) => void): Promise<void> {
+  let stateJson: string | undefined;
+  for (let i = 0; hooks && i < hooks.length; i++) {
+    stateJson ??= state();
     try {
-      await runHook(hook, `hooks.${name}[${i}]`, state);
+      await runHook(hooks[i]!, `hooks.${name}[${i}]`, stateJson);
     } catch (e) {
       if (!onFailure) throw e;
       onFailure(e as Error);

@@ -22,6 +22,7 @@ import type { RdtGroup } from '../rdt';
 import type { Spec } from '../spec/generated/types';
 import { errnoOf, hostFailure, UserError } from '../errors';
 import { notOwned } from './owner';
+import { utf8Length } from '../sys/path';
 
 export const OCI_VERSION = '1.3.0';
 
@@ -121,7 +122,7 @@ export function checkId(id: string): void {
 export function containerDir(root: string, id: string): string {
   checkId(id);
   const dir = `${root}/${id}`;
-  if (Buffer.byteLength(dir) + LONGEST_BELOW_DIR >= PATH_MAX) {
+  if (utf8Length(dir) + LONGEST_BELOW_DIR >= PATH_MAX) {
     throw new ContainerError(`container id too long for the state root ${root}: its paths would pass ${PATH_MAX} bytes (PATH_MAX)`);
   }
   return dir;

@@ -191,7 +191,7 @@ class CreateRun implements PlanRunner<number> {
         return saveRecord(this.dir, this.record);
       }
       case 'hooks':
-        return runHooks(action.hooks, action.name, action.state);
+        return runHooks(action.hooks, action.name, () => action.state);
     }
   }
 

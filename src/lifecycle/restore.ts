@@ -137,8 +137,8 @@ export async function restoreContainer(ctx: RuntimeContext, id: string, options:
           onNotify: async (script, pid, passed) => {
             if (script === 'setup-namespaces') {
               const state = hookStateJson({ ...record, pid }, 'creating');
-              await runHooks(spec.hooks?.prestart, 'prestart', state);
-              await runHooks(spec.hooks?.createRuntime, 'createRuntime', state);
+              await runHooks(spec.hooks?.prestart, 'prestart', () => state);
+              await runHooks(spec.hooks?.createRuntime, 'createRuntime', () => state);
             } else if (script === 'post-restore') {
               undo.push(() => killAndWait(pid));
               record.pid = pid;

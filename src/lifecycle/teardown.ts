@@ -44,7 +44,12 @@ export async function tearDown(ctx: RuntimeContext, dir: string, record: Contain
   }
   if (record.rdt) leaveRdtGroup(record.rdt);
   removeContainerDir(dir);
-  await runHooks(config?.hooks?.poststop, 'poststop', hookStateJson(record, 'stopped'), (e) => log.warn(e.message));
+  await runHooks(
+    config?.hooks?.poststop,
+    'poststop',
+    () => hookStateJson(record, 'stopped'),
+    (e) => log.warn(e.message),
+  );
 }
 
 /** The container's recorded config, or undefined when it is missing or not JSON (the rest still goes). */

@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { helpText, parseArgv, UsageError } from '../../src/cli/parse';
+import { helpText, isDigits, parseArgv, UsageError } from '../../src/cli/parse';
 import { COMMANDS, flagName, optionKey } from '../../src/cli/table';
 import { formatLine } from '../../src/cli/log';
 import { optionsOf } from './options';
@@ -118,4 +118,9 @@ t.test('log lines are logrus-shaped; json has level, msg, time (RFC 3339)', asyn
     '{"level":"error","msg":"container \\"a\\" does not exist","time":"2026-01-02T03:04:05.678Z"}\n',
   );
   t.equal(formatLine('warning', 'w', false, when), 'time="2026-01-02T03:04:05.678Z" level=warning msg="w"\n');
+});
+
+t.test('isDigits: as /^\\d+$/', async (t) => {
+  const samples = ['', '0', '9', '15', '007', '-1', '+1', '1.5', ' 1', '1 ', 'KILL', '1e3', '٣', '\uff11', '12a', 'a12'];
+  for (const s of samples) t.equal(isDigits(s), /^\d+$/.test(s), JSON.stringify(s));
 });

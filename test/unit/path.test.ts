@@ -1,6 +1,6 @@
 import t from 'tap';
 import { posix } from 'node:path';
-import { basename, dirname, join, normalize, relative, resolve } from '../../src/sys/path';
+import { basename, dirname, join, normalize, relative, resolve, utf8Length } from '../../src/sys/path';
 
 const OURS = { basename, dirname, join, normalize, relative, resolve };
 
@@ -26,4 +26,13 @@ t.test('join, resolve and relative: as node:path.posix', async (t) => {
   for (const name of ['join', 'resolve', 'relative'] as const) t.same(disagreements(name, PAIRS), [], `${name}: ${PAIRS.length} pairs`);
   t.same(disagreements('join', [[], ['/a', 'b', '', 'c/']]), [], 'join of no parts, of three');
   t.same(disagreements('resolve', [[]]), [], 'resolve of no parts');
+});
+
+t.test('utf8Length: as Buffer.byteLength', async (t) => {
+  // ASCII, two- and three-byte characters, a surrogate pair (four bytes), lone surrogates (U+FFFD's three)
+  const samples = ['', 'abc', '/run/runt/c1', 'é', 'ß/ü', '€', '中文', '😀', 'a😀b', '\ud83d', '\ude00', 'a\ud83db', '\ude00\ud83d', '\ud83d\ud83d\ude00'];
+  const chars = Array.from({ length: 0x800 }, (_, i) => String.fromCharCode(i * 32));
+  for (const s of [...samples, ...chars])
+    if (utf8Length(s) !== Buffer.byteLength(s)) t.fail(`${JSON.stringify(s)}: ${utf8Length(s)} against ${Buffer.byteLength(s)}`);
+  t.pass(`${samples.length + chars.length} strings`);
 });
