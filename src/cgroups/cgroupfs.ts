@@ -10,6 +10,7 @@ import { isFrozen } from './freezer';
 import { cgroupDir } from './path';
 import { pidsOf } from './procs';
 import { removeCgroup } from './remove';
+import { kernelRelease, releaseAtLeast } from '../sys/kernel';
 import { type ResourcePlan, resourcePlan } from './resources';
 import { v1Driver } from './v1';
 import { v2Driver } from './v2';
@@ -211,12 +212,7 @@ export function addProcess(set: Pick<CgroupSet, 'dirs'>, pid: number): void {
 
 /** clone3 with CLONE_INTO_CGROUP: Linux 5.7. */
 export function hasCloneIntoCgroup(): boolean {
-  // node:os here, where create and exec ask: delete and the other readers of this module do not load it
-  const { release } = require('node:os') as typeof import('node:os');
-  const [major = 0, minor = 0] = release()
-    .split('.')
-    .map((n) => parseInt(n, 10));
-  return major > 5 || (major === 5 && minor >= 7);
+  return releaseAtLeast(kernelRelease(), 5, 7);
 }
 
 /**

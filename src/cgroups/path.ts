@@ -69,8 +69,9 @@ export function defaultParent(root: string): string {
   // FNV's prime is 2^40 + 0x1b3, so hash * prime = hash * 0x1b3 + (lo << 40), and lo << 40 adds lo << 8 to hi.
   let hi = 0xcbf29ce4;
   let lo = 0x84222325;
-  for (const byte of Buffer.from(path.resolve(root))) {
-    const x = (lo ^ byte) >>> 0;
+  const bytes = new TextEncoder().encode(path.resolve(root)); // an index loop: a Buffer's iterator costs its first use
+  for (let i = 0; i < bytes.length; i++) {
+    const x = (lo ^ bytes[i]!) >>> 0;
     const low = x * 0x1b3; // below 2^41: exact in a double
     hi = (Math.imul(hi, 0x1b3) + Math.floor(low / 2 ** 32) + (x << 8)) >>> 0;
     lo = low >>> 0;

@@ -1,15 +1,10 @@
 // features.md: what this runt supports, exactly; `runt features` prints it.
-import { release } from 'node:os';
 import { OCI_VERSION } from '../container/store';
 import { CAPABILITIES } from '../plan/linux';
 import { MOUNT_OPTIONS } from '../plan/mounts';
 import { SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_FLAGS, SECCOMP_OPERATORS, supportedSeccompFlags } from '../plan/seccomp';
+import { kernelRelease, releaseAtLeast } from '../sys/kernel';
 import type { Arch, Features, LinuxSeccompAction, LinuxSeccompFlag, LinuxSeccompOperator } from '../spec/generated/types';
-
-function kernelAtLeast(release: string, major: number, minor: number): boolean {
-  const [ma = 0, mi = 0] = release.split('.').map((n) => parseInt(n, 10));
-  return ma > major || (ma === major && mi >= minor);
-}
 
 export function features(): Features {
   return {
@@ -29,14 +24,14 @@ export function features(): Features {
         operators: Object.keys(SECCOMP_OPERATORS) as LinuxSeccompOperator[],
         archs: Object.keys(SECCOMP_ARCHS) as Arch[],
         knownFlags: Object.keys(SECCOMP_FLAGS) as LinuxSeccompFlag[],
-        supportedFlags: supportedSeccompFlags(release()),
+        supportedFlags: supportedSeccompFlags(kernelRelease()),
       },
       // features.md: supported by the runtime, whatever the host runs (create refuses a label the host cannot apply)
       apparmor: { enabled: true },
       selinux: { enabled: true },
       intelRdt: { enabled: true },
       // id-mapped mounts need mount_setattr (Linux 5.12)
-      mountExtensions: { idmap: { enabled: kernelAtLeast(release(), 5, 12) } },
+      mountExtensions: { idmap: { enabled: releaseAtLeast(kernelRelease(), 5, 12) } },
       netDevices: { enabled: true },
     },
   };

@@ -5,6 +5,7 @@
 import type { Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFlag, LinuxSeccompOperator } from '../spec/generated/types';
 import { ARCH_SYSCALL_TABLE, SYSCALL_NAMES, SYSCALL_TABLES } from './generated/syscalls';
 import { ConfigError, step, type Step } from './types';
+import { releaseAtLeast } from '../sys/kernel';
 
 /** SECCOMP_RET_* (libseccomp's SCMP_ACT_* are these); ERRNO and TRACE carry 16 bits of data. */
 export const SECCOMP_ACTIONS: Record<LinuxSeccompAction, number> = {
@@ -48,10 +49,9 @@ const FLAG_TSYNC_ESRCH = 16;
 
 /** The flags the kernel of `release` (uname -r) has. */
 export function supportedSeccompFlags(release: string): LinuxSeccompFlag[] {
-  const [major = 0, minor = 0] = release.split('.').map((n) => parseInt(n, 10));
   return (Object.keys(SECCOMP_FLAGS) as LinuxSeccompFlag[]).filter((flag) => {
     const since = SECCOMP_FLAGS[flag].since;
-    return !since || major > since[0] || (major === since[0] && minor >= since[1]);
+    return !since || releaseAtLeast(release, since[0], since[1]);
   });
 }
 
