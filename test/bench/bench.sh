@@ -5,7 +5,7 @@
 #
 # Usage: test/bench/bench.sh [OUTDIR]          (default /tmp/runt-bench; root)
 #   RUNS=40 WARMUP=3      hyperfine runs per command (in all), warm-ups per round
-#   ROUNDS=4              rounds, each running every runtime's command in turn
+#   ROUNDS=4              rounds, each running every runtime's command in turn (every other round in reverse)
 #   CASES="start-up state run cycle exec kill memory podman ctr docker"   a subset
 #   RUNTIMES="build/runt /usr/sbin/runc /usr/bin/crun"
 #
@@ -102,13 +102,27 @@ summary() {  # hyperfine json → rows; ratio: each median over runc's in the sa
 # the other in each round, so that a drift of the machine's speed (this VM's varies by a fifth within minutes)
 # falls on every runtime alike; the statistics are over all the runs
 hf() {
-  local c=$1 r; shift
-  for ((r = 1; r <= ROUNDS; r++)); do
-    hyperfine -N --warmup "$WARMUP" --runs "$(((RUNS + ROUNDS - 1) / ROUNDS))" --export-json "$OUT/$c.$r.json" "$@" >"$OUT/$c.txt" 2>&1 || { cat "$OUT/$c.txt"; return 1; }
+  local c=$1 r i; shift
+  # hyperfine runs all of one command's runs, then the next one's: every other round takes the commands in the
+  # reverse order, so that none is always first (this VM's speed changes within seconds: a burst, then slower)
+  local groups=() group=()
+  while (($#)); do
+    case $1 in
+      --prepare | -n) group+=("$1" "$2"); shift 2 ;;
+      *) group+=("$1"); groups+=("$(printf '%q ' "${group[@]}")"); group=(); shift ;;
+    esac
   done
-  jq -s '{results: [range(0; .[0].results | length) as $i | (map(.results[$i].times) | add) as $t | ($t | sort) as $s
+  for ((r = 1; r <= ROUNDS; r++)); do
+    local order=()
+    for ((i = 0; i < ${#groups[@]}; i++)); do
+      if ((r % 2)); then order+=("${groups[i]}"); else order+=("${groups[${#groups[@]} - 1 - i]}"); fi
+    done
+    eval "hyperfine -N --warmup \"\$WARMUP\" --runs \"$(((RUNS + ROUNDS - 1) / ROUNDS))\" --export-json \"\$OUT/\$c.\$r.json\" ${order[*]}" >"$OUT/$c.txt" 2>&1 || { cat "$OUT/$c.txt"; return 1; }
+  done
+  # each command's times from every round, in the first round's order
+  jq -s '{results: [.[0].results[].command as $cmd | (map(.results[] | select(.command == $cmd) | .times) | add) as $t | ($t | sort) as $s
     | ($t | add / length) as $mean
-    | {command: .[0].results[$i].command, times: $t, min: $s[0], max: $s[-1],
+    | {command: $cmd, times: $t, min: $s[0], max: $s[-1],
        median: (($s[(($s | length) - 1) / 2 | floor] + $s[($s | length) / 2 | floor]) / 2),
        stddev: (if ($t | length) > 1 then ($t | map((. - $mean) * (. - $mean)) | add / (length - 1) | sqrt) else 0 end)}]}' \
     "$OUT/$c".[0-9]*.json >"$OUT/$c.json"
