@@ -4,13 +4,14 @@
 // of the caller's that no one else may write (store.ts), so no one else can put a file there, unlike a shared
 // /tmp, which a container given the host's /tmp could write as root. It is taken only when it is a regular
 // file of the caller's, writable by no one else, of one link and the image's size, and used through the fd
-// that was checked; anything else at its name is replaced.
-import { closeSync, constants, fstatSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+// that was checked; anything else at its name is replaced (but for a directory: the image is then not kept).
+// A new file replaces the files of other builds of the same image: an upgrade leaves none behind.
+import { closeSync, constants, fdatasyncSync, fstatSync, lstatSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { callRoot, notOwned } from '../container/owner';
 
 /** An image the build put in runt. */
 export interface KeptImage {
-  /** Its file's name in the state root. */
+  /** Its file's name in the state root: `~<what>-<hash>`, with an extension after the hash if any. */
   file: string;
   size: number;
   /** Its bytes (the build's image module, a chunk loaded only when this is called). */
@@ -27,12 +28,12 @@ export function openKept(image: KeptImage): number | undefined {
     // O_NOFOLLOW: not through a link; O_NONBLOCK: a fifo in its place does not hold the open
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
-    return writeKept(path, image);
+    return writeKept(root, path, image);
   }
   const stat = fstatSync(fd);
   if (stat.isFile() && stat.uid === process.geteuid?.() && (stat.mode & 0o022) === 0 && stat.nlink === 1 && stat.size === image.size) return fd;
   closeSync(fd);
-  return writeKept(path, image);
+  return writeKept(root, path, image);
 }
 
 function trustedDir(dir: string): boolean {
@@ -40,21 +41,51 @@ function trustedDir(dir: string): boolean {
   return st !== undefined && notOwned(st) === undefined;
 }
 
-/** Writes `image` to a new file beside `path` and renames it there; its fd, or undefined on any failure. */
-function writeKept(path: string, image: KeptImage): number | undefined {
-  const tmp = `${path}.${process.pid}`;
+/**
+ * Writes `image` to a new file beside `path` (named for this writer alone: roots can be shared across pid
+ * namespaces), on disk before it is renamed there; its fd, or undefined on any failure.
+ */
+function writeKept(root: string, path: string, image: KeptImage): number | undefined {
+  const tmp = `${path}.${process.pid}-${Math.random().toString(36).slice(2)}`;
   let fd: number | undefined;
   try {
-    rmSync(tmp, { force: true }); // left by a process of the same pid that died writing it
     fd = openSync(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
     writeAll(fd, image.bytes());
+    fdatasyncSync(fd);
     renameSync(tmp, path);
-    return fd;
   } catch {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     return undefined;
   }
+  try {
+    forgetOtherBuilds(root, image.file);
+  } catch {
+    // another build's file stays: it is only a cache
+  }
+  return fd;
+}
+
+/**
+ * Removes the kept files of the same image from other builds (`~<what>-`, another hash, the same extension).
+ * A cache's clean-up: a file it cannot remove stays.
+ */
+function forgetOtherBuilds(root: string, file: string): void {
+  const prefix = file.slice(0, file.lastIndexOf('-') + 1);
+  const extension = file.slice(prefix.length + HASH_DIGITS);
+  for (const name of readdirSync(root)) {
+    const other = name.length === file.length && name !== file && name.startsWith(prefix) && name.endsWith(extension);
+    if (other && isHash(name.slice(prefix.length, prefix.length + HASH_DIGITS))) rmSync(`${root}/${name}`, { force: true });
+  }
+}
+
+/** The hash in a kept file's name: this many lowercase hex digits (scripts/build.mjs). */
+const HASH_DIGITS = 16;
+
+function isHash(text: string): boolean {
+  let hex = text.length === HASH_DIGITS;
+  for (let i = 0; hex && i < text.length; i++) hex = '0123456789abcdef'.includes(text[i]!);
+  return hex;
 }
 
 export function writeAll(fd: number, bytes: Uint8Array): void {

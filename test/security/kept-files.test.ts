@@ -8,7 +8,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRun, REPO, RUNT, setup, spawnCaptured } from '../integration/harness';
 
@@ -52,6 +52,35 @@ t.test('the binding and the shim are kept in the state root, written once, and n
     'the same files for the next calls: not written again',
   );
   t.same(readdirSync(tmp), [], '$TMPDIR untouched');
+});
+
+t.test("a kept file written anew replaces other builds' files of the same image, and nothing else", async (t) => {
+  const env = setup(t);
+  const id = env.id('kept');
+  t.equal(env.runt(['run', '-b', env.bundle(['true']), id]).status, 0); // makes the root and the kept files
+  const others = ['~runt-shim-0123456789abcdef', '~ffi-rs-0123456789abcdef.node'];
+  // not another build's: a writer's temporary file, another extension, not a hash, a container's temporary dir
+  const stay = ['~runt-shim-0123456789abcdef.123-x', '~ffi-rs-0123456789abcdef.so', '~runt-shim-0123456789abcdeg', '~runt-shim-c1.Ab3dE6'];
+  for (const name of [...others, ...stay.slice(0, 3)]) writeFileSync(join(env.root, name), 'x', { mode: 0o600 });
+  mkdirSync(join(env.root, stay[3]!));
+  for (const { name } of Object.values(KEPT)) spawnSync('rm', ['-f', join(env.root, name)]);
+  t.equal(env.runt(['run', '-b', env.bundle(['true']), id]).status, 0, 'run writes both kept files again');
+  const left = readdirSync(env.root);
+  t.same(
+    others.filter((name) => left.includes(name)),
+    [],
+    "the other builds' files are gone",
+  );
+  t.same(
+    stay.filter((name) => !left.includes(name)),
+    [],
+    'the rest stays',
+  );
+  t.ok(
+    Object.values(KEPT).every(({ name }) => left.includes(name)),
+    "this build's files are there",
+  );
+  rmdirSync(join(env.root, stay[3]!)); // no container's: the harness would count it as one left behind
 });
 
 /** Ways to put at a kept file's name what runt must not take; `garbage` is as long as the kept file. */
