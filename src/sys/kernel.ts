@@ -5,8 +5,17 @@ import { readFileSync } from 'node:fs';
 let running: string | undefined;
 
 export function kernelRelease(): string {
-  running ??= readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  running ??= readRelease();
   return running;
+}
+
+function readRelease(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  } catch {
+    // no /proc (a build chroot asking `runt features`): uname(2), through node:os
+    return (require('node:os') as typeof import('node:os')).release();
+  }
 }
 
 /** Whether a kernel of `release` ("6.1.0-18-amd64") is `major`.`minor` or later. */
