@@ -7,9 +7,11 @@
 // chunk per set of modules the same commands use, and a call loads only the chunks it imports. One bundle of
 // everything cost every call its whole bytecode: `state` ran 11.7 M instructions against 8.6 M split (callgrind).
 //
-// `--faults` makes the test build in build/faults/ instead: the same, with RUNT_FAULTS true, so that
-// RUNT_FAULT=<point> makes create die there (test/integration/faults.test.ts). In the production build
-// RUNT_FAULTS is false and the bundler folds every fault point to `false`: no environment variable can reach them.
+// A variant flag makes a build for tests or measurement in build/<variant>/ instead: the same, with the variant's
+// constant true. `--faults` (RUNT_FAULTS): RUNT_FAULT=<point> makes create die there
+// (test/integration/faults.test.ts). `--phases` (RUNT_PHASES): each call appends where its time went to
+// $RUNT_PHASES_FILE (test/bench/phases.sh). In the production build every such constant is false and the bundler
+// folds what it guards away: no environment variable can reach a fault point or a stamp.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,8 +20,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const faults = process.argv.includes('--faults');
-const out = join(root, faults ? 'build/faults' : 'build');
+const VARIANTS = { faults: 'RUNT_FAULTS', phases: 'RUNT_PHASES' };
+const variant = Object.keys(VARIANTS).find((name) => process.argv.includes(`--${name}`));
+const out = join(root, variant ? `build/${variant}` : 'build');
 const require = createRequire(import.meta.url);
 // Files whose bytes build/runt carries, each as an ES module of its own (`require(name).default` is a Uint8Array):
 // the bundler makes a required ES module a chunk of its own, loaded when the require runs, so a call that does
@@ -80,7 +83,7 @@ if (!process.versions.bun) {
     define: {
       RUNT_VERSION: JSON.stringify(pkg.version),
       RUNT_COMMIT: JSON.stringify(commit),
-      RUNT_FAULTS: String(faults),
+      ...Object.fromEntries(Object.entries(VARIANTS).map(([name, constant]) => [constant, String(name === variant)])),
       RUNT_FFI_RS_BINDING_FILE: binding.file,
       RUNT_FFI_RS_BINDING_SIZE: binding.size,
       RUNT_SHIM_FILE: shim.file,

@@ -1,5 +1,5 @@
 // runt's entry point: argv → command, and the one place errors become a message and an exit status.
-import { writeSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 import { closeLog, configureLog, log } from './cli/log';
 import { helpText, parseArgv, type Invocation, type Parsed } from './cli/parse';
 import type { CommandName } from './cli/table';
@@ -12,10 +12,25 @@ import type { RuntimeContext } from './lifecycle/context';
 
 declare const RUNT_VERSION: string;
 declare const RUNT_COMMIT: string;
+/**
+ * true in the timing build only (scripts/build.mjs --phases, for test/bench/phases.sh), which stamps where a call's
+ * time goes; false in production, where the bundler folds every stamp away.
+ */
+declare const RUNT_PHASES: boolean;
+
+/** The timing build's stamps: a phase's name, and the engine's clock when it ended (ms from its time origin). */
+const stamps: [string, number][] = [];
+function stamp(phase: string): void {
+  if (RUNT_PHASES) stamps.push([phase, performance.now()]);
+}
+// the first line of the entry module runs once the engine, node:fs and runt's entry chunk are loaded
+stamp('entry');
 
 /** Runs command N's adapter with N's options (the handler table's type pairs each name with its options). */
 async function dispatch<N extends CommandName>(command: Invocation<N>, args: string[], ctx: RuntimeContext): Promise<number> {
-  return (await HANDLERS[command.name]())(command.options, args, ctx);
+  const handler = await HANDLERS[command.name]();
+  stamp('command chunk');
+  return handler(command.options, args, ctx);
 }
 
 function out(text: string): void {
@@ -63,7 +78,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (status) => process.exit(status),
+  (status) => {
+    stamp('command');
+    if (RUNT_PHASES && process.env.RUNT_PHASES_FILE) {
+      appendFileSync(process.env.RUNT_PHASES_FILE, `${JSON.stringify({ origin: performance.timeOrigin, stamps })}\n`);
+    }
+    process.exit(status);
+  },
   (e) => {
     writeSync(2, `runt: ${(e as Error).message}\n`);
     process.exit(1);

@@ -6,7 +6,8 @@
 # Usage: test/bench/bench.sh [OUTDIR]          (default /tmp/runt-bench; root)
 #   RUNS=40 WARMUP=3      hyperfine runs per command (in all), warm-ups per round
 #   ROUNDS=4              rounds, each running every runtime's command in turn (every other round in reverse)
-#   CASES="start-up state run cycle exec kill memory podman ctr docker"   a subset
+#   CASES="start-up state run cycle exec kill memory podman ctr docker phases"   a subset
+#   PHASES_N=15           calls per command and runtime in the phases case
 #   RUNTIMES="build/runt /usr/sbin/runc /usr/bin/crun"
 #
 # Cases:
@@ -18,6 +19,9 @@
 #   exec      RT exec ID /bin/true in a running container
 #   kill      RT kill ID KILL of a running container (brought there, untimed, by --prepare)
 #   memory    peak RSS of one call (state, run) of each runtime, and of the two floors above, from GNU time
+#   phases    where a call's time goes: runt's timing build (scripts/build.mjs --phases: the same code, stamping
+#             the engine's clock at its entry, once the command's chunk is loaded and when the command is done)
+#             and runc, calls taken in turn, each also timed from outside; and the floor program, stamped alike
 #   podman    podman --runtime RT run --rm --network none IMAGE echo hi (test/engines/podman.sh's setup)
 #   ctr       ctr run --rm --runc-binary RT IMAGE id echo hi (test/engines/containerd.sh's private daemon)
 #   docker    docker run --rm --runtime RT --network none IMAGE true (a private dockerd, its own data root and
@@ -33,7 +37,8 @@ OUT=${1:-/tmp/runt-bench}
 RUNS=${RUNS:-40}
 WARMUP=${WARMUP:-3}
 ROUNDS=${ROUNDS:-4}
-CASES=${CASES:-start-up state run cycle exec kill memory podman ctr docker}
+CASES=${CASES:-start-up state run cycle exec kill memory podman ctr docker phases}
+PHASES_N=${PHASES_N:-15}
 RUNTIMES=${RUNTIMES:-$REPO/build/runt $(command -v runc || true) $(command -v crun || true)}
 unset NODE_EXTRA_CA_CERTS NODE_OPTIONS
 for tool in hyperfine jq /usr/bin/time unshare; do command -v $tool >/dev/null || { echo "bench: $tool is missing (apt-get install hyperfine jq time util-linux)" >&2; exit 1; }; done
@@ -65,7 +70,8 @@ bundle '["/bin/true"]' "$OUT/bundle"
 bundle '["sleep", "1000"]' "$OUT/bundle-sleep"
 B=$OUT/bundle S=$OUT/bundle-sleep
 
-# cycle.sh RT BUNDLE ID PIDFILE: create, start, wait for the process to exit, delete
+# cycle.sh RT BUNDLE ID PIDFILE [--no-delete]: create, start, wait for the process to exit, delete (the phases case
+# leaves the delete to time it alone)
 cat >"$OUT/cycle.sh" <<'SH'
 #!/bin/bash
 set -e
@@ -74,7 +80,7 @@ rt=$1 bundle=$2 id=$3 pidf=$4
 read -r pid <"$pidf" || true
 "$rt" start "$id"
 while read -r st 2>/dev/null <"/proc/$pid/stat"; do st=${st##*) }; [ "${st%% *}" = Z ] && break; done
-"$rt" delete "$id"
+[ "${5:-}" = --no-delete ] || "$rt" delete "$id"
 SH
 # running.sh RT BUNDLE ID: a fresh running container with that id (untimed preparation)
 cat >"$OUT/running.sh" <<'SH'
@@ -139,6 +145,58 @@ echo >"$OUT/empty.cjs"
 echo "const fs = require('node:fs'); fs.writeSync(1, fs.readFileSync('/proc/self/stat', 'latin1').slice(0, 1) + '\\n');" >"$OUT/fs.cjs"
 "$BUN" build "$OUT/fs.cjs" --compile --bytecode --format=cjs --compile-jit-policy=100 --outfile "$OUT/fs-bun" >/dev/null
 
+# the floor program again, stamping the engine's clock as runt's timing build does (test/bench/phases.mjs)
+cat >"$OUT/fs-phases.cjs" <<'JS'
+const first = performance.now();
+const fs = require('node:fs');
+const loaded = performance.now();
+fs.writeSync(1, fs.readFileSync('/proc/self/stat', 'latin1').slice(0, 1) + '\n');
+const stamps = [['first line', first], ['node:fs', loaded], ['entry', loaded], ['command', performance.now()]];
+fs.appendFileSync(process.env.RUNT_PHASES_FILE, JSON.stringify({ origin: performance.timeOrigin, stamps }) + '\n');
+JS
+"$BUN" build "$OUT/fs-phases.cjs" --compile --bytecode --format=cjs --compile-jit-policy=100 --outfile "$OUT/fs-phases-bun" >/dev/null
+
+# phases: PHASES_N calls of each command by runt's timing build and by runc in turn, each timed by bash's clock
+# around the exec (and by the timing build's stamps), the container brought where the command needs it untimed
+phases() {
+  local ph=$REPO/build/phases/runt runc dir=$OUT/phases cmd rt name id i t0 t1 f a
+  runc=$(command -v runc) || { echo "| phases | skipped: runc is not installed |"; return; }
+  (cd "$REPO" && node scripts/build.mjs --phases >/dev/null) || { echo "| phases | skipped: the timing build failed |"; return; }
+  rm -rf "$dir"; mkdir -p "$dir"
+  for rt in "$ph" "$runc"; do
+    "$rt" delete -f bench-phases-state >/dev/null 2>&1 || true
+    "$rt" create --bundle "$B" bench-phases-state </dev/null >/dev/null
+    "$OUT/running.sh" "$rt" "$S" bench-phases-exec
+  done
+  for cmd in floor version state kill start delete create run exec; do
+    for ((i = 0; i < PHASES_N; i++)); do
+      for rt in "$ph" "$runc"; do
+        name=runc; [ "$rt" = "$ph" ] && name=runt
+        id=bench-phases-$cmd
+        case $cmd in
+          floor) [ "$name" = runc ] && continue; name=floor; rt=$OUT/fs-phases-bun; a=() ;;
+          version) a=(--version) ;;
+          state) a=(state "$id") ;;
+          kill) "$OUT/running.sh" "$rt" "$S" "$id"; a=(kill "$id" KILL) ;;
+          start) "$rt" delete -f "$id" >/dev/null 2>&1; "$rt" create --bundle "$B" "$id" </dev/null >/dev/null; a=(start "$id") ;;
+          delete)
+            "$rt" delete -f "$id" >/dev/null 2>&1
+            "$OUT/cycle.sh" "$rt" "$B" "$id" "$dir/pid" --no-delete; a=(delete "$id") ;;
+          create | run) "$rt" delete -f "$id" >/dev/null 2>&1; a=("$cmd" --bundle "$B" "$id") ;;
+          exec) a=(exec "$id" /bin/true) ;;
+        esac
+        f=$dir/$cmd.$name.$i.json
+        t0=${EPOCHREALTIME/./}
+        RUNT_PHASES_FILE=$f "$rt" "${a[@]}" </dev/null >/dev/null 2>&1 || true
+        t1=${EPOCHREALTIME/./}
+        echo "$cmd $name $t0 $t1 $f" >>"$dir/calls"
+      done
+    done
+  done
+  for rt in "$ph" "$runc"; do for cmd in state exec kill start delete create; do "$rt" delete -f "bench-phases-$cmd" >/dev/null 2>&1 || true; done; done
+  node "$HERE/phases.mjs" "$dir"
+}
+
 # a private dockerd (its own data root, exec root and socket) with each usable runtime registered by name
 DOCKER_DIR=/var/tmp/runt-bench-docker
 docker_start() {
@@ -163,11 +221,17 @@ docker_stop() {
 }
 
 # each runtime's container for the cases that need one running (or created), cleaned up at the end
-cleanup() { for rt in "${usable[@]}"; do for c in state exec kill; do "$rt" delete -f "bench-$c-$(basename "$rt")" >/dev/null 2>&1; done; done; docker_stop; }
+# shellcheck source=../engines/common.sh
+source "$REPO/test/engines/common.sh"
+cleanup() {
+  for rt in "${usable[@]}"; do for c in state exec kill; do "$rt" delete -f "bench-$c-$(basename "$rt")" >/dev/null 2>&1; done; done
+  docker_stop
+  forget_runt_root /run/runt # the files runt keeps in its default root (src/sys/kept.ts), and the root if that empties it
+}
 trap cleanup EXIT
 
-echo "| case | command | median ms | ± ms | min ms | max ms | × runc |"
-echo "|---|---|---|---|---|---|---|"
+header() { echo "| case | command | median ms | ± ms | min ms | max ms | × runc |"; echo "|---|---|---|---|---|---|---|"; }
+header
 for c in $CASES; do
   args=()
   case $c in
@@ -241,6 +305,7 @@ for c in $CASES; do
       done
       [ ${#args[@]} -gt 0 ] && hf docker "${args[@]}"
       docker_stop ;;
+    phases) echo; phases; echo; header ;;
     *) echo "unknown case $c" >&2 ;;
   esac
 done
