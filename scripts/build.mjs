@@ -10,8 +10,8 @@
 // A variant flag makes a build for tests or measurement in build/<variant>/ instead: the same, with the variant's
 // constant true. `--faults` (RUNT_FAULTS): RUNT_FAULT=<point> makes create die there
 // (test/integration/faults.test.ts). `--phases` (RUNT_PHASES): each call appends where its time went to
-// $RUNT_PHASES_FILE (test/bench/phases.sh). In the production build every such constant is false and the bundler
-// folds what it guards away: no environment variable can reach a fault point or a stamp.
+// $RUNT_PHASES_FILE (the `phases` case of test/bench/bench.sh). In the production build every such constant is
+// false and the bundler folds what it guards away: no environment variable can reach a fault point or a stamp.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const VARIANTS = { faults: 'RUNT_FAULTS', phases: 'RUNT_PHASES' };
-const variant = Object.keys(VARIANTS).find((name) => process.argv.includes(`--${name}`));
+const variants = Object.keys(VARIANTS).filter((name) => process.argv.includes(`--${name}`));
+if (variants.length > 1) {
+  console.error(`build.mjs: one variant at a time, not ${variants.map((v) => `--${v}`).join(' and ')}`);
+  process.exit(2);
+}
+const variant = variants[0];
 const out = join(root, variant ? `build/${variant}` : 'build');
 const require = createRequire(import.meta.url);
 // Files whose bytes build/runt carries, each as an ES module of its own (`require(name).default` is a Uint8Array):

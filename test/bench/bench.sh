@@ -136,6 +136,11 @@ hf() {
   summary "$c" "$OUT/$c.json"
 }
 
+# uncache FILE...: drops the files' pages from the page cache, so that the calls read them back from disk: a binary
+# just written maps more of itself, and faults less, than one read back (an RSS ~5 MiB higher, instructions.sh),
+# so a runtime built minutes before the bench would be measured otherwise than runc's long-installed binary
+uncache() { for f in "$@"; do dd if="$f" iflag=nocache count=0 status=none; done; }
+
 # the engine's bare start: an empty program compiled as build/runt is (scripts/build.mjs)
 BUN=$(cd "$REPO" && node -p "require('path').join(require('path').dirname(require.resolve('@oven/bun-linux-x64/package.json')), 'bin', 'bun')")
 echo >"$OUT/empty.cjs"
@@ -155,45 +160,58 @@ const stamps = [['first line', first], ['node:fs', loaded], ['entry', loaded], [
 fs.appendFileSync(process.env.RUNT_PHASES_FILE, JSON.stringify({ origin: performance.timeOrigin, stamps }) + '\n');
 JS
 "$BUN" build "$OUT/fs-phases.cjs" --compile --bytecode --format=cjs --compile-jit-policy=100 --outfile "$OUT/fs-phases-bun" >/dev/null
+# every program timed is read back from disk alike (uncache)
+uncache "$OUT/empty-bun" "$OUT/fs-bun" "$OUT/fs-phases-bun" $RUNTIMES
 
-# phases: PHASES_N calls of each command by runt's timing build and by runc in turn, each timed by bash's clock
-# around the exec (and by the timing build's stamps), the container brought where the command needs it untimed
+# phases: PHASES_N calls of each command by runt's timing build, by runc and by the floor program, the three in turn
+# (the order rotating from one round to the next), each timed by bash's clock around the exec (and by the stamps of
+# the timing build and the floor program), the container brought where the command needs it untimed
+PHASES_IDS="state exec kill start delete create run"
 phases() {
-  local ph=$REPO/build/phases/runt runc dir=$OUT/phases cmd rt name id i t0 t1 f a
-  runc=$(command -v runc) || { echo "| phases | skipped: runc is not installed |"; return; }
+  local ph=$REPO/build/phases/runt runc dir=$OUT/phases cmd rt name id i k t0 t1 f status a rts
+  local LC_ALL=C # EPOCHREALTIME's decimal point
+  runc=
+  for rt in "${usable[@]}"; do [ "$(basename "$rt")" = runc ] && runc=$rt; done
+  [ -n "$runc" ] || { echo "| phases | skipped: runc cannot run here |"; return; }
   (cd "$REPO" && node scripts/build.mjs --phases >/dev/null) || { echo "| phases | skipped: the timing build failed |"; return; }
+  uncache "$ph"
   rm -rf "$dir"; mkdir -p "$dir"
   for rt in "$ph" "$runc"; do
     "$rt" delete -f bench-phases-state >/dev/null 2>&1 || true
     "$rt" create --bundle "$B" bench-phases-state </dev/null >/dev/null
     "$OUT/running.sh" "$rt" "$S" bench-phases-exec
+    for ((i = 0; i < WARMUP; i++)); do "$rt" state bench-phases-state >/dev/null; done
   done
-  for cmd in floor version state kill start delete create run exec; do
+  for cmd in version state kill start delete create run exec; do
+    id=bench-phases-$cmd
     for ((i = 0; i < PHASES_N; i++)); do
-      for rt in "$ph" "$runc"; do
-        name=runc; [ "$rt" = "$ph" ] && name=runt
-        id=bench-phases-$cmd
-        case $cmd in
-          floor) [ "$name" = runc ] && continue; name=floor; rt=$OUT/fs-phases-bun; a=() ;;
-          version) a=(--version) ;;
-          state) a=(state "$id") ;;
-          kill) "$OUT/running.sh" "$rt" "$S" "$id"; a=(kill "$id" KILL) ;;
-          start) "$rt" delete -f "$id" >/dev/null 2>&1; "$rt" create --bundle "$B" "$id" </dev/null >/dev/null; a=(start "$id") ;;
-          delete)
-            "$rt" delete -f "$id" >/dev/null 2>&1
-            "$OUT/cycle.sh" "$rt" "$B" "$id" "$dir/pid" --no-delete; a=(delete "$id") ;;
-          create | run) "$rt" delete -f "$id" >/dev/null 2>&1; a=("$cmd" --bundle "$B" "$id") ;;
-          exec) a=(exec "$id" /bin/true) ;;
-        esac
+      rts=("$ph" "$runc" "$OUT/fs-phases-bun")
+      for ((k = 0; k < 3; k++)); do
+        rt=${rts[(i + k) % 3]}
+        case $rt in "$ph") name=runt ;; "$runc") name=runc ;; *) name=floor ;; esac
+        a=()
+        if [ "$name" != floor ]; then
+          case $cmd in
+            version) a=(--version) ;;
+            state) a=(state "$id") ;;
+            kill) "$OUT/running.sh" "$rt" "$S" "$id"; a=(kill "$id" KILL) ;;
+            start) "$rt" delete -f "$id" >/dev/null 2>&1; "$rt" create --bundle "$B" "$id" </dev/null >/dev/null; a=(start "$id") ;;
+            delete) "$rt" delete -f "$id" >/dev/null 2>&1; "$OUT/cycle.sh" "$rt" "$B" "$id" "$dir/pid" --no-delete; a=(delete "$id") ;;
+            create | run) "$rt" delete -f "$id" >/dev/null 2>&1; a=("$cmd" --bundle "$B" "$id") ;;
+            exec) a=(exec "$id" /bin/true) ;;
+          esac
+        fi
         f=$dir/$cmd.$name.$i.json
+        status=0
         t0=${EPOCHREALTIME/./}
-        RUNT_PHASES_FILE=$f "$rt" "${a[@]}" </dev/null >/dev/null 2>&1 || true
+        RUNT_PHASES_FILE=$f "$rt" "${a[@]}" </dev/null >/dev/null 2>"$dir/stderr" || status=$?
         t1=${EPOCHREALTIME/./}
-        echo "$cmd $name $t0 $t1 $f" >>"$dir/calls"
+        echo "$cmd $name $t0 $t1 $status $f" >>"$dir/calls"
+        [ "$status" = 0 ] || echo "phases: $name $cmd failed ($status): $(head -c 200 "$dir/stderr")" >&2
       done
     done
   done
-  for rt in "$ph" "$runc"; do for cmd in state exec kill start delete create; do "$rt" delete -f "bench-phases-$cmd" >/dev/null 2>&1 || true; done; done
+  for rt in "$ph" "$runc"; do for cmd in $PHASES_IDS; do "$rt" delete -f "bench-phases-$cmd" >/dev/null 2>&1 || true; done; done
   node "$HERE/phases.mjs" "$dir"
 }
 
@@ -225,14 +243,18 @@ docker_stop() {
 source "$REPO/test/engines/common.sh"
 cleanup() {
   for rt in "${usable[@]}"; do for c in state exec kill; do "$rt" delete -f "bench-$c-$(basename "$rt")" >/dev/null 2>&1; done; done
-  docker_stop
+  for rt in "$REPO/build/phases/runt" "${usable[@]}"; do for c in $PHASES_IDS; do "$rt" delete -f "bench-phases-$c" >/dev/null 2>&1 || true; done; done
+  docker_stop || true
   forget_runt_root /run/runt # the files runt keeps in its default root (src/sys/kept.ts), and the root if that empties it
 }
 trap cleanup EXIT
 
 header() { echo "| case | command | median ms | ± ms | min ms | max ms | × runc |"; echo "|---|---|---|---|---|---|---|"; }
-header
+# the common table's header comes before the first case that prints to it, and again after `phases` (whose table
+# has columns of its own)
+need_header=1
 for c in $CASES; do
+  if [ "$c" != phases ] && [ -n "$need_header" ]; then header; need_header=; fi
   args=()
   case $c in
     start-up)
@@ -305,7 +327,7 @@ for c in $CASES; do
       done
       [ ${#args[@]} -gt 0 ] && hf docker "${args[@]}"
       docker_stop ;;
-    phases) echo; phases; echo; header ;;
+    phases) echo; phases; echo; need_header=1 ;;
     *) echo "unknown case $c" >&2 ;;
   esac
 done

@@ -2,7 +2,8 @@
 // the test build only (scripts/build.mjs --faults), and the timing stamps of the bench (RUNT_PHASES_FILE names a
 // file each call appends to) in the timing build only (--phases). In the production build an environment
 // variable that reaches runt (a client passing its own environment on, a user's shell) can neither make it die
-// half-way nor make it write a file.
+// half-way nor make it append stamps to a file it names. (Bun's own BUN_OPTIONS still reaches the engine, as
+// NODE_OPTIONS reaches node: README "Set up".)
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
