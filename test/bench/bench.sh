@@ -171,7 +171,7 @@ phases() {
   local ph=$REPO/build/phases/runt runc dir=$OUT/phases cmd rt name id i k t0 t1 f status a rts
   local LC_ALL=C # EPOCHREALTIME's decimal point
   runc=
-  for rt in "${usable[@]}"; do [ "$(basename "$rt")" = runc ] && runc=$rt; done
+  for rt in "${usable[@]}"; do if [ "$(basename "$rt")" = runc ]; then runc=$rt; fi; done
   [ -n "$runc" ] || { echo "| phases | skipped: runc cannot run here |"; return; }
   (cd "$REPO" && node scripts/build.mjs --phases >/dev/null) || { echo "| phases | skipped: the timing build failed |"; return; }
   uncache "$ph"
