@@ -13,8 +13,8 @@ import type { RuntimeContext } from './lifecycle/context';
 declare const RUNT_VERSION: string;
 declare const RUNT_COMMIT: string;
 /**
- * true in the timing build only (scripts/build.mjs --phases, for the `phases` case of test/bench/bench.sh), which stamps where a call's
- * time goes; false in production, where the bundler folds every stamp away.
+ * true in the timing build only (scripts/build.mjs --phases, for the `phases` case of test/bench/bench.sh), which
+ * stamps where a call's time goes; false in production, where the bundler folds every stamp away.
  */
 declare const RUNT_PHASES: boolean;
 
