@@ -146,22 +146,21 @@ BUN=$(cd "$REPO" && node -p "require('path').join(require('path').dirname(requir
 echo >"$OUT/empty.cjs"
 "$BUN" build "$OUT/empty.cjs" --compile --bytecode --format=cjs --outfile "$OUT/empty-bun" >/dev/null
 # the floor of an engine-neutral call that reads a file: the same with node:fs, which reads a /proc file and
-# writes a line (what `state` does at the least)
-echo "const fs = require('node:fs'); fs.writeSync(1, fs.readFileSync('/proc/self/stat', 'latin1').slice(0, 1) + '\\n');" >"$OUT/fs.cjs"
-"$BUN" build "$OUT/fs.cjs" --compile --bytecode --format=cjs --compile-jit-policy=100 --outfile "$OUT/fs-bun" >/dev/null
-
-# the floor program again, stamping the engine's clock as runt's timing build does (test/bench/phases.mjs)
-cat >"$OUT/fs-phases.cjs" <<'JS'
+# writes a line (what `state` does at the least); with RUNT_PHASES_FILE set (the phases case) it also appends its
+# stamps of the engine's clock there, as runt's timing build does (test/bench/phases.mjs)
+cat >"$OUT/fs.cjs" <<'JS'
 const first = performance.now();
 const fs = require('node:fs');
 const loaded = performance.now();
 fs.writeSync(1, fs.readFileSync('/proc/self/stat', 'latin1').slice(0, 1) + '\n');
-const stamps = [['first line', first], ['node:fs', loaded], ['entry', loaded], ['command', performance.now()]];
-fs.appendFileSync(process.env.RUNT_PHASES_FILE, JSON.stringify({ origin: performance.timeOrigin, stamps }) + '\n');
+if (process.env.RUNT_PHASES_FILE) {
+  const stamps = [['first line', first], ['node:fs', loaded], ['entry', loaded], ['command', performance.now()]];
+  fs.appendFileSync(process.env.RUNT_PHASES_FILE, JSON.stringify({ origin: performance.timeOrigin, stamps }) + '\n');
+}
 JS
-"$BUN" build "$OUT/fs-phases.cjs" --compile --bytecode --format=cjs --compile-jit-policy=100 --outfile "$OUT/fs-phases-bun" >/dev/null
+"$BUN" build "$OUT/fs.cjs" --compile --bytecode --format=cjs --compile-jit-policy=100 --outfile "$OUT/fs-bun" >/dev/null
 # every program timed is read back from disk alike (uncache)
-uncache "$OUT/empty-bun" "$OUT/fs-bun" "$OUT/fs-phases-bun" $RUNTIMES
+uncache "$OUT/empty-bun" "$OUT/fs-bun" $RUNTIMES
 
 # phases: PHASES_N calls of each command by runt's timing build, by runc and by the floor program, the three in turn
 # (the order rotating from one round to the next), each timed by bash's clock around the exec (and by the stamps of
@@ -185,7 +184,7 @@ phases() {
   for cmd in version state kill start delete create run exec; do
     id=bench-phases-$cmd
     for ((i = 0; i < PHASES_N; i++)); do
-      rts=("$ph" "$runc" "$OUT/fs-phases-bun")
+      rts=("$ph" "$runc" "$OUT/fs-bun")
       for ((k = 0; k < 3; k++)); do
         rt=${rts[(i + k) % 3]}
         case $rt in "$ph") name=runt ;; "$runc") name=runc ;; *) name=floor ;; esac
